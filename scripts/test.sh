@@ -1,0 +1,35 @@
+#!/bin/sh
+# Runs every check the project has: formatting, vet, staticcheck, the
+# generator drift check, all tests (race detector on), and a cgo-free build
+# of the runtime packages. This is the README's test command; .ci/run calls it.
+set -eu
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+if [ -d cmd/eventgen ]; then
+	step "generated bindings match headers/ (eventgen -check)"
+	go run ./cmd/eventgen -check
+fi
+
+step "pure Go build (CGO_ENABLED=0)"
+CGO_ENABLED=0 go build ./...
+CGO_ENABLED=0 go vet ./eventring/...
+
+step "tests (race detector on)"
+go test -race -timeout 20m ./...
+
+echo
+echo "all checks passed"
