@@ -1,0 +1,102 @@
+//go:build wip
+
+package execevents
+
+// ExecutedBlock is one proposed block reassembled from its events by a
+// [Builder]: the BLOCK_START and BLOCK_END payloads and every transaction.
+//
+// All fields are owned copies; nothing refers to ring memory, so a block
+// stays valid after its payloads expire. Slices of different blocks built by
+// the same Builder may share backing arrays (the builder carves them from
+// large chunks to avoid per-event allocations); every slice is capped, so
+// appending to one never writes into another.
+type ExecutedBlock struct {
+	Start BlockStart // BLOCK_START payload
+	End   BlockEnd   // BLOCK_END payload
+
+	// Txns has exactly Start.EthBlockInput.TxnCount elements, in index
+	// order (Txns[i].Index == i).
+	Txns []ExecutedTxn
+
+	// Prologue and Epilogue are the block-scope account access lists; they
+	// are filled only when the builder was created with the accesses option
+	// and the producer recorded them.
+	Prologue, Epilogue []AccountAccessRecord
+
+	// StartSeqno and EndSeqno are the ring sequence numbers of the
+	// BLOCK_START and BLOCK_END events.
+	StartSeqno, EndSeqno uint64
+}
+
+// Tag returns the block's proposal identity (consensus id and number).
+func (b *ExecutedBlock) Tag() BlockTag { return b.Start.BlockTag }
+
+// Number returns the block number the proposal carries.
+func (b *ExecutedBlock) Number() uint64 { return b.Start.BlockTag.BlockNumber }
+
+// ID returns the consensus block id of the proposal.
+func (b *ExecutedBlock) ID() Bytes32 { return b.Start.BlockTag.ID }
+
+// ExecutedTxn is one transaction of an [ExecutedBlock] with its receipt.
+type ExecutedTxn struct {
+	// Index is the transaction's position in the block.
+	Index uint32
+	// Header is the TXN_HEADER_START fixed struct: TxnHash, Sender and the
+	// transaction fields (TxnHeader).
+	Header TxnHeaderStart
+	// Input is the calldata (or init code) trailing TXN_HEADER_START.
+	Input []byte
+	// BlobHashes are the EIP-4844 blob versioned hashes.
+	BlobHashes []Bytes32
+	// AccessList is the EIP-2930 access list, in index order.
+	AccessList []AccessTuple
+	// AuthList is the EIP-7702 authorization list, in index order
+	// (including the recovered authority).
+	AuthList []TxnAuthListEntry
+	// Receipt is the receipt summary from TXN_EVM_OUTPUT.
+	Receipt EthTxnReceipt
+	// Logs are the transaction's logs in index order
+	// (len == Receipt.LogCount).
+	Logs []Log
+	// CallFrames holds the call trace, in index order; only with the call
+	// frames option.
+	CallFrames []CallFrame
+	// Accesses is the transaction-scope account access list; only with the
+	// accesses option.
+	Accesses []AccountAccessRecord
+}
+
+// AccessTuple is one EIP-2930 access-list element.
+type AccessTuple struct {
+	Address     Address
+	StorageKeys []Bytes32
+}
+
+// Log is one log emitted by a transaction.
+type Log struct {
+	// Index is the log's position among the transaction's logs (not the
+	// block-wide log index).
+	Index   uint32
+	Address Address
+	Topics  []Bytes32
+	Data    []byte
+}
+
+// CallFrame is one call-trace frame with its input and return data.
+type CallFrame struct {
+	TxnCallFrame
+	Input      []byte
+	ReturnData []byte
+}
+
+// AccountAccessRecord is one ACCOUNT_ACCESS event of a scope with the
+// STORAGE_ACCESS events that follow it.
+type AccountAccessRecord struct {
+	AccountAccess
+	// Storage holds the ordinary storage slots (transient == false), in
+	// index order (len == StorageKeyCount).
+	Storage []StorageAccess
+	// Transient holds the EIP-1153 transient slots, in index order
+	// (len == TransientCount).
+	Transient []StorageAccess
+}
