@@ -171,13 +171,6 @@ func stackRoot[T any](items []T, kv func(T) ([]byte, []byte)) common.Hash {
 	return st.Hash()
 }
 
-// Access-list contexts (monad_exec_account_access_context).
-const (
-	ctxPrologue    = 0
-	ctxTransaction = 1
-	ctxEpilogue    = 2
-)
-
 // slotAccess is one STORAGE_ACCESS.
 type slotAccess struct {
 	Key, Start, End common.Hash
@@ -641,7 +634,9 @@ func buildDemo() *demo {
 	qcOf := func(p *proposal) {
 		d.Steps = append(d.Steps, step{Kind: stepQC, Block: p, ID: p.ID, Number: p.Number(), Round: p.Round, Epoch: p.Epoch})
 	}
-	start := func(p *proposal) { d.Steps = append(d.Steps, step{Kind: stepStart, Block: p, ID: p.ID, Number: p.Number()}) }
+	start := func(p *proposal) {
+		d.Steps = append(d.Steps, step{Kind: stepStart, Block: p, ID: p.ID, Number: p.Number()})
+	}
 	finalized := func(p *proposal) {
 		d.Steps = append(d.Steps, step{Kind: stepFinalized, Block: p, ID: p.ID, Number: p.Number()})
 	}

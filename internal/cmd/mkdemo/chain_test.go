@@ -227,7 +227,9 @@ func TestCommitScript(t *testing.T) {
 	byID := map[common.Hash]*tracked{}
 	byNum := map[uint64][]common.Hash{}
 	var got []string
-	name := func(p *proposal) string { return p.Header.Number.String() + "/" + big.NewInt(int64(p.Round-firstRound)).String() }
+	name := func(p *proposal) string {
+		return p.Header.Number.String() + "/" + big.NewInt(int64(p.Round-firstRound)).String()
+	}
 	for _, s := range d.Steps {
 		switch s.Kind {
 		case stepStart:
