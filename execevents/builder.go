@@ -1,0 +1,580 @@
+//go:build wip
+
+package execevents
+
+import (
+	"fmt"
+
+	"github.com/monadgo/events/eventring"
+)
+
+// PayloadSource gives access to event payloads; *eventring.Ring implements
+// it. Payload returns a view that the writer may overwrite; PayloadValid
+// reports, after the view was read, whether it was still intact.
+type PayloadSource interface {
+	Payload(d *eventring.Descriptor) []byte
+	PayloadValid(d *eventring.Descriptor) bool
+}
+
+var _ PayloadSource = (*eventring.Ring)(nil)
+
+// Default sanity limits of a Builder (BuilderOptions). They are far above
+// what a real block can hold and only protect against garbage counts.
+const (
+	DefaultMaxTxns       = 1 << 16 // transactions per block
+	DefaultMaxLogs       = 1 << 17 // logs per transaction
+	DefaultMaxCallFrames = 1 << 19 // call frames per transaction
+)
+
+// BuilderOptions select what a [Builder] keeps. The zero value builds blocks
+// with transactions, receipts and logs, and the default limits.
+type BuilderOptions struct {
+	// CallFrames keeps each transaction's call trace (TXN_CALL_FRAME).
+	CallFrames bool
+	// Accesses keeps the account and storage accesses of every scope
+	// (transaction, block prologue and epilogue).
+	Accesses bool
+	// MaxTxns, MaxLogs and MaxCallFrames bound the counts a block's events
+	// may announce; 0 selects the defaults. A block over a limit is dropped
+	// with DropLimit.
+	MaxTxns, MaxLogs, MaxCallFrames uint32
+}
+
+// Builder reassembles executed blocks from execution events (spec §9.1).
+//
+// Feed it every event in ring order with Process; it returns a block when
+// the block's BLOCK_END arrives. Events outside a block scope, of other
+// blocks (flow tag BLOCK_SEQNO differs) and of kinds it does not keep are
+// ignored. Inconsistent or incomplete input never panics: the block in
+// progress is discarded and a typed error returned (*RejectedError,
+// *DropError, *PayloadExpiredError); the next BLOCK_START begins a fresh
+// block. After a reader gap call Reset.
+//
+// A Builder is not safe for concurrent use.
+type Builder struct {
+	opts BuilderOptions
+	dec  Decoder
+
+	cur  *ExecutedBlock // block in progress, nil if none
+	txst []txnState     // per transaction slot of cur; reused across blocks
+
+	prologue, epilogue accessListState
+
+	bytes  arena[byte]
+	b32    arena[Bytes32]
+	logs   arena[Log]
+	frames arena[CallFrame]
+	tuples arena[AccessTuple]
+	auths  arena[TxnAuthListEntry]
+	accs   arena[AccountAccessRecord]
+	stor   arena[StorageAccess]
+}
+
+// txnState is the builder's bookkeeping for one transaction slot.
+type txnState struct {
+	hasHeader, hasReceipt bool
+	logsFilled            uint32
+	framesFilled          uint32
+	accesses              accessListState
+}
+
+// accessListState tracks one account access list (spec §7.3 list rule).
+type accessListState struct {
+	seen     bool
+	expected uint32
+}
+
+// emptySlot marks a log or call-frame slot that has not been filled yet.
+const emptySlot = ^uint32(0)
+
+// NewBuilder returns a Builder with the given options.
+func NewBuilder(opts BuilderOptions) *Builder {
+	if opts.MaxTxns == 0 {
+		opts.MaxTxns = DefaultMaxTxns
+	}
+	if opts.MaxLogs == 0 {
+		opts.MaxLogs = DefaultMaxLogs
+	}
+	if opts.MaxCallFrames == 0 {
+		opts.MaxCallFrames = DefaultMaxCallFrames
+	}
+	b := &Builder{opts: opts}
+	b.bytes.chunk = 256 << 10
+	b.b32.chunk = 4096
+	b.logs.chunk = 2048
+	b.frames.chunk = 1024
+	b.tuples.chunk = 256
+	b.auths.chunk = 64
+	b.accs.chunk = 1024
+	b.stor.chunk = 1024
+	return b
+}
+
+// Options returns the options the builder was created with (limits filled
+// in).
+func (b *Builder) Options() BuilderOptions { return b.opts }
+
+// Reset discards the block in progress, if any. Call it after a reader gap:
+// events were lost and the block cannot be completed.
+func (b *Builder) Reset() { b.cur = nil }
+
+// InProgress reports whether a block is being assembled, and its BLOCK_START
+// seqno.
+func (b *Builder) InProgress() (startSeqno uint64, ok bool) {
+	if b.cur == nil {
+		return 0, false
+	}
+	return b.cur.StartSeqno, true
+}
+
+// wants reports whether the builder looks at events of type t when a block
+// is in progress; everything else is skipped without reading its payload.
+func (b *Builder) wants(t EventType) bool {
+	switch t {
+	case EventTypeBlockStart, EventTypeBlockEnd, EventTypeBlockReject, EventTypeEVMError,
+		EventTypeRecordError, EventTypeTxnHeaderStart, EventTypeTxnAccessListEntry,
+		EventTypeTxnAuthListEntry, EventTypeTxnReject, EventTypeTxnEVMOutput, EventTypeTxnLog:
+		return true
+	case EventTypeTxnCallFrame:
+		return b.opts.CallFrames
+	case EventTypeAccountAccessListHeader, EventTypeAccountAccess, EventTypeStorageAccess:
+		return b.opts.Accesses
+	}
+	return false
+}
+
+// Process consumes the event d, reading its payload from src (normally the
+// *eventring.Ring d was read from). It returns the completed block when d is
+// its BLOCK_END, and nil otherwise. On an error the block in progress (if
+// any) has been discarded, except after a DropUnterminatedBlock, where the
+// interrupting BLOCK_START has been started.
+//
+// Everything kept is copied out of the payload, and the payload is checked
+// for validity after the copy: an overwritten payload gives
+// *PayloadExpiredError and discards the block in progress.
+func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*ExecutedBlock, error) {
+	t := EventType(d.EventType)
+	if !b.wants(t) {
+		return nil, nil
+	}
+	if t != EventTypeBlockStart && (b.cur == nil || !b.owns(d.ContentExt[FlowTypeBlockSeqno])) {
+		return nil, nil
+	}
+	ev, derr := b.dec.Decode(d, src.Payload(d))
+	var blk *ExecutedBlock
+	var err error
+	if derr == nil {
+		blk, err = b.apply(ev)
+	}
+	// Check after everything was copied (spec §4.4): if the writer reclaimed
+	// the bytes meanwhile, whatever was derived from them is void.
+	if !src.PayloadValid(d) {
+		b.cur = nil
+		return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: t, Offset: d.PayloadBufOffset}
+	}
+	if derr != nil {
+		return nil, b.malformed(d, derr)
+	}
+	return blk, err
+}
+
+// AddEvent consumes an already decoded event, e.g. an owned copy made with
+// Clone. It behaves like Process except that it cannot check payload
+// validity: the caller vouches that ev's payload is intact.
+func (b *Builder) AddEvent(ev Event) (*ExecutedBlock, error) {
+	m := ev.Meta()
+	if !b.wants(m.EventType) {
+		return nil, nil
+	}
+	if m.EventType != EventTypeBlockStart && (b.cur == nil || !b.owns(m.Flow.BlockSeqno)) {
+		return nil, nil
+	}
+	return b.apply(ev)
+}
+
+// owns reports whether an event with BLOCK_SEQNO tag s belongs to the block
+// in progress. Events tagged with another block's seqno are foreign (stale
+// or from another recording) and are ignored; untagged events are accepted
+// for producers that do not write the tag.
+func (b *Builder) owns(s uint64) bool { return s == 0 || s == b.cur.StartSeqno }
+
+// malformed handles an undecodable payload of an event the builder needs.
+func (b *Builder) malformed(d *eventring.Descriptor, err error) error {
+	e := &DropError{Reason: DropMalformed, Seqno: d.Seqno, EventType: EventType(d.EventType),
+		TxnIndex: -1, Err: err}
+	if b.cur != nil {
+		e.Block, e.StartSeqno = b.cur.Start.BlockTag, b.cur.StartSeqno
+		if EventType(d.EventType) == EventTypeBlockStart {
+			// An unreadable BLOCK_START still ends the block in progress.
+			e.Reason = DropUnterminatedBlock
+		}
+	}
+	b.cur = nil
+	return e
+}
+
+// drop discards the block in progress and returns the error describing why.
+func (b *Builder) drop(m *EventMeta, reason DropReason, txn int64, index, expected, actual uint64) error {
+	e := &DropError{Reason: reason, Seqno: m.Seqno, EventType: m.EventType, TxnIndex: txn,
+		Index: index, Expected: expected, Actual: actual}
+	if b.cur != nil {
+		e.Block, e.StartSeqno = b.cur.Start.BlockTag, b.cur.StartSeqno
+	}
+	b.cur = nil
+	return e
+}
+
+// reject discards the block in progress after a failure event.
+func (b *Builder) reject(m *EventMeta) *RejectedError {
+	e := &RejectedError{Block: b.cur.Start.BlockTag, StartSeqno: b.cur.StartSeqno, Seqno: m.Seqno,
+		EventType: m.EventType, TxnIndex: -1}
+	if i, ok := m.Flow.TxnIndex(); ok {
+		e.TxnIndex = int64(i)
+	}
+	b.cur = nil
+	return e
+}
+
+// txn returns the transaction slot the event belongs to, or an error that
+// drops the block. needHeader requires the slot's TXN_HEADER_START.
+func (b *Builder) txn(m *EventMeta, needHeader bool) (*ExecutedTxn, *txnState, error) {
+	i, ok := m.Flow.TxnIndex()
+	if !ok {
+		return nil, nil, b.drop(m, DropMalformed, -1, 0, 0, 0)
+	}
+	if i >= uint64(len(b.cur.Txns)) {
+		return nil, nil, b.drop(m, DropBadIndex, int64(min(i, 1<<62)), i, uint64(len(b.cur.Txns)), 0)
+	}
+	st := &b.txst[i]
+	if needHeader && !st.hasHeader {
+		return nil, nil, b.drop(m, DropBadIndex, int64(i), i, i, 0)
+	}
+	return &b.cur.Txns[i], st, nil
+}
+
+func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
+	switch ev := ev.(type) {
+	case *BlockStartEvent:
+		return nil, b.start(ev)
+	case *TxnHeaderStartEvent:
+		m := &ev.EventMeta
+		tx, st, err := b.txn(m, false)
+		if err != nil {
+			return nil, err
+		}
+		if st.hasHeader {
+			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
+		}
+		st.hasHeader = true
+		tx.Header = *ev.TxnHeaderStart
+		tx.Input = b.bytes.clone(ev.Data)
+		tx.BlobHashes = b.b32.clone(ev.BlobVersionedHashes)
+	case *TxnAccessListEntryEvent:
+		m := &ev.EventMeta
+		tx, _, err := b.txn(m, true)
+		if err != nil {
+			return nil, err
+		}
+		n, want := uint64(len(tx.AccessList)), uint64(tx.Header.TxnHeader.AccessListCount)
+		if uint64(ev.Index) != n || n >= want {
+			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(ev.Index), n, want)
+		}
+		if tx.AccessList == nil {
+			tx.AccessList = b.tuples.takeCap(int(min(want, 1024)))
+		}
+		tx.AccessList = append(tx.AccessList, AccessTuple{
+			Address:     ev.Entry.Address,
+			StorageKeys: b.b32.clone(ev.StorageKeys),
+		})
+	case *TxnAuthListEntryEvent:
+		m := &ev.EventMeta
+		tx, _, err := b.txn(m, true)
+		if err != nil {
+			return nil, err
+		}
+		n, want := uint64(len(tx.AuthList)), uint64(tx.Header.TxnHeader.AuthListCount)
+		if uint64(ev.Index) != n || n >= want {
+			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(ev.Index), n, want)
+		}
+		if tx.AuthList == nil {
+			tx.AuthList = b.auths.takeCap(int(min(want, 256)))
+		}
+		tx.AuthList = append(tx.AuthList, *ev.TxnAuthListEntry)
+	case *TxnEVMOutputEvent:
+		m := &ev.EventMeta
+		tx, st, err := b.txn(m, true)
+		if err != nil {
+			return nil, err
+		}
+		if st.hasReceipt {
+			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
+		}
+		nl := ev.Receipt.LogCount
+		if nl > b.opts.MaxLogs {
+			return nil, b.drop(m, DropLimit, int64(tx.Index), 0, uint64(b.opts.MaxLogs), uint64(nl))
+		}
+		st.hasReceipt = true
+		tx.Receipt = ev.Receipt
+		tx.Logs = b.logs.take(int(nl))
+		for i := range tx.Logs {
+			tx.Logs[i].Index = emptySlot
+		}
+		if b.opts.CallFrames {
+			nf := ev.CallFrameCount
+			if nf > b.opts.MaxCallFrames {
+				return nil, b.drop(m, DropLimit, int64(tx.Index), 0, uint64(b.opts.MaxCallFrames), uint64(nf))
+			}
+			tx.CallFrames = b.frames.take(int(nf))
+			for i := range tx.CallFrames {
+				tx.CallFrames[i].Index = emptySlot
+			}
+		}
+	case *TxnLogEvent:
+		m := &ev.EventMeta
+		tx, st, err := b.txn(m, true)
+		if err != nil {
+			return nil, err
+		}
+		i := ev.Index
+		if !st.hasReceipt || uint64(i) >= uint64(len(tx.Logs)) || tx.Logs[i].Index != emptySlot {
+			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(i), uint64(st.logsFilled), uint64(len(tx.Logs)))
+		}
+		st.logsFilled++
+		tx.Logs[i] = Log{
+			Index:   i,
+			Address: ev.Address,
+			Topics:  b.b32.clone(ev.Topics),
+			Data:    b.bytes.clone(ev.Data),
+		}
+	case *TxnCallFrameEvent:
+		m := &ev.EventMeta
+		tx, st, err := b.txn(m, true)
+		if err != nil {
+			return nil, err
+		}
+		i := ev.Index
+		if !st.hasReceipt || uint64(i) >= uint64(len(tx.CallFrames)) || tx.CallFrames[i].Index != emptySlot {
+			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(i), uint64(st.framesFilled), uint64(len(tx.CallFrames)))
+		}
+		st.framesFilled++
+		tx.CallFrames[i] = CallFrame{
+			TxnCallFrame: *ev.TxnCallFrame,
+			Input:        b.bytes.clone(ev.Input),
+			ReturnData:   b.bytes.clone(ev.ReturnData),
+		}
+	case *AccountAccessListHeaderEvent:
+		return nil, b.accessListHeader(ev)
+	case *AccountAccessEvent:
+		return nil, b.accountAccess(ev)
+	case *StorageAccessEvent:
+		return nil, b.storageAccess(ev)
+	case *TxnRejectEvent:
+		e := b.reject(&ev.EventMeta)
+		e.RejectCode = uint32(ev.Code)
+		return nil, e
+	case *BlockRejectEvent:
+		e := b.reject(&ev.EventMeta)
+		e.RejectCode = uint32(ev.Code)
+		return nil, e
+	case *EVMErrorEvent:
+		e := b.reject(&ev.EventMeta)
+		e.EVMError = *ev.EVMError
+		return nil, e
+	case *RecordErrorEvent:
+		if b.wants(EventType(ev.DroppedEventType)) {
+			txn := int64(-1)
+			if i, ok := ev.Flow.TxnIndex(); ok {
+				txn = int64(min(i, 1<<62))
+			}
+			return nil, b.drop(&ev.EventMeta, DropLostEvent, txn, uint64(ev.DroppedEventType), 0, ev.RequestedPayloadSize)
+		}
+	case *BlockEndEvent:
+		return b.end(ev)
+	}
+	return nil, nil
+}
+
+// start handles BLOCK_START: it always begins a fresh block, reporting the
+// interrupted one (if any) as unterminated.
+func (b *Builder) start(ev *BlockStartEvent) error {
+	var err error
+	if b.cur != nil {
+		err = &DropError{Reason: DropUnterminatedBlock, Block: b.cur.Start.BlockTag,
+			StartSeqno: b.cur.StartSeqno, Seqno: ev.Seqno, EventType: ev.EventType, TxnIndex: -1,
+			Next: ev.BlockTag}
+		b.cur = nil
+	}
+	n := ev.EthBlockInput.TxnCount
+	if n > uint64(b.opts.MaxTxns) {
+		if err != nil {
+			return err // the interrupting block is unusable too; one error suffices
+		}
+		return &DropError{Reason: DropLimit, Block: ev.BlockTag, StartSeqno: ev.Seqno, Seqno: ev.Seqno,
+			EventType: ev.EventType, TxnIndex: -1, Expected: uint64(b.opts.MaxTxns), Actual: n}
+	}
+	blk := &ExecutedBlock{Start: *ev.BlockStart, StartSeqno: ev.Seqno}
+	if n > 0 {
+		blk.Txns = make([]ExecutedTxn, n)
+		for i := range blk.Txns {
+			blk.Txns[i].Index = uint32(i)
+		}
+	}
+	if uint64(cap(b.txst)) < n {
+		b.txst = make([]txnState, n, n+n/4)
+	} else {
+		b.txst = b.txst[:n]
+		clear(b.txst)
+	}
+	b.prologue, b.epilogue = accessListState{}, accessListState{}
+	b.cur = blk
+	return err
+}
+
+// end handles BLOCK_END: the block is emitted only if complete.
+func (b *Builder) end(ev *BlockEndEvent) (*ExecutedBlock, error) {
+	m := &ev.EventMeta
+	blk := b.cur
+	for i := range blk.Txns {
+		tx, st := &blk.Txns[i], &b.txst[i]
+		if !st.hasHeader || !st.hasReceipt {
+			return nil, b.drop(m, DropMissingTransaction, int64(i), uint64(i), 0, 0)
+		}
+		if h := &tx.Header.TxnHeader; uint64(len(tx.AccessList)) != uint64(h.AccessListCount) {
+			return nil, b.drop(m, DropMissingListEntry, int64(i), 0, uint64(h.AccessListCount), uint64(len(tx.AccessList)))
+		} else if uint64(len(tx.AuthList)) != uint64(h.AuthListCount) {
+			return nil, b.drop(m, DropMissingListEntry, int64(i), 0, uint64(h.AuthListCount), uint64(len(tx.AuthList)))
+		}
+		if st.logsFilled != uint32(len(tx.Logs)) {
+			return nil, b.drop(m, DropMissingLog, int64(i), 0, uint64(len(tx.Logs)), uint64(st.logsFilled))
+		}
+		if st.framesFilled != uint32(len(tx.CallFrames)) {
+			return nil, b.drop(m, DropMissingCallFrame, int64(i), 0, uint64(len(tx.CallFrames)), uint64(st.framesFilled))
+		}
+		if b.opts.Accesses {
+			if err := b.checkAccesses(m, int64(i), &st.accesses, tx.Accesses); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if b.opts.Accesses {
+		if err := b.checkAccesses(m, -1, &b.prologue, blk.Prologue); err != nil {
+			return nil, err
+		}
+		if err := b.checkAccesses(m, -1, &b.epilogue, blk.Epilogue); err != nil {
+			return nil, err
+		}
+	}
+	blk.End = *ev.BlockEnd
+	blk.EndSeqno = ev.Seqno
+	b.cur = nil
+	return blk, nil
+}
+
+// accessList resolves the list an access event belongs to from its context
+// and TXN_ID tag.
+func (b *Builder) accessList(m *EventMeta, ctx AccountAccessContext) (*[]AccountAccessRecord, *accessListState, int64, error) {
+	switch ctx {
+	case AccountAccessContextBlockPrologue:
+		return &b.cur.Prologue, &b.prologue, -1, nil
+	case AccountAccessContextBlockEpilogue:
+		return &b.cur.Epilogue, &b.epilogue, -1, nil
+	case AccountAccessContextTransaction:
+		tx, st, err := b.txn(m, true)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		return &tx.Accesses, &st.accesses, int64(tx.Index), nil
+	}
+	e := b.drop(m, DropMalformed, -1, 0, 0, 0)
+	e.(*DropError).Err = fmt.Errorf("unknown account access context %d", uint8(ctx))
+	return nil, nil, 0, e
+}
+
+func (b *Builder) accessListHeader(ev *AccountAccessListHeaderEvent) error {
+	m := &ev.EventMeta
+	list, st, txn, err := b.accessList(m, ev.AccessContext)
+	if err != nil {
+		return err
+	}
+	if st.seen {
+		return b.drop(m, DropBadIndex, txn, 0, 0, uint64(len(*list)))
+	}
+	st.seen, st.expected = true, ev.EntryCount
+	*list = b.accs.takeCap(int(min(ev.EntryCount, 1024)))
+	return nil
+}
+
+func (b *Builder) accountAccess(ev *AccountAccessEvent) error {
+	m := &ev.EventMeta
+	list, st, txn, err := b.accessList(m, ev.AccessContext)
+	if err != nil {
+		return err
+	}
+	n := uint64(len(*list))
+	if !st.seen || uint64(ev.Index) != n || n >= uint64(st.expected) {
+		return b.drop(m, DropBadIndex, txn, uint64(ev.Index), n, uint64(st.expected))
+	}
+	if n > 0 {
+		if prev := &(*list)[n-1]; !accountComplete(prev) {
+			return b.drop(m, DropMissingAccess, txn, uint64(prev.Index),
+				uint64(prev.StorageKeyCount)+uint64(prev.TransientCount), uint64(len(prev.Storage)+len(prev.Transient)))
+		}
+	}
+	*list = append(*list, AccountAccessRecord{
+		AccountAccess: *ev.AccountAccess,
+		Storage:       b.stor.takeCap(int(min(ev.StorageKeyCount, 1024))),
+		Transient:     b.stor.takeCap(int(min(ev.TransientCount, 1024))),
+	})
+	return nil
+}
+
+func (b *Builder) storageAccess(ev *StorageAccessEvent) error {
+	m := &ev.EventMeta
+	list, _, txn, err := b.accessList(m, ev.AccessContext)
+	if err != nil {
+		return err
+	}
+	if len(*list) == 0 {
+		return b.drop(m, DropBadIndex, txn, uint64(ev.Index), 0, 0)
+	}
+	acc := &(*list)[len(*list)-1]
+	if m.Flow.AccountIndex != uint64(acc.Index) {
+		return b.drop(m, DropBadIndex, txn, m.Flow.AccountIndex, uint64(acc.Index), 0)
+	}
+	if !ev.Transient {
+		n := uint64(len(acc.Storage))
+		if uint64(ev.Index) != n || n >= uint64(acc.StorageKeyCount) {
+			return b.drop(m, DropBadIndex, txn, uint64(ev.Index), n, uint64(acc.StorageKeyCount))
+		}
+		acc.Storage = append(acc.Storage, *ev.StorageAccess)
+		return nil
+	}
+	n := uint64(len(acc.Transient))
+	if uint64(len(acc.Storage)) != uint64(acc.StorageKeyCount) || uint64(ev.Index) != n || n >= uint64(acc.TransientCount) {
+		return b.drop(m, DropBadIndex, txn, uint64(ev.Index), n, uint64(acc.TransientCount))
+	}
+	acc.Transient = append(acc.Transient, *ev.StorageAccess)
+	return nil
+}
+
+func accountComplete(a *AccountAccessRecord) bool {
+	return uint64(len(a.Storage)) == uint64(a.StorageKeyCount) && uint64(len(a.Transient)) == uint64(a.TransientCount)
+}
+
+// checkAccesses verifies at BLOCK_END that a list that was opened is
+// complete. A scope without a list header is accepted (producers may not
+// record accesses).
+func (b *Builder) checkAccesses(m *EventMeta, txn int64, st *accessListState, list []AccountAccessRecord) error {
+	if !st.seen {
+		return nil
+	}
+	if uint64(len(list)) != uint64(st.expected) {
+		return b.drop(m, DropMissingAccess, txn, 0, uint64(st.expected), uint64(len(list)))
+	}
+	if n := len(list); n > 0 && !accountComplete(&list[n-1]) {
+		a := &list[n-1]
+		return b.drop(m, DropMissingAccess, txn, uint64(a.Index),
+			uint64(a.StorageKeyCount)+uint64(a.TransientCount), uint64(len(a.Storage)+len(a.Transient)))
+	}
+	return nil
+}

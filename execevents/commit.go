@@ -1,0 +1,239 @@
+//go:build wip
+
+package execevents
+
+import (
+	"fmt"
+
+	"github.com/monadgo/events/eventring"
+)
+
+// Tracker follows executed proposals through their commit states (spec
+// §9.2): blocks come from an inner [Builder] as CommitProposed, and the
+// consensus events BLOCK_QC, BLOCK_FINALIZED and BLOCK_VERIFIED move them to
+// CommitVoted, CommitFinalized and CommitVerified. When a proposal is
+// finalized, the competing proposals for the same number are reported as
+// abandoned and forgotten; a verified block is forgotten too.
+//
+// Only blocks that were reassembled completely are tracked: consensus events
+// for proposals the tracker has not seen are ignored. Inconsistent consensus
+// events give a *CommitError and are otherwise ignored; builder errors pass
+// through unchanged. A Tracker is not safe for concurrent use.
+type Tracker struct {
+	b     *Builder
+	dec   Decoder
+	byID  map[Bytes32]*tracked
+	byNum map[uint64][]*tracked // proposals per number, in arrival order
+	out   []CommitUpdate        // reused result buffer
+}
+
+type tracked struct {
+	blk   *ExecutedBlock
+	state CommitState
+}
+
+// NewTracker returns a Tracker whose inner builder uses opts.
+func NewTracker(opts BuilderOptions) *Tracker {
+	return &Tracker{
+		b:     NewBuilder(opts),
+		byID:  make(map[Bytes32]*tracked),
+		byNum: make(map[uint64][]*tracked),
+		out:   make([]CommitUpdate, 0, 2),
+	}
+}
+
+// Builder returns the inner block builder.
+func (t *Tracker) Builder() *Builder { return t.b }
+
+// Reset forgets every tracked block and the block in progress. Call it
+// after a reader gap.
+func (t *Tracker) Reset() {
+	t.b.Reset()
+	clear(t.byID)
+	clear(t.byNum)
+}
+
+// Len returns the number of blocks being tracked (executed, not yet
+// verified or abandoned).
+func (t *Tracker) Len() int { return len(t.byID) }
+
+// State returns the commit state of the tracked proposal id.
+func (t *Tracker) State(id Bytes32) (CommitState, bool) {
+	if tr := t.byID[id]; tr != nil {
+		return tr.state, true
+	}
+	return 0, false
+}
+
+// Process consumes the event d, reading its payload from src. It returns
+// the updates the event caused (at most one today) in a slice that is
+// reused by the next call, and an error. Both may be non-empty: an update
+// that is reported despite an inconsistency comes with a *CommitError.
+//
+// An expired payload (*PayloadExpiredError) clears all state, as after
+// Reset.
+func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitUpdate, error) {
+	t.out = t.out[:0]
+	switch EventType(d.EventType) {
+	case EventTypeBlockQC, EventTypeBlockFinalized, EventTypeBlockVerified:
+		ev, err := t.dec.Decode(d, src.Payload(d))
+		// Copy what is needed before the validity check; the view may be
+		// overwritten afterwards.
+		var tag BlockTag
+		if err == nil {
+			switch ev := ev.(type) {
+			case *BlockQCEvent:
+				tag = ev.BlockTag
+			case *BlockFinalizedEvent:
+				tag = *ev.BlockFinalized
+			case *BlockVerifiedEvent:
+				tag.BlockNumber = ev.BlockNumber
+			}
+		}
+		if !src.PayloadValid(d) {
+			t.Reset()
+			return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: EventType(d.EventType), Offset: d.PayloadBufOffset}
+		}
+		if err != nil {
+			return nil, &CommitError{Seqno: d.Seqno, EventType: EventType(d.EventType), Msg: err.Error()}
+		}
+		return t.consensus(d.Seqno, EventType(d.EventType), tag)
+	}
+	blk, err := t.b.Process(src, d)
+	if err != nil {
+		if _, ok := err.(*PayloadExpiredError); ok {
+			t.Reset()
+		}
+		return nil, err
+	}
+	if blk != nil {
+		return t.add(blk)
+	}
+	return nil, nil
+}
+
+// AddEvent is Process for an already decoded (e.g. cloned) event; the
+// caller vouches that its payload is intact.
+func (t *Tracker) AddEvent(ev Event) ([]CommitUpdate, error) {
+	t.out = t.out[:0]
+	m := ev.Meta()
+	switch ev := ev.(type) {
+	case *BlockQCEvent:
+		return t.consensus(m.Seqno, m.EventType, ev.BlockTag)
+	case *BlockFinalizedEvent:
+		return t.consensus(m.Seqno, m.EventType, *ev.BlockFinalized)
+	case *BlockVerifiedEvent:
+		return t.consensus(m.Seqno, m.EventType, BlockTag{BlockNumber: ev.BlockNumber})
+	}
+	blk, err := t.b.AddEvent(ev)
+	if err != nil || blk == nil {
+		return nil, err
+	}
+	return t.add(blk)
+}
+
+// AddBlock starts tracking an executed block built elsewhere and reports it
+// as proposed.
+func (t *Tracker) AddBlock(blk *ExecutedBlock) ([]CommitUpdate, error) {
+	t.out = t.out[:0]
+	return t.add(blk)
+}
+
+func (t *Tracker) add(blk *ExecutedBlock) ([]CommitUpdate, error) {
+	id := blk.Start.BlockTag.ID
+	if old := t.byID[id]; old != nil {
+		return nil, &CommitError{Seqno: blk.StartSeqno, EventType: EventTypeBlockStart, Block: blk.Start.BlockTag,
+			State: old.state, Msg: fmt.Sprintf("proposal already executed (first BLOCK_START seqno %d); new execution ignored", old.blk.StartSeqno)}
+	}
+	tr := &tracked{blk: blk, state: CommitProposed}
+	t.byID[id] = tr
+	n := blk.Start.BlockTag.BlockNumber
+	t.byNum[n] = append(t.byNum[n], tr)
+	t.out = append(t.out, CommitUpdate{State: CommitProposed, Block: blk})
+	return t.out, nil
+}
+
+func (t *Tracker) consensus(seqno uint64, et EventType, tag BlockTag) ([]CommitUpdate, error) {
+	switch et {
+	case EventTypeBlockQC:
+		tr := t.byID[tag.ID]
+		if tr == nil || tr.state != CommitProposed {
+			return nil, nil // unknown, or already past Voted: nothing new
+		}
+		tr.state = CommitVoted
+		t.out = append(t.out, CommitUpdate{State: CommitVoted, Block: tr.blk})
+		return t.out, nil
+
+	case EventTypeBlockFinalized:
+		tr := t.byID[tag.ID]
+		if tr == nil {
+			return nil, nil
+		}
+		if tr.state >= CommitFinalized {
+			return nil, &CommitError{Seqno: seqno, EventType: et, Block: tag, State: tr.state,
+				Msg: "proposal finalized twice"}
+		}
+		if own := tr.blk.Start.BlockTag.BlockNumber; own != tag.BlockNumber {
+			return nil, &CommitError{Seqno: seqno, EventType: et, Block: tag, State: tr.state,
+				Msg: fmt.Sprintf("proposal was executed as block number %d", own)}
+		}
+		tr.state = CommitFinalized
+		var abandoned []*ExecutedBlock
+		for _, o := range t.byNum[tag.BlockNumber] {
+			if o != tr {
+				abandoned = append(abandoned, o.blk)
+				delete(t.byID, o.blk.Start.BlockTag.ID)
+			}
+		}
+		if abandoned != nil {
+			t.byNum[tag.BlockNumber] = append(t.byNum[tag.BlockNumber][:0], tr)
+		}
+		t.out = append(t.out, CommitUpdate{State: CommitFinalized, Block: tr.blk, Abandoned: abandoned})
+		return t.out, nil
+
+	case EventTypeBlockVerified:
+		n := tag.BlockNumber
+		set, ok := t.byNum[n]
+		if !ok {
+			return nil, nil
+		}
+		delete(t.byNum, n)
+		for _, o := range set {
+			delete(t.byID, o.blk.Start.BlockTag.ID)
+		}
+		var err error
+		if len(set) != 1 {
+			return nil, &CommitError{Seqno: seqno, EventType: et, Block: tag,
+				Msg: fmt.Sprintf("%d proposals tracked for the verified number, want exactly one; all dropped", len(set))}
+		}
+		tr := set[0]
+		if tr.state != CommitFinalized {
+			err = &CommitError{Seqno: seqno, EventType: et, Block: tr.blk.Start.BlockTag, State: tr.state,
+				Msg: "verified before it was finalized"}
+		}
+		// Everything at or below a verified number is settled: anything
+		// still tracked there missed its consensus events.
+		var stale []uint64
+		for m := range t.byNum {
+			if m <= n {
+				stale = append(stale, m)
+			}
+		}
+		if len(stale) > 0 {
+			for _, m := range stale {
+				for _, o := range t.byNum[m] {
+					delete(t.byID, o.blk.Start.BlockTag.ID)
+				}
+				delete(t.byNum, m)
+			}
+			if err == nil {
+				err = &CommitError{Seqno: seqno, EventType: et, Block: tr.blk.Start.BlockTag, State: tr.state,
+					Msg: fmt.Sprintf("gapped verified block number: proposals for lower numbers %v were still tracked; dropped", stale)}
+			}
+		}
+		tr.state = CommitVerified
+		t.out = append(t.out, CommitUpdate{State: CommitVerified, Block: tr.blk})
+		return t.out, err
+	}
+	return nil, nil
+}

@@ -1,0 +1,203 @@
+//go:build wip
+
+package execevents
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; use errors.Is. The concrete errors are typed
+// (*RejectedError, *DropError, *PayloadExpiredError, *CommitError) and carry
+// the offending values.
+var (
+	// ErrRejected: the block in progress failed (BLOCK_REJECT, TXN_REJECT
+	// or EVM_ERROR) and was discarded.
+	ErrRejected = errors.New("execevents: block rejected")
+	// ErrPayloadExpired: a payload was overwritten by the writer while it
+	// was being read; all state built so far was discarded.
+	ErrPayloadExpired = errors.New("execevents: payload expired")
+	// ErrImplicitDrop: the block in progress was discarded because its
+	// events were inconsistent or incomplete (see DropReason).
+	ErrImplicitDrop = errors.New("execevents: block dropped")
+	// ErrInconsistent: consensus events contradict the tracked state.
+	ErrInconsistent = errors.New("execevents: inconsistent commit state")
+)
+
+// RejectedError reports that the block in progress ended in failure and was
+// discarded. Exactly one of the code fields applies, per EventType.
+type RejectedError struct {
+	Block      BlockTag  // the discarded proposal
+	StartSeqno uint64    // seqno of its BLOCK_START
+	Seqno      uint64    // seqno of the failing event
+	EventType  EventType // EventTypeBlockReject, EventTypeTxnReject or EventTypeEVMError
+	// TxnIndex is the failing transaction (TXN_REJECT, transaction-scope
+	// EVM_ERROR), or -1.
+	TxnIndex    int64
+	RejectCode  uint32   // BLOCK_REJECT / TXN_REJECT validation code (spec §7.7)
+	EVMError    EVMError // EVM_ERROR payload
+}
+
+func (e *RejectedError) Error() string {
+	s := fmt.Sprintf("execevents: block %d (id %s, start seqno %d) rejected by %s at seqno %d",
+		e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.StartSeqno, eventName(e.EventType), e.Seqno)
+	if e.TxnIndex >= 0 {
+		s += fmt.Sprintf(", transaction %d", e.TxnIndex)
+	}
+	if e.EventType == EventTypeEVMError {
+		return s + fmt.Sprintf(": domain %#x status %d", e.EVMError.DomainID, e.EVMError.StatusCode)
+	}
+	return s + fmt.Sprintf(": code %d", e.RejectCode)
+}
+
+// Is reports whether target is ErrRejected.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+// PayloadExpiredError reports an event whose payload was overwritten while
+// it was read.
+type PayloadExpiredError struct {
+	Seqno     uint64
+	EventType EventType
+	Offset    uint64 // payload_buf_offset of the expired payload
+}
+
+func (e *PayloadExpiredError) Error() string {
+	return fmt.Sprintf("execevents: payload of %s event seqno %d (buffer offset %d) expired while reading",
+		eventName(e.EventType), e.Seqno, e.Offset)
+}
+
+// Is reports whether target is ErrPayloadExpired.
+func (e *PayloadExpiredError) Is(target error) bool { return target == ErrPayloadExpired }
+
+// DropReason says why a block was implicitly dropped.
+type DropReason uint8
+
+// Drop reasons.
+const (
+	// DropUnterminatedBlock: a BLOCK_START arrived while a block was in
+	// progress. The old block is dropped; the new one is started.
+	DropUnterminatedBlock DropReason = iota + 1
+	// DropMissingTransaction: BLOCK_END arrived but a transaction slot
+	// (Index) was never filled, or a transaction has no receipt.
+	DropMissingTransaction
+	// DropMissingLog: BLOCK_END arrived but transaction TxnIndex has only
+	// Actual of its Expected logs.
+	DropMissingLog
+	// DropMissingCallFrame: as DropMissingLog, for call frames.
+	DropMissingCallFrame
+	// DropMissingAccess: an account access list was incomplete at
+	// BLOCK_END (accesses option only).
+	DropMissingAccess
+	// DropBadIndex: an event's index was out of range, out of order or a
+	// duplicate (Index, Expected), or an event arrived before the one it
+	// depends on (e.g. a log before its transaction's TXN_EVM_OUTPUT).
+	DropBadIndex
+	// DropMalformed: an event of the block had a malformed payload (Err
+	// holds the decoder's *PayloadError) or impossible flow tags.
+	DropMalformed
+	// DropLostEvent: the recorder replaced an event of the block with a
+	// RECORD_ERROR (payload too large), so the block cannot be complete.
+	DropLostEvent
+	// DropLimit: a count in the block exceeds the builder's sanity limit
+	// (Actual > Expected).
+	DropLimit
+	// DropMissingListEntry: BLOCK_END arrived but a transaction's access
+	// list or authorization list has only Actual of its Expected entries.
+	DropMissingListEntry
+)
+
+var dropReasonNames = [...]string{
+	DropUnterminatedBlock:  "unterminated block",
+	DropMissingTransaction: "missing transaction",
+	DropMissingLog:         "missing log",
+	DropMissingCallFrame:   "missing call frame",
+	DropMissingAccess:      "missing account access",
+	DropBadIndex:           "out-of-order or duplicate index",
+	DropMalformed:          "malformed event",
+	DropLostEvent:          "event lost by the recorder",
+	DropLimit:              "count over limit",
+	DropMissingListEntry:   "missing access or authorization list entry",
+}
+
+// String returns a short description of the reason.
+func (r DropReason) String() string {
+	if int(r) < len(dropReasonNames) && dropReasonNames[r] != "" {
+		return dropReasonNames[r]
+	}
+	return fmt.Sprintf("DropReason(%d)", uint8(r))
+}
+
+// DropError reports a block that was discarded because its events were
+// inconsistent or incomplete ("implicit drop"). Fields that do not apply to
+// the reason are zero; TxnIndex is -1 when no transaction is involved.
+type DropError struct {
+	Reason     DropReason
+	Block      BlockTag // the dropped proposal
+	StartSeqno uint64   // seqno of its BLOCK_START
+	Seqno      uint64   // seqno of the event that revealed the problem
+	EventType  EventType
+	TxnIndex   int64
+	Index      uint64 // offending index (transaction, log, frame, entry)
+	Expected   uint64 // expected index or count
+	Actual     uint64 // actual count
+	// Next is the BLOCK_START that interrupted the block
+	// (DropUnterminatedBlock only); the builder has started it.
+	Next BlockTag
+	// Err is the underlying decode error (DropMalformed), if any.
+	Err error
+}
+
+func (e *DropError) Error() string {
+	s := fmt.Sprintf("execevents: block %d (id %s, start seqno %d) dropped at %s seqno %d: %s",
+		e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.StartSeqno, eventName(e.EventType), e.Seqno, e.Reason)
+	switch e.Reason {
+	case DropUnterminatedBlock:
+		s += fmt.Sprintf(" (interrupted by block %d id %s)", e.Next.BlockNumber, shortHex(e.Next.ID[:]))
+	case DropMissingTransaction:
+		s += fmt.Sprintf(" (transaction %d)", e.Index)
+	case DropMissingLog, DropMissingCallFrame, DropMissingAccess, DropMissingListEntry:
+		s += fmt.Sprintf(" (transaction %d: %d of %d)", e.TxnIndex, e.Actual, e.Expected)
+	case DropBadIndex:
+		s += fmt.Sprintf(" (transaction %d: index %d, expected %d)", e.TxnIndex, e.Index, e.Expected)
+	case DropLimit:
+		s += fmt.Sprintf(" (transaction %d: count %d over limit %d)", e.TxnIndex, e.Actual, e.Expected)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Is reports whether target is ErrImplicitDrop.
+func (e *DropError) Is(target error) bool { return target == ErrImplicitDrop }
+
+// Unwrap returns the underlying decode error, if any.
+func (e *DropError) Unwrap() error { return e.Err }
+
+// CommitError reports consensus events that contradict the tracked state
+// (spec §9.2's "fatal" cases); the tracker keeps going.
+type CommitError struct {
+	Seqno     uint64
+	EventType EventType
+	Block     BlockTag // id and number concerned (id zero for BLOCK_VERIFIED)
+	State     CommitState
+	Msg       string
+}
+
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("execevents: %s seqno %d for block %d (id %s, state %s): %s",
+		eventName(e.EventType), e.Seqno, e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.State, e.Msg)
+}
+
+// Is reports whether target is ErrInconsistent.
+func (e *CommitError) Is(target error) bool { return target == ErrInconsistent }
+
+func eventName(t EventType) string {
+	if int(t) < len(Events) {
+		return Events[t].Name
+	}
+	return fmt.Sprintf("event type %d", uint16(t))
+}
+
+func shortHex(b []byte) string { return "0x" + hex.EncodeToString(b) }

@@ -1,0 +1,234 @@
+//go:build wip
+
+package execevents
+
+import (
+	"encoding/binary"
+
+	"github.com/monadgo/events/eventring"
+)
+
+// Rewind helpers (spec §9.3) move a reader backwards to a consensus event so
+// that a consumer joining a live ring starts on a block boundary. Consensus
+// events are BLOCK_START, BLOCK_QC, BLOCK_FINALIZED and BLOCK_VERIFIED;
+// every other event whose BLOCK_SEQNO tag is set is block-internal and is
+// "owned" by that BLOCK_START.
+//
+// A reader "points at" the event its next TryNext returns. The helpers begin
+// by copying that event, so they fail on a reader that is fully caught up:
+// call Reset (which points it at the newest event) first, or use
+// [LatestConsensus]. On success the reader points at the event found and
+// its descriptor is copied into d; on failure the reader is restored.
+
+// IsConsensus reports whether d is a consensus event (BLOCK_START,
+// BLOCK_QC, BLOCK_FINALIZED, BLOCK_VERIFIED) rather than a block-internal
+// one. Events with an unset BLOCK_SEQNO tag count as consensus events, as
+// in the C helpers.
+func IsConsensus(d *eventring.Descriptor) bool {
+	return !blockInternal(d)
+}
+
+func blockInternal(d *eventring.Descriptor) bool {
+	return d.ContentExt[FlowTypeBlockSeqno] != 0 && EventType(d.EventType) != EventTypeBlockStart
+}
+
+// owner replaces a block-internal d by its BLOCK_START (random access by
+// seqno). It fails if the owner is gone, is not a BLOCK_START, or does not
+// precede d.
+func owner(ring *eventring.Ring, d *eventring.Descriptor) bool {
+	s := d.ContentExt[FlowTypeBlockSeqno]
+	if s >= d.Seqno || !ring.TryCopy(s, d) {
+		return false
+	}
+	return EventType(d.EventType) == EventTypeBlockStart
+}
+
+// BlockNumberOf returns the block number of a consensus event, or of the
+// BLOCK_START that owns a block-internal event. It fails for other event
+// types, when the owner has been overwritten, and when the payload expired
+// (checked after reading).
+func BlockNumberOf(ring *eventring.Ring, d *eventring.Descriptor) (uint64, bool) {
+	c := *d
+	if blockInternal(&c) && !owner(ring, &c) {
+		return 0, false
+	}
+	var off int
+	switch EventType(c.EventType) {
+	case EventTypeBlockStart, EventTypeBlockQC, EventTypeBlockFinalized:
+		off = 32 // block_tag.block_number
+	case EventTypeBlockVerified:
+		off = 0
+	default:
+		return 0, false
+	}
+	p := ring.Payload(&c)
+	if len(p) < off+8 {
+		return 0, false
+	}
+	n := binary.LittleEndian.Uint64(p[off:])
+	return n, ring.PayloadValid(&c)
+}
+
+// BlockIDMatches reports whether the consensus event d (or the owner of a
+// block-internal d) carries block id id. BLOCK_VERIFIED carries no id and
+// never matches.
+func BlockIDMatches(ring *eventring.Ring, d *eventring.Descriptor, id Bytes32) bool {
+	c := *d
+	if blockInternal(&c) && !owner(ring, &c) {
+		return false
+	}
+	switch EventType(c.EventType) {
+	case EventTypeBlockStart, EventTypeBlockQC, EventTypeBlockFinalized:
+	default:
+		return false
+	}
+	p := ring.Payload(&c)
+	if len(p) < 32 {
+		return false
+	}
+	eq := Bytes32(p[:32]) == id
+	return eq && ring.PayloadValid(&c)
+}
+
+// ConsensusPrev moves rd to the previous consensus event of type filter
+// (EventTypeNone: any type). If rd points at a block-internal event, its
+// BLOCK_START counts as "previous". It reports whether one was found.
+func ConsensusPrev(rd *eventring.Reader, filter EventType, d *eventring.Descriptor) bool {
+	saved := rd.LastSeqno()
+	if consensusPrev(rd, filter, d) {
+		return true
+	}
+	rd.SetSeqno(saved + 1)
+	return false
+}
+
+func consensusPrev(rd *eventring.Reader, filter EventType, d *eventring.Descriptor) bool {
+	ring := rd.Ring()
+	if rd.TryCopy(d) != eventring.Ready {
+		return false
+	}
+	if blockInternal(d) {
+		if !owner(ring, d) {
+			return false
+		}
+		rd.SetSeqno(d.Seqno)
+		if filter == EventTypeNone || filter == EventTypeBlockStart {
+			return true
+		}
+	}
+	for rd.LastSeqno() > 0 {
+		rd.SetSeqno(rd.LastSeqno()) // one step back
+		if rd.TryCopy(d) != eventring.Ready {
+			return false
+		}
+		if blockInternal(d) {
+			if !owner(ring, d) {
+				return false
+			}
+			rd.SetSeqno(d.Seqno)
+		}
+		if filter == EventTypeNone || EventType(d.EventType) == filter {
+			return true
+		}
+	}
+	return false
+}
+
+// LatestConsensus points rd at the newest consensus event of type filter
+// (EventTypeNone: any) in the ring and copies it into d.
+func LatestConsensus(rd *eventring.Reader, filter EventType, d *eventring.Descriptor) bool {
+	saved := rd.LastSeqno()
+	if rd.Reset() == 0 {
+		rd.SetSeqno(saved + 1)
+		return false
+	}
+	if rd.TryCopy(d) == eventring.Ready && !blockInternal(d) &&
+		(filter == EventTypeNone || EventType(d.EventType) == filter) {
+		return true
+	}
+	if consensusPrev(rd, filter, d) {
+		return true
+	}
+	rd.SetSeqno(saved + 1)
+	return false
+}
+
+// BlockNumberPrev moves rd back to the consensus event of type filter
+// (EventTypeNone, BLOCK_START, BLOCK_QC, BLOCK_FINALIZED or
+// BLOCK_VERIFIED) for block number n. With the FINALIZED and VERIFIED
+// filters, whose numbers only decrease going back, it gives up at the first
+// smaller number.
+func BlockNumberPrev(rd *eventring.Reader, n uint64, filter EventType, d *eventring.Descriptor) bool {
+	switch filter {
+	case EventTypeNone, EventTypeBlockStart, EventTypeBlockQC, EventTypeBlockFinalized, EventTypeBlockVerified:
+	default:
+		return false
+	}
+	saved := rd.LastSeqno()
+	ring := rd.Ring()
+	for consensusPrev(rd, filter, d) {
+		m, ok := BlockNumberOf(ring, d)
+		if !ok {
+			break
+		}
+		if m == n {
+			return true
+		}
+		if m < n && (filter == EventTypeBlockFinalized || filter == EventTypeBlockVerified) {
+			break
+		}
+	}
+	rd.SetSeqno(saved + 1)
+	return false
+}
+
+// BlockIDPrev moves rd back to the consensus event of type filter
+// (EventTypeNone, BLOCK_START, BLOCK_QC or BLOCK_FINALIZED) for block id
+// id.
+func BlockIDPrev(rd *eventring.Reader, id Bytes32, filter EventType, d *eventring.Descriptor) bool {
+	switch filter {
+	case EventTypeNone, EventTypeBlockStart, EventTypeBlockQC, EventTypeBlockFinalized:
+	default:
+		return false
+	}
+	saved := rd.LastSeqno()
+	ring := rd.Ring()
+	for consensusPrev(rd, filter, d) {
+		if EventType(d.EventType) == EventTypeBlockVerified {
+			continue
+		}
+		if BlockIDMatches(ring, d, id) {
+			return true
+		}
+	}
+	rd.SetSeqno(saved + 1)
+	return false
+}
+
+// RewindForSimpleReplay positions rd for a consumer that has fully
+// processed finalized block n: it finds BLOCK_FINALIZED for n, walks back to
+// the newest BLOCK_START numbered n, and leaves rd at the consensus event
+// that follows that BLOCK_START (possibly the BLOCK_FINALIZED itself),
+// copying it into d.
+func RewindForSimpleReplay(rd *eventring.Reader, n uint64, d *eventring.Descriptor) bool {
+	saved := rd.LastSeqno()
+	ring := rd.Ring()
+	if !BlockNumberPrev(rd, n, EventTypeBlockFinalized, d) {
+		return false
+	}
+	prevPos, prev := rd.LastSeqno(), *d
+	for consensusPrev(rd, EventTypeNone, d) {
+		if EventType(d.EventType) == EventTypeBlockStart {
+			if m, ok := BlockNumberOf(ring, d); ok && m == n {
+				rd.SetSeqno(prevPos + 1)
+				if rd.TryCopy(d) == eventring.Ready && d.Seqno == prev.Seqno {
+					return true
+				}
+				break
+			}
+		}
+		prevPos, prev = rd.LastSeqno(), *d
+	}
+	rd.SetSeqno(saved + 1)
+	return false
+}

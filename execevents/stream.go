@@ -1,0 +1,98 @@
+//go:build wip
+
+package execevents
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+
+	"github.com/monadgo/events/eventring"
+)
+
+// CommitUpdates opens nothing and owns nothing: it reads ring from a new
+// reader (sequence number 1 on a snapshot, the newest event on a live ring)
+// and yields the commit updates of a fresh [Tracker] with opts. See
+// [Tracker.Updates].
+func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) iter.Seq2[CommitUpdate, error] {
+	return NewTracker(opts).Updates(ctx, ring.NewReader())
+}
+
+// Updates reads events with r (blocking in r.Next) and yields the commit
+// updates they cause. Builder and tracker errors are yielded with a zero
+// CommitUpdate and reading goes on; stop early by breaking out of the loop.
+// A reader gap is yielded as the *eventring.GapError, after which the reader
+// jumps to the newest event and the tracker is reset (blocks resume at the
+// next BLOCK_START). The iteration ends at the end of a snapshot, or after
+// yielding any other error of r.Next (ctx cancelled, writer gone).
+//
+// Every CommitUpdate is owned by the caller except that the same
+// *ExecutedBlock appears in all updates of one proposal.
+func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[CommitUpdate, error] {
+	return func(yield func(CommitUpdate, error) bool) {
+		ring := r.Ring()
+		var d eventring.Descriptor
+		for {
+			if err := r.Next(ctx, &d); err != nil {
+				if errors.Is(err, io.EOF) {
+					return
+				}
+				var gap *eventring.GapError
+				if !errors.As(err, &gap) {
+					yield(CommitUpdate{}, err)
+					return
+				}
+				if !yield(CommitUpdate{}, err) {
+					return
+				}
+				r.Reset()
+				t.Reset()
+				continue
+			}
+			ups, err := t.Process(ring, &d)
+			for _, u := range ups {
+				if !yield(u, nil) {
+					return
+				}
+			}
+			if err != nil && !yield(CommitUpdate{}, err) {
+				return
+			}
+		}
+	}
+}
+
+// Blocks reads events with r (blocking in r.Next) and yields the blocks b
+// builds, with the same error, gap and end rules as [Tracker.Updates].
+func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[*ExecutedBlock, error] {
+	return func(yield func(*ExecutedBlock, error) bool) {
+		ring := r.Ring()
+		var d eventring.Descriptor
+		for {
+			if err := r.Next(ctx, &d); err != nil {
+				if errors.Is(err, io.EOF) {
+					return
+				}
+				var gap *eventring.GapError
+				if !errors.As(err, &gap) {
+					yield(nil, err)
+					return
+				}
+				if !yield(nil, err) {
+					return
+				}
+				r.Reset()
+				b.Reset()
+				continue
+			}
+			blk, err := b.Process(ring, &d)
+			if blk != nil && !yield(blk, nil) {
+				return
+			}
+			if err != nil && !yield(nil, err) {
+				return
+			}
+		}
+	}
+}
