@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -41,10 +42,11 @@ func hashes(hs []common.Hash) []byte {
 // deterministic clock.
 type emitter struct {
 	rec   *eventring.Recorder
-	seq   uint64 // last recorded seqno
-	block uint64 // BLOCK_SEQNO of the open block scope, 0 between blocks
-	now   uint64 // record_epoch_nanos of the next event
-	rnd   uint64 // xorshift state for the clock's jitter
+	seq   uint64   // last recorded seqno
+	block uint64   // BLOCK_SEQNO of the open block scope, 0 between blocks
+	now   uint64   // record_epoch_nanos of the next event
+	times []uint64 // record_epoch_nanos by seqno - 1
+	rnd   uint64   // xorshift state for the clock's jitter
 }
 
 // tick advances the clock by 0.2–3.3 µs (events of one block are recorded
@@ -68,6 +70,7 @@ func (e *emitter) emit(t ee.EventType, txnID, accountIndex uint64, payload ...[]
 		return fmt.Errorf("recording %v: got seqno %d, want %d", t, seq, e.seq+1)
 	}
 	e.seq = seq
+	e.times = append(e.times, e.now)
 	return nil
 }
 
@@ -319,16 +322,12 @@ func (e *emitter) accesses(txnID uint64, ctx ee.AccountAccessContext, list []acc
 // zstd snapshot of that file.
 func generate(dir string) ([]byte, error) {
 	path := filepath.Join(dir, "demo.ring")
-	e := &emitter{rnd: 0x9e3779b97f4a7c15}
+	defer os.Remove(path)
 	rec, err := eventring.Create(path, demoSizes, ee.RingContentType, ee.SchemaHash)
-	// TODO(clock): record_epoch_nanos must come from e.now, not
-	// CLOCK_REALTIME, for a byte-for-byte reproducible file; needs a Recorder
-	// clock option, e.g. eventring.Create(..., eventring.WithClock(func() uint64 { return e.now })).
 	if err != nil {
 		return nil, err
 	}
-	e.rec = rec
-	defer os.Remove(path)
+	e := &emitter{rec: rec, rnd: 0x9e3779b97f4a7c15}
 	for _, s := range buildDemo().Steps {
 		if err := e.step(s); err != nil {
 			rec.Close()
@@ -338,7 +337,33 @@ func generate(dir string) ([]byte, error) {
 	if err := rec.Close(); err != nil {
 		return nil, err
 	}
+	if err := setRecordTimes(path, e.times); err != nil {
+		return nil, err
+	}
 	return compressFile(path)
+}
+
+// setRecordTimes overwrites each descriptor's record_epoch_nanos (spec
+// §2.3) with the demo clock's value: the Recorder samples CLOCK_REALTIME at
+// reserve time and has no clock option yet. With one, emit would pass e.now
+// to the Recorder and this step would go.
+func setRecordTimes(path string, times []uint64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	var d eventring.Descriptor
+	field := int64(unsafe.Offsetof(d.RecordEpochNanos))
+	for i, t := range times {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], t)
+		off := int64(eventring.HeaderSectionSize) + int64(i)*eventring.DescriptorSize + field
+		if _, err := f.WriteAt(b[:], off); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }
 
 // compressFile compresses the ring image into one zstd frame (spec §6.5)
