@@ -1,0 +1,210 @@
+//go:build wip
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/execevents/ethconv"
+)
+
+// updateJSON is the --json object of one commit update: ethconv's rendering
+// with the block and receipts left out of updates other than Proposed (the
+// block was printed in full when it was executed).
+type updateJSON struct {
+	CommitState string                `json:"commitState"`
+	BlockID     common.Hash           `json:"blockId"`
+	BlockNumber hexutil.Uint64        `json:"blockNumber"`
+	Abandoned   []ethconv.BlockRef    `json:"abandoned"`
+	Block       *ethconv.RPCBlock     `json:"block,omitempty"`
+	Receipts    []*ethconv.RPCReceipt `json:"receipts,omitempty"`
+}
+
+func runBlocks(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "blocks")
+	asJSON := fs.Bool("json", false, "print one JSON object per update: commit state, ids, abandoned proposals, and on Proposed the eth_getBlockByNumber block and the receipts")
+	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
+	pos, err := parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	keep, err := parseStates(*states)
+	if err != nil {
+		return err
+	}
+	o, err := openExecRing(e, argOrEmpty(pos))
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+
+	rd := o.NewReader()
+	var d eventring.Descriptor
+	start := uint64(1)
+	switch {
+	case o.snapshot:
+		start = oldestSeqno(o)
+		rd.SetSeqno(start)
+	case execevents.LatestConsensus(rd, execevents.EventTypeBlockStart, &d):
+		// Begin with the newest block start so the first update comes with
+		// the next block executed.
+		start = d.Seqno
+	default:
+		start = rd.LastSeqno() + 1
+	}
+
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer out.Flush()
+	tr := execevents.NewTracker(execevents.BuilderOptions{})
+	s := newStream(o, rd, start)
+	s.onGap = func(from, to uint64) {
+		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
+		if !*asJSON {
+			fmt.Fprintf(out, "GAP: events %d..%d lost; block tracking restarts at the next block\n", from, to)
+		}
+		tr.Reset()
+	}
+	s.onIdle = func() { out.Flush() }
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+
+	for {
+		if err := s.next(ctx, &d); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out.Flush()
+			}
+			if errors.Is(err, errWriterGone) {
+				e.log.Info("writer exited; end of stream", "last seqno", s.last)
+				return out.Flush()
+			}
+			return err
+		}
+		ups, err := tr.Process(o, &d)
+		for _, u := range ups {
+			if !keep[u.State] {
+				continue
+			}
+			if *asJSON {
+				v, err := renderUpdate(u)
+				if err != nil {
+					return err
+				}
+				if err := enc.Encode(v); err != nil {
+					return err
+				}
+			} else {
+				printUpdate(out, u)
+			}
+		}
+		if err != nil {
+			logBuildError(e, err)
+		}
+	}
+}
+
+// logBuildError reports a block the builder had to drop or a consensus
+// event it could not apply; reading goes on either way.
+func logBuildError(e *env, err error) {
+	var rej *execevents.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		e.log.Info("block rejected", "err", err)
+	default:
+		e.log.Warn("block dropped", "err", err)
+	}
+}
+
+func parseStates(list string) (map[execevents.CommitState]bool, error) {
+	all := []execevents.CommitState{execevents.CommitProposed, execevents.CommitVoted, execevents.CommitFinalized, execevents.CommitVerified}
+	keep := make(map[execevents.CommitState]bool)
+	if strings.TrimSpace(list) == "" {
+		for _, s := range all {
+			keep[s] = true
+		}
+		return keep, nil
+	}
+next:
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		for _, s := range all {
+			if strings.EqualFold(f, s.String()) {
+				keep[s] = true
+				continue next
+			}
+		}
+		return nil, fmt.Errorf("--state: unknown commit state %q (want proposed, voted, finalized or verified)", f)
+	}
+	return keep, nil
+}
+
+// renderUpdate builds the JSON object of one update. Only Proposed updates
+// carry the block and its receipts, so only they need the conversion to
+// go-ethereum types.
+func renderUpdate(u execevents.CommitUpdate) (*updateJSON, error) {
+	if u.State == execevents.CommitProposed {
+		b, err := ethconv.Convert(u.Block)
+		if err != nil {
+			return nil, fmt.Errorf("block %d: %w", u.Block.Number(), err)
+		}
+		v := updateJSON(*b.CommitUpdateJSON(u.State, u.Abandoned))
+		return &v, nil
+	}
+	v := &updateJSON{
+		CommitState: u.State.String(),
+		BlockID:     common.Hash(u.Block.ID()),
+		BlockNumber: hexutil.Uint64(u.Block.Number()),
+		Abandoned:   make([]ethconv.BlockRef, 0, len(u.Abandoned)),
+	}
+	for _, a := range u.Abandoned {
+		v.Abandoned = append(v.Abandoned, ethconv.BlockRef{
+			BlockID:     common.Hash(a.ID()),
+			BlockNumber: hexutil.Uint64(a.Number()),
+			Hash:        common.Hash(a.End.EthBlockHash),
+		})
+	}
+	return v, nil
+}
+
+// printUpdate writes the readable line of an update, e.g.
+//
+//	Proposed   block 15000001  hash 0x1b5c…  id 0x0000…e4e1  txns 154  gas 12345678
+func printUpdate(w io.Writer, u execevents.CommitUpdate) {
+	b := u.Block
+	fmt.Fprintf(w, "%-9s  block %d  hash %s  id %s", u.State, b.Number(), b.End.EthBlockHash, short(b.ID()))
+	if u.State == execevents.CommitProposed {
+		fmt.Fprintf(w, "  txns %d  gas %d", len(b.Txns), b.End.ExecOutput.GasUsed)
+	}
+	fmt.Fprintln(w)
+	for _, a := range u.Abandoned {
+		fmt.Fprintf(w, "  abandoned  block %d  hash %s  id %s\n", a.Number(), a.End.EthBlockHash, short(a.ID()))
+	}
+}
+
+// short abbreviates a 32-byte id as 0x12345678…9abcdef0.
+func short(id execevents.Bytes32) string {
+	s := id.String()
+	if len(s) < 20 {
+		return s
+	}
+	return s[:10] + "…" + s[len(s)-8:]
+}
+
+// oldestSeqno is the oldest event still present in a ring.
+func oldestSeqno(o *openedRing) uint64 {
+	h := o.Header()
+	if h.LastSeqno > h.Sizes.DescriptorCapacity {
+		return h.LastSeqno - h.Sizes.DescriptorCapacity + 1
+	}
+	return 1
+}

@@ -1,0 +1,205 @@
+//go:build wip
+
+// Command monad-events watches, records and replays Monad execution event
+// rings.
+//
+// Usage:
+//
+//	monad-events [-v] <command> [flags] [args]
+//
+// Commands:
+//
+//	watch [RING]              one line (or JSON object) per event
+//	blocks [RING]             executed blocks and their commit-state updates
+//	info [RING]               header facts, schema check, fill level, writer
+//	snapshot RING OUT.zst     capture a live ring into a zstd snapshot
+//	replay SNAPSHOT RING      re-record a snapshot into a new live ring
+//
+// RING is a ring file path (anything containing a '/'), a bare ring name
+// (looked up in the daemon's default ring directory on the hugetlbfs mount,
+// then in the current directory) or a zstd snapshot. Without RING the
+// daemon's default execution ring, monad-exec-events, is used.
+//
+// Data goes to standard output, diagnostics to standard error. On any error
+// the command prints one line saying why and exits with status 1. Ctrl-C
+// (SIGINT) or SIGTERM ends a command cleanly with status 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand: its name, a one-line summary, the usage synopsis
+// and the function that parses its flags and runs it.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, env *env, args []string) error
+}
+
+// env carries what every command writes to; tests and main share it.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+var commands = []command{
+	{"watch", "[flags] [RING]", "print one line (or JSON object) per event", runWatch},
+	{"blocks", "[flags] [RING]", "print executed blocks and their commit-state updates", runBlocks},
+	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer", runInfo},
+	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot", runSnapshot},
+	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring", runReplay},
+}
+
+func main() {
+	os.Exit(mainExit(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// mainExit runs the command line and returns the process exit status.
+func mainExit(args []string, stdout, stderr io.Writer) (status int) {
+	// A fault while touching a mapping must become an error line, not a
+	// crash dump (eventring validates first; this is defence in depth).
+	debug.SetPanicOnFault(true)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "monad-events: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			status = 1
+		}
+	}()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	err := run(ctx, args, stdout, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return 0 // interrupted by the user: a clean end
+	default:
+		fmt.Fprintf(stderr, "monad-events: %s\n", oneLine(err.Error()))
+		return 1
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("monad-events", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "verbose diagnostics (debug level) on stderr")
+	fs.Usage = func() { usage(stderr) }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	e := &env{
+		stdout: stdout,
+		stderr: stderr,
+		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+	if fs.NArg() == 0 {
+		usage(stderr)
+		return errors.New("no command given")
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	if name == "help" {
+		if len(rest) == 0 {
+			usage(stdout)
+			return nil
+		}
+		name, rest = rest[0], []string{"-h"}
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, e, rest)
+		}
+	}
+	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay)", name)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: monad-events [-v] <command> [flags] [args]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+RING is a ring file path, a bare ring name (resolved in the daemon's default
+ring directory on the hugetlbfs mount) or a zstd snapshot; without it the
+daemon's default execution ring is used. Run "monad-events <command> -h" for
+a command's flags.
+`)
+}
+
+// newFlagSet returns a flag set for a subcommand whose usage line shows the
+// command's synopsis.
+func newFlagSet(e *env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		for _, c := range commands {
+			if c.name == name {
+				fmt.Fprintf(e.stderr, "Usage: monad-events %s %s\n\n%s.\n\nFlags:\n", name, c.args, upperFirst(c.summary))
+			}
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may appear before, between or after the
+// positional arguments ("watch RING --json" works as well as
+// "watch --json RING"); "--" ends flag parsing.
+func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		// flag.Parse consumed a literal "--" if it stopped there.
+		consumedDashes := len(args) > len(rest) && args[len(args)-len(rest)-1] == "--"
+		if len(rest) == 0 {
+			break
+		}
+		if consumedDashes {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	if len(pos) < minPos || len(pos) > maxPos {
+		fs.Usage()
+		switch {
+		case minPos == maxPos:
+			return nil, fmt.Errorf("%s: want %d argument(s), got %d", fs.Name(), minPos, len(pos))
+		default:
+			return nil, fmt.Errorf("%s: want at most %d argument(s), got %d", fs.Name(), maxPos, len(pos))
+		}
+	}
+	return pos, nil
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,227 @@
+//go:build wip
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+)
+
+// openedRing is a RING argument resolved and opened.
+type openedRing struct {
+	*eventring.Ring
+	path     string // resolved path of the file
+	snapshot bool   // a decompressed zstd snapshot (no writer, never changes)
+}
+
+// resolveRing turns a RING argument into a file path (spec §6.2): no
+// argument means the daemon's default execution ring; an argument with a
+// '/' is a path used verbatim; a bare name is looked up in the default ring
+// directory on the hugetlbfs mount and, failing that, in the current
+// directory (so "monad-events info capture.zst" does what it says).
+func resolveRing(arg string) (string, error) {
+	if arg == "" {
+		p, err := eventring.ResolvePath(eventring.DefaultExecRingName)
+		if err != nil {
+			return "", &missingRingError{name: eventring.DefaultExecRingName, err: err}
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "", &missingRingError{name: eventring.DefaultExecRingName, path: p, err: err}
+		}
+		return p, nil
+	}
+	if strings.Contains(arg, "/") {
+		return arg, nil
+	}
+	p, perr := eventring.ResolvePath(arg)
+	if perr == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if _, err := os.Stat(arg); err == nil {
+		return arg, nil
+	}
+	if perr != nil {
+		return "", &missingRingError{name: arg, err: perr}
+	}
+	return "", &missingRingError{name: arg, path: p, err: fs.ErrNotExist}
+}
+
+// missingRingError explains where a ring was looked for and what to do
+// instead.
+type missingRingError struct {
+	name, path string
+	err        error
+}
+
+func (e *missingRingError) Error() string {
+	where := "the default ring directory (no usable hugetlbfs mount: " + e.err.Error() + ")"
+	if e.path != "" {
+		where = e.path
+	}
+	msg := fmt.Sprintf("no event ring %q: looked in %s and in the current directory", e.name, where)
+	if e.name == eventring.DefaultExecRingName {
+		msg = fmt.Sprintf("no default execution ring: looked for %s", where)
+		msg += "; is the daemon running with --exec-event-ring?"
+	}
+	return msg + "; to try the tool without a node, give a snapshot: monad-events blocks testdata/demo.snapshot.zst"
+}
+
+func (e *missingRingError) Unwrap() error { return e.err }
+
+// openRing resolves and opens a RING argument (a live ring or a snapshot).
+func openRing(e *env, arg string) (*openedRing, error) {
+	path, err := resolveRing(arg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := eventring.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	o := &openedRing{Ring: r, path: path, snapshot: r.IsSnapshot()}
+	kind := "live ring"
+	if o.snapshot {
+		kind = "snapshot"
+	}
+	e.log.Debug("opened", "path", path, "kind", kind)
+	return o, nil
+}
+
+// openExecRing opens a RING argument and refuses it unless it carries
+// execution events of the schema compiled into this binary.
+func openExecRing(e *env, arg string) (*openedRing, error) {
+	o, err := openRing(e, arg)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.CheckSchema(execevents.RingContentType, execevents.SchemaHash); err != nil {
+		o.Close()
+		return nil, fmt.Errorf("%s: %w", o.path, err)
+	}
+	return o, nil
+}
+
+// errWriterGone ends a live stream whose writer exited (no process holds the
+// ring file's writer lock any more) after every event was read.
+var errWriterGone = eventring.ErrWriterGone
+
+// stream reads a ring's events in order, waiting on a live ring, reporting
+// and recovering from gaps, and ending at the end of a snapshot (io.EOF) or
+// when a live ring's writer is gone (an error wrapping errWriterGone).
+type stream struct {
+	ring   *openedRing
+	rd     *eventring.Reader
+	onGap  func(from, to uint64) // lost sequence numbers [from, to]
+	onIdle func()                // called when a live stream has to wait
+
+	last uint64 // seqno of the last event returned
+}
+
+// newStream returns a stream whose next event is the reader's next one.
+// start is that event's seqno (for gap reports).
+func newStream(o *openedRing, rd *eventring.Reader, start uint64) *stream {
+	w := eventring.DefaultWait
+	// Notice a writer's exit quickly: a replay that ends, a daemon that
+	// stops (the check is one read of /proc/locks).
+	w.WriterCheck = 200 * time.Millisecond
+	rd.SetWaitStrategy(w)
+	return &stream{ring: o, rd: rd, last: max(start, 1) - 1}
+}
+
+// next fills d with the next event.
+func (s *stream) next(ctx context.Context, d *eventring.Descriptor) error {
+	for {
+		res := s.rd.TryNext(d)
+		if res == eventring.NotReady {
+			if s.ring.snapshot {
+				return io.EOF
+			}
+			if s.onIdle != nil {
+				s.onIdle()
+			}
+			err := s.rd.Next(ctx, d)
+			var gap *eventring.GapError
+			switch {
+			case err == nil:
+				res = eventring.Ready
+			case errors.As(err, &gap):
+				res = eventring.Gap
+			default:
+				return err
+			}
+		}
+		if res == eventring.Ready {
+			s.last = d.Seqno
+			return s.ring.checkDescriptor(d)
+		}
+		if err := s.recover(); err != nil {
+			return err
+		}
+	}
+}
+
+// recover repositions the reader after a gap and reports the lost range.
+func (s *stream) recover() error {
+	from := s.last + 1
+	var resume uint64
+	if s.ring.snapshot {
+		// A snapshot never changes: the only legitimate gap is at the start
+		// of one whose ring wrapped before the capture (the oldest events
+		// are gone); go on with the oldest one still present.
+		h := s.ring.Header()
+		c := h.Sizes.DescriptorCapacity
+		if h.LastSeqno < c || from > h.LastSeqno-c {
+			return fmt.Errorf("%s: corrupt snapshot: the slot of event %d holds another sequence number", s.ring.path, from)
+		}
+		resume = h.LastSeqno - c + 1
+		s.rd.SetSeqno(resume)
+	} else {
+		resume = s.rd.Reset() // the newest event; next TryNext returns it
+	}
+	if resume <= from {
+		// Nothing committed past the lost range yet: retry where we were.
+		s.rd.SetSeqno(from)
+		return nil
+	}
+	if s.onGap != nil {
+		s.onGap(from, resume-1)
+	}
+	s.last = resume - 1
+	return nil
+}
+
+// absPath is for messages only.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// checkDescriptor returns an error if d's payload cannot be explained by a
+// sane writer: a size or offset outside what was ever allocated. An expired
+// payload (below the window start) is normal and not an error.
+func (o *openedRing) checkDescriptor(d *eventring.Descriptor) error {
+	if o.PayloadValid(d) {
+		return nil
+	}
+	// The window start only grows: if the offset is at or above it now, it
+	// was when PayloadValid looked, so the descriptor itself is impossible.
+	if d.PayloadBufOffset >= o.Header().BufferWindowStart {
+		return fmt.Errorf("%s: corrupt ring: event %d claims a %d-byte payload at offset %d, outside the payload bytes written",
+			o.path, d.Seqno, d.PayloadSize, d.PayloadBufOffset)
+	}
+	return nil
+}

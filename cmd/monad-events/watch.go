@@ -1,0 +1,264 @@
+//go:build wip
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+)
+
+func runWatch(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "watch")
+	dump := fs.Bool("d", false, "add a hexdump of each event's payload")
+	asJSON := fs.Bool("json", false, "print one JSON object per event, with its decoded payload")
+	types := fs.String("types", "", "only these event types: comma-separated names (BLOCK_START, txn_log, ...) or codes")
+	start := fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
+	count := fs.Uint64("n", 0, "stop after printing this many events (0: no limit)")
+	pos, err := parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	filter, err := parseTypes(*types)
+	if err != nil {
+		return err
+	}
+	o, err := openExecRing(e, argOrEmpty(pos))
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+
+	rd, err := positionReader(e, o, *start)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer out.Flush()
+	w := &watcher{ring: o, out: out, dump: *dump, json: *asJSON}
+	s := newStream(o, rd)
+	s.onGap = func(from, to uint64) {
+		e.log.Warn("gap: events lost, continuing with the newest", "from", from, "to", to)
+		w.gap(from, to)
+	}
+	s.onIdle = func() { out.Flush() }
+
+	var d eventring.Descriptor
+	var printed uint64
+	for *count == 0 || printed < *count {
+		if err := s.next(ctx, &d); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out.Flush()
+			}
+			if errors.Is(err, errWriterGone) {
+				e.log.Info("writer exited; end of stream", "last seqno", s.last)
+				return out.Flush()
+			}
+			return err
+		}
+		w.track(&d)
+		if filter != nil && !filter[d.EventType] {
+			continue
+		}
+		if err := w.event(&d); err != nil {
+			return err
+		}
+		printed++
+	}
+	return out.Flush()
+}
+
+// positionReader returns a reader at the first event to show. Snapshots
+// start at sequence number 1 (or the oldest event still present); live rings
+// at the latest block start by default, so that the first lines a user sees
+// are a whole block.
+func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, error) {
+	rd := o.NewReader()
+	h := o.Header()
+	oldest := uint64(1)
+	if h.LastSeqno > h.Sizes.DescriptorCapacity {
+		oldest = h.LastSeqno - h.Sizes.DescriptorCapacity + 1
+	}
+	switch start {
+	case "block":
+		if o.snapshot {
+			rd.SetSeqno(oldest)
+			break
+		}
+		if !execevents.RewindToLatestBlockStart(rd) {
+			// No block start found (empty ring or a block start that is gone
+			// already): begin with the newest event instead.
+			e.log.Debug("no block start to rewind to; starting at the newest event")
+		}
+	case "latest":
+		if o.snapshot {
+			rd.SetSeqno(max(h.LastSeqno, 1))
+		}
+		// A live reader starts at the newest event.
+	case "oldest":
+		rd.SetSeqno(oldest)
+	default:
+		n, err := strconv.ParseUint(start, 10, 64)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("--start %q: want block, latest, oldest or a sequence number >= 1", start)
+		}
+		rd.SetSeqno(n)
+	}
+	return rd, nil
+}
+
+// parseTypes turns the --types list into a lookup table indexed by event
+// code; nil means "every type".
+func parseTypes(list string) ([]bool, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	keep := make([]bool, 1<<16)
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if n, err := strconv.ParseUint(f, 0, 16); err == nil {
+			keep[n] = true
+			continue
+		}
+		t, ok := eventTypeByName(f)
+		if !ok {
+			return nil, fmt.Errorf("--types: unknown event type %q (names as in the schema, e.g. BLOCK_START, TXN_LOG)", f)
+		}
+		keep[t] = true
+	}
+	return keep, nil
+}
+
+// watcher formats events.
+type watcher struct {
+	ring *openedRing
+	out  *bufio.Writer
+	dump bool
+	json bool
+
+	// The block being executed, to show block numbers next to the
+	// BLOCK_SEQNO flow tag (blocks never interleave, spec §7.3).
+	blockSeqno, blockNumber uint64
+
+	dec  execevents.Decoder
+	line []byte
+	buf  []byte
+}
+
+// track remembers the current block's number when d is a BLOCK_START.
+func (w *watcher) track(d *eventring.Descriptor) {
+	if execevents.EventType(d.EventType) != execevents.EventTypeBlockStart {
+		return
+	}
+	// BLOCK_START begins with its block tag: a 32-byte id, then the u64
+	// block number (spec §7.5).
+	p := w.ring.Payload(d)
+	if len(p) < 40 {
+		return
+	}
+	n := binary.LittleEndian.Uint64(p[32:40])
+	if w.ring.PayloadValid(d) {
+		w.blockSeqno, w.blockNumber = d.Seqno, n
+	}
+}
+
+func (w *watcher) gap(from, to uint64) {
+	if w.json {
+		fmt.Fprintf(w.out, "{\"gap\":{\"from\":%d,\"to\":%d}}\n", from, to)
+		return
+	}
+	fmt.Fprintf(w.out, "GAP: events %d..%d lost (the writer overwrote them before they were read)\n", from, to)
+}
+
+func (w *watcher) event(d *eventring.Descriptor) error {
+	if w.json {
+		return w.eventJSON(d)
+	}
+	// Like the C and Rust eventwatch examples:
+	// HH:MM:SS.nnnnnnnnn NAME [code 0xcode] SEQ: n LEN: n BUF_OFF: n BLK_SEQ: n BLK: n TXN: n
+	b := w.line[:0]
+	b = time.Unix(0, int64(d.RecordEpochNanos)).AppendFormat(b, "15:04:05.000000000")
+	b = append(b, ' ')
+	b = append(b, eventName(d.EventType)...)
+	b = fmt.Appendf(b, " [%d 0x%x] SEQ: %d LEN: %d BUF_OFF: %d", d.EventType, d.EventType, d.Seqno, d.PayloadSize, d.PayloadBufOffset)
+	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
+		b = fmt.Appendf(b, " BLK_SEQ: %d", bs)
+		if bs == w.blockSeqno {
+			b = fmt.Appendf(b, " BLK: %d", w.blockNumber)
+		}
+	}
+	if id := d.ContentExt[execevents.FlowTypeTxnID]; id != 0 {
+		b = fmt.Appendf(b, " TXN: %d", id-1)
+	}
+	if execevents.EventType(d.EventType) == execevents.EventTypeStorageAccess {
+		b = fmt.Appendf(b, " ACCT: %d", d.ContentExt[execevents.FlowTypeAccountIndex])
+	}
+	b = append(b, '\n')
+	if w.dump && d.PayloadSize > 0 {
+		p, err := w.ring.CopyPayload(d, w.buf[:0])
+		if err != nil {
+			b = fmt.Appendf(b, "  (payload unavailable: %v)\n", err)
+		} else {
+			w.buf = p
+			for _, l := range strings.SplitAfter(hex.Dump(p), "\n") {
+				if l != "" {
+					b = append(b, "  "...)
+					b = append(b, l...)
+				}
+			}
+		}
+	}
+	w.line = b
+	_, err := w.out.Write(b)
+	return err
+}
+
+func (w *watcher) eventJSON(d *eventring.Descriptor) error {
+	b := w.line[:0]
+	b = fmt.Appendf(b, `{"seqno":%d,"eventType":%q,"eventCode":%d,"time":%q,"recordEpochNanos":%d,"payloadSize":%d,"payloadBufOffset":%d`,
+		d.Seqno, eventName(d.EventType), d.EventType,
+		time.Unix(0, int64(d.RecordEpochNanos)).UTC().Format(time.RFC3339Nano), d.RecordEpochNanos,
+		d.PayloadSize, d.PayloadBufOffset)
+	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
+		b = fmt.Appendf(b, `,"blockSeqno":%d`, bs)
+		if bs == w.blockSeqno {
+			b = fmt.Appendf(b, `,"blockNumber":%d`, w.blockNumber)
+		}
+	}
+	if id := d.ContentExt[execevents.FlowTypeTxnID]; id != 0 {
+		b = fmt.Appendf(b, `,"txnIndex":%d`, id-1)
+	}
+	if execevents.EventType(d.EventType) == execevents.EventTypeStorageAccess {
+		b = fmt.Appendf(b, `,"accountIndex":%d`, d.ContentExt[execevents.FlowTypeAccountIndex])
+	}
+	// Decode the zero-copy view, then check that the writer did not reclaim
+	// the bytes meanwhile; only then is the rendering trustworthy (spec §4.4).
+	mark := len(b)
+	p := w.ring.Payload(d)
+	ev, derr := w.dec.Decode(d, p)
+	if derr != nil {
+		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, derr.Error(), p)
+	} else {
+		b = appendPayloadJSON(b, ev)
+	}
+	if !w.ring.PayloadValid(d) {
+		b = append(b[:mark], `,"expired":true`...)
+	}
+	b = append(b, "}\n"...)
+	w.line = b
+	_, err := w.out.Write(b)
+	return err
+}
