@@ -1,0 +1,36 @@
+// Package eventring reads and records Monad event rings: the shared-memory
+// files through which the Monad execution daemon publishes events, and the
+// zstd-compressed snapshots captured from them.
+//
+// The package is pure Go (no cgo). It implements the RING01 format exactly
+// as described by the event ring ABI: a 2 MiB header section, an array of
+// 64-byte [Descriptor]s and a circular payload buffer that is mapped twice
+// back to back, so every payload is one contiguous slice.
+//
+// Reading:
+//
+//	ring, err := eventring.Open(path) // live ring file or zstd snapshot
+//	...
+//	r := ring.NewReader()             // live: at the newest event; snapshot: at seqno 1
+//	var d eventring.Descriptor
+//	switch r.TryNext(&d) {            // non-blocking, zero allocations
+//	case eventring.Ready:    // d holds a consistent copy
+//	case eventring.NotReady: // nothing new yet
+//	case eventring.Gap:      // the writer lapped the reader; Reset or SetSeqno
+//	}
+//
+// [Reader.Next] wraps TryNext in a blocking call with a configurable
+// [WaitStrategy], typed [GapError]s, io.EOF at the end of a snapshot and
+// detection of a dead writer.
+//
+// Payloads live in shared memory that the writer recycles. [Ring.Payload]
+// returns a zero-copy view that is trustworthy only if [Ring.PayloadValid]
+// still reports true after the view was used; [Ring.CopyPayload] does the
+// check-copy-check sequence for you.
+//
+// A [Recorder] writes rings byte-exactly like the daemon's recorder; tests
+// and replay tools use it.
+//
+// Only linux/amd64 is supported; on other platforms Open and Create return
+// [ErrUnsupported].
+package eventring

@@ -1,0 +1,112 @@
+package eventring
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Errors returned by this package wrap one of these (test
+// with errors.Is) and name the file and the offending value.
+var (
+	// ErrUnsupported: the platform cannot map event rings (not linux/amd64).
+	ErrUnsupported = errors.New("eventring: unsupported platform (linux/amd64 only)")
+	// ErrBadMagic: the first 6 bytes are not "RING01".
+	ErrBadMagic = errors.New("not an event ring (bad magic)")
+	// ErrBadContentType: the content type is NONE or out of range.
+	ErrBadContentType = errors.New("invalid content type")
+	// ErrBadSize: a section size is not a power of two or is out of range.
+	ErrBadSize = errors.New("invalid ring size")
+	// ErrFileTooShort: the file (or decompressed snapshot) is shorter than
+	// the sections its header declares.
+	ErrFileTooShort = errors.New("file shorter than the ring's sections")
+	// ErrBadHeader: the header's control words contradict its sizes.
+	ErrBadHeader = errors.New("inconsistent ring header")
+	// ErrNotSnapshot: the input is not zstd-compressed.
+	ErrNotSnapshot = errors.New("not an event ring snapshot (no zstd frame)")
+	// ErrSnapshotCorrupt: the zstd stream is malformed or truncated.
+	ErrSnapshotCorrupt = errors.New("corrupt or truncated zstd snapshot")
+	// ErrSnapshotTrailingData: bytes follow the snapshot's single zstd frame.
+	ErrSnapshotTrailingData = errors.New("snapshot has data after its zstd frame (more than one frame)")
+	// ErrSnapshotTooLarge: the snapshot decompresses to more than its header
+	// declares or more than the configured maximum.
+	ErrSnapshotTooLarge = errors.New("snapshot too large")
+	// ErrSchemaMismatch: the ring's content type or schema hash differs from
+	// the one the caller was built for.
+	ErrSchemaMismatch = errors.New("event ring schema mismatch")
+	// ErrClosed: the Ring or Recorder was closed.
+	ErrClosed = errors.New("eventring: closed")
+	// ErrPayloadExpired: the writer reclaimed the payload's bytes.
+	ErrPayloadExpired = errors.New("eventring: payload expired")
+	// ErrBadDescriptor: a descriptor's payload size or offset is impossible
+	// for this ring.
+	ErrBadDescriptor = errors.New("eventring: impossible payload size or offset in descriptor")
+	// ErrWriterGone: waiting for events on a live ring whose writer no
+	// longer holds its lock (crashed or exited).
+	ErrWriterGone = errors.New("eventring: ring has no live writer")
+	// ErrRingInUse: Create found the path locked by a live writer.
+	ErrRingInUse = errors.New("eventring: ring file is owned by a live writer")
+	// ErrNoHugetlbfs: no accessible 2 MiB hugetlbfs mount was found.
+	ErrNoHugetlbfs = errors.New("eventring: no accessible hugetlbfs mount with 2 MiB pages")
+	// ErrPayloadTooLarge: Reserve was asked for a payload the ring cannot
+	// hold; the event was recorded as a RECORD_ERROR instead.
+	ErrPayloadTooLarge = errors.New("eventring: payload too large, recorded as RECORD_ERROR")
+)
+
+// SchemaError reports a ring whose content type or schema hash differs from
+// what the caller's generated bindings expect. It wraps ErrSchemaMismatch.
+type SchemaError struct {
+	Path              string
+	WantType, GotType ContentType
+	WantHash, GotHash [32]byte
+}
+
+func (e *SchemaError) Error() string {
+	if e.WantType != e.GotType {
+		return fmt.Sprintf("eventring: %s: content type is %v, want %v", e.Path, e.GotType, e.WantType)
+	}
+	return fmt.Sprintf("eventring: %s: schema hash %s does not match the compiled-in %s; "+
+		"the ring was written by a different daemon version: regenerate the bindings (cmd/eventgen) "+
+		"for that version or use a matching daemon",
+		e.Path, hex.EncodeToString(e.GotHash[:]), hex.EncodeToString(e.WantHash[:]))
+}
+
+// Unwrap returns ErrSchemaMismatch.
+func (e *SchemaError) Unwrap() error { return ErrSchemaMismatch }
+
+// GapError reports events lost to a reader: the writer overwrote them before
+// they were read. Sequence numbers in [Expected, Oldest) are gone; Oldest is
+// the oldest event that was still in the ring when the gap was detected (it
+// too may be overwritten by the time the caller reacts).
+//
+// The reader is left unmoved: call [Reader.Reset] to jump to the newest
+// event, or [Reader.SetSeqno](Oldest) to resume with the oldest survivor.
+type GapError struct {
+	Expected uint64 // the sequence number the reader wanted
+	Oldest   uint64 // the first sequence number believed still readable
+}
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("eventring: gap: events %d..%d lost (reader lapped by the writer)", e.Expected, e.Oldest-1)
+}
+
+// Lost returns the number of events lost.
+func (e *GapError) Lost() uint64 { return e.Oldest - e.Expected }
+
+// OversizeError reports that Record or Reserve replaced an event whose
+// payload cannot fit the ring by a RECORD_ERROR event (spec §5.6). It wraps
+// ErrPayloadTooLarge.
+type OversizeError struct {
+	Seqno         uint64          // sequence number of the RECORD_ERROR event
+	EventType     uint16          // the dropped event's code
+	RequestedSize uint64          // the dropped event's payload size
+	Kind          RecordErrorType // OVERFLOW_4GB or OVERFLOW_EXPIRE
+}
+
+func (e *OversizeError) Error() string {
+	return fmt.Sprintf("eventring: event type %d with a %d-byte payload recorded as RECORD_ERROR %v (seqno %d)",
+		e.EventType, e.RequestedSize, e.Kind, e.Seqno)
+}
+
+// Unwrap returns ErrPayloadTooLarge.
+func (e *OversizeError) Unwrap() error { return ErrPayloadTooLarge }

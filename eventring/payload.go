@@ -1,0 +1,95 @@
+package eventring
+
+import (
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Payload returns a zero-copy view of the event's payload in shared memory
+// (len and cap equal d.PayloadSize). The bytes may be overwritten by the
+// writer at any time: anything derived from the view is trustworthy only if
+// PayloadValid(d) still returns true after it was derived (spec §4.4).
+//
+// A descriptor whose payload cannot lie inside the buffer (a corrupt ring)
+// yields nil, never a slice outside the mapping.
+func (r *Ring) Payload(d *Descriptor) []byte {
+	size := uint64(d.PayloadSize)
+	if size > r.sizes.PayloadBufSize {
+		return nil
+	}
+	// The buffer is mapped twice back to back, so any payload of at most
+	// PayloadBufSize bytes is contiguous from its physical offset.
+	p := unsafe.Add(r.payload, d.PayloadBufOffset&r.maskP)
+	return unsafe.Slice((*byte)(p), size)
+}
+
+// PayloadValid reports whether the event's payload is still intact (spec
+// §4.3): its offset is not below the sliding window start and the
+// descriptor's offset and size describe bytes the writer actually allocated.
+// Call it after using a Payload view to confirm what was read.
+func (r *Ring) PayloadValid(d *Descriptor) bool {
+	return r.checkPayload(d) == nil
+}
+
+// checkPayload is PayloadValid with a reason.
+func (r *Ring) checkPayload(d *Descriptor) error {
+	off := d.PayloadBufOffset
+	end := off + uint64(d.PayloadSize)
+	if end < off || uint64(d.PayloadSize) > r.sizes.PayloadBufSize-WindowIncr {
+		return ErrBadDescriptor
+	}
+	if end > r.nextSeen.Load() && !r.refreshNext(end) {
+		return ErrBadDescriptor
+	}
+	if off < atomic.LoadUint64(&r.hdr.Control.BufferWindowStart) {
+		return ErrPayloadExpired
+	}
+	return nil
+}
+
+// refreshNext reloads next_payload_byte (which only grows) and reports
+// whether end lies within what was allocated.
+func (r *Ring) refreshNext(end uint64) bool {
+	n := atomic.LoadUint64(&r.hdr.Control.NextPayloadByte)
+	if n > r.nextSeen.Load() {
+		r.nextSeen.Store(n) // racing stores all store values the writer published
+	}
+	return end <= n
+}
+
+// CopyPayload appends the event's payload to dst[:0] and returns it, with
+// the check-copy-check sequence of spec §4.4. The error wraps
+// ErrPayloadExpired if the writer reclaimed the bytes before or during the
+// copy, or ErrBadDescriptor if the descriptor's size or offset is
+// impossible for this ring. With a large enough dst it does not allocate.
+func (r *Ring) CopyPayload(d *Descriptor, dst []byte) ([]byte, error) {
+	if err := r.checkPayload(d); err != nil {
+		return dst[:0], r.payloadError(d, err)
+	}
+	dst = append(dst[:0], r.Payload(d)...)
+	if off := d.PayloadBufOffset; off < atomic.LoadUint64(&r.hdr.Control.BufferWindowStart) {
+		return dst[:0], r.payloadError(d, ErrPayloadExpired)
+	}
+	return dst, nil
+}
+
+// PayloadError describes a payload that could not be read. It wraps
+// ErrPayloadExpired or ErrBadDescriptor.
+type PayloadError struct {
+	Seqno  uint64 // the event's sequence number
+	Offset uint64 // its virtual payload offset
+	Size   uint32 // its payload size
+	Err    error  // ErrPayloadExpired or ErrBadDescriptor
+}
+
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("%v (seqno %d, offset %d, size %d)", e.Err, e.Seqno, e.Offset, e.Size)
+}
+
+// Unwrap returns the sentinel.
+func (e *PayloadError) Unwrap() error { return e.Err }
+
+func (r *Ring) payloadError(d *Descriptor, err error) error {
+	return &PayloadError{Seqno: d.Seqno, Offset: d.PayloadBufOffset, Size: d.PayloadSize, Err: err}
+}

@@ -1,0 +1,273 @@
+package eventring
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Recorder writes events into a ring file with the daemon's protocol
+// (spec §5): lock-free reserve, fill, commit; the sliding payload window;
+// RECORD_ERROR stand-ins for payloads too large for the ring. Its methods
+// are safe for concurrent use by several goroutines (like the daemon's
+// writer threads); Close must not race with them.
+//
+// The Recorder holds an exclusive flock on its file for its lifetime, so
+// readers can tell a live ring from a zombie (WriterPIDs, Reader.Next).
+type Recorder struct {
+	f       *os.File
+	path    string
+	m       *mapping
+	hdr     *ringHeader
+	descs   unsafe.Pointer
+	payload unsafe.Pointer
+	sizes   Sizes
+	maskD   uint64
+	maskP   uint64
+
+	closeOnce sync.Once
+	closeErr  error
+	closed    atomic.Bool
+}
+
+// Create creates a ring file at path and returns a Recorder writing to it.
+// Like the daemon (spec §6.3) it refuses a path whose file is locked by a
+// live writer (ErrRingInUse), replaces a zombie, initializes the ring in a
+// temporary file "<path>.<pid>" under an exclusive flock and publishes it by
+// a rename that never replaces. The file is sparse (ftruncate): a minimal
+// 140 MB ring costs only the pages actually written.
+//
+// The sizes must be valid (powers of two within limits; a context area of
+// 0 or a power-of-two multiple of 2 MiB); contentType must be TEST or EXEC.
+func Create(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
+	w, err := create(path, sizes, contentType, schemaHash)
+	if err != nil {
+		return nil, fmt.Errorf("eventring: create %s: %w", path, err)
+	}
+	return w, nil
+}
+
+func create(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
+	if !platformSupported {
+		return nil, ErrUnsupported
+	}
+	if contentType == ContentTypeNone || contentType >= contentTypeCount {
+		return nil, fmt.Errorf("content type %d: %w", uint16(contentType), ErrBadContentType)
+	}
+	if err := sizes.validate(); err != nil {
+		return nil, err
+	}
+	if x := sizes.ContextAreaSize; x != 0 && !isPow2(x) {
+		return nil, fmt.Errorf("context area size %d is not a power of two: %w", x, ErrBadSize)
+	}
+	// Claim the name: a locked file belongs to a live writer; an unlocked
+	// one is a zombie from a crashed run.
+	if old, err := os.Open(path); err == nil {
+		lerr := tryLockExclusive(old)
+		old.Close()
+		switch {
+		case errors.Is(lerr, errWouldBlock):
+			return nil, ErrRingInUse
+		case lerr != nil:
+			return nil, lerr
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o664)
+	if err != nil {
+		return nil, err
+	}
+	w, err := initRing(f, path, sizes, contentType, schemaHash)
+	if err == nil {
+		err = renameNoReplace(tmp, path)
+		if err != nil {
+			w.Close()
+		}
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	return w, nil
+}
+
+// initRing locks, sizes and maps a brand-new (all-zero) file and writes the
+// header (spec §5.1). The descriptor array is zero because the file is new.
+func initRing(f *os.File, path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
+	if err := tryLockExclusive(f); err != nil {
+		return nil, fmt.Errorf("locking: %w", err)
+	}
+	if err := f.Truncate(int64(sizes.Total())); err != nil {
+		return nil, err
+	}
+	m, err := mapRing(f.Fd(), 0, sizes, true, false)
+	if err != nil {
+		return nil, err
+	}
+	w := &Recorder{
+		f:       f,
+		path:    path,
+		m:       m,
+		hdr:     (*ringHeader)(m.base),
+		descs:   unsafe.Add(m.base, HeaderSectionSize),
+		payload: unsafe.Add(m.base, HeaderSectionSize+sizes.DescriptorCapacity*DescriptorSize),
+		sizes:   sizes,
+		maskD:   sizes.DescriptorCapacity - 1,
+		maskP:   sizes.PayloadBufSize - 1,
+	}
+	// Written through the mapping: hugetlbfs files do not support write(2).
+	copy(w.hdr.Magic[:], Magic)
+	w.hdr.ContentType = contentType
+	w.hdr.SchemaHash = schemaHash
+	w.hdr.Size = sizes
+	return w, nil
+}
+
+// Path returns the ring file's path.
+func (w *Recorder) Path() string { return w.path }
+
+// Sizes returns the ring's section sizes.
+func (w *Recorder) Sizes() Sizes { return w.sizes }
+
+// LastSeqno returns the highest sequence number reserved so far.
+func (w *Recorder) LastSeqno() uint64 { return atomic.LoadUint64(&w.hdr.Control.LastSeqno) }
+
+// Ring opens an independent read-only view of the recorder's file, as
+// another process would see it. Close it separately.
+func (w *Recorder) Ring() (*Ring, error) {
+	if w.closed.Load() {
+		return nil, ErrClosed
+	}
+	return openFile(w.f, w.path, OpenOptions{})
+}
+
+// Close unmaps the ring and closes the file, releasing the writer lock. The
+// file stays in place (readers then see a ring without a writer). Close is
+// idempotent; reservations must not be used afterwards.
+func (w *Recorder) Close() error {
+	w.closeOnce.Do(func() {
+		w.closed.Store(true)
+		w.closeErr = errors.Join(w.m.unmap(), w.f.Close())
+	})
+	return w.closeErr
+}
+
+// Reservation is an event reserved by Recorder.Reserve: fill Payload, then
+// Commit to publish it. Readers see nothing of it before Commit.
+type Reservation struct {
+	// Seqno is the event's sequence number.
+	Seqno uint64
+	// Payload is where the payload goes: a view of the shared buffer, len
+	// equal to the requested size. For an oversized event (Oversize !=
+	// RecordErrorNone) it is the 8176-byte truncated area that follows the
+	// RecordError header instead.
+	Payload []byte
+	// Oversize is RecordErrorNone, or the kind of RECORD_ERROR that
+	// replaced the requested event because its payload cannot fit.
+	Oversize RecordErrorType
+
+	slot *Descriptor
+}
+
+// Commit publishes the event (release store of its seqno, spec §5.4).
+func (res *Reservation) Commit() {
+	atomic.StoreUint64(&res.slot.Seqno, res.Seqno)
+}
+
+// Reserve allocates a sequence number, a descriptor slot and payloadSize
+// bytes of payload buffer, exactly as spec §5.2, and fills the descriptor's
+// event type and content_ext. A payload whose 16-rounded size exceeds
+// 0xFFFFFFFF, or would expire at birth (>= PayloadBufSize - 2·WindowIncr),
+// is replaced by a RECORD_ERROR event (spec §5.6): the reservation then has
+// Oversize set and an 8176-byte Payload for the truncated beginning of the
+// dropped payload. Either way the caller fills Payload and calls Commit.
+// The only error is ErrClosed.
+func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize uint64) (Reservation, error) {
+	if w.closed.Load() {
+		return Reservation{}, ErrClosed
+	}
+	t := uint64(time.Now().UnixNano())
+	kind := RecordErrorNone
+	rounded := (payloadSize + PayloadAlign - 1) &^ (PayloadAlign - 1)
+	switch {
+	case rounded > 0xFFFFFFFF || rounded < payloadSize:
+		kind = RecordErrorOverflow4GB
+	case rounded >= w.sizes.PayloadBufSize-2*WindowIncr:
+		kind = RecordErrorOverflowExpire
+	}
+	size := payloadSize
+	evType := eventType
+	if kind != RecordErrorNone {
+		size, rounded, evType = RecordErrorTruncatedSize, RecordErrorTruncatedSize, RecordErrorEventType
+	}
+	c := &w.hdr.Control
+	seqno := atomic.AddUint64(&c.LastSeqno, 1)
+	begin := atomic.AddUint64(&c.NextPayloadByte, rounded) - rounded
+	slot := (*Descriptor)(unsafe.Add(w.descs, ((seqno-1)&w.maskD)*DescriptorSize))
+	// Zero seqno before touching anything else so a reader copying the
+	// slot's previous occupant sees its re-check fail.
+	atomic.StoreUint64(&slot.Seqno, 0)
+	end := begin + rounded
+	width := w.sizes.PayloadBufSize - WindowIncr
+	if ws := atomic.LoadUint64(&c.BufferWindowStart); end-ws > width {
+		// One attempt: a failed CAS means another writer moved it.
+		atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width)
+	}
+	slot.PayloadSize = uint32(size)
+	slot.PayloadBufOffset = begin
+	slot.RecordEpochNanos = t
+	slot.EventType = evType
+	slot.ContentExt = contentExt
+	p := unsafe.Slice((*byte)(unsafe.Add(w.payload, begin&w.maskP)), size)
+	res := Reservation{Seqno: seqno, Payload: p, Oversize: kind, slot: slot}
+	if kind != RecordErrorNone {
+		clear(p)
+		re := (*RecordError)(unsafe.Pointer(&p[0]))
+		re.ErrorType = kind
+		re.DroppedEventType = eventType
+		re.TruncatedPayloadSize = RecordErrorTruncatedSize - uint32(unsafe.Sizeof(RecordError{}))
+		re.RequestedPayloadSize = payloadSize
+		res.Payload = p[unsafe.Sizeof(RecordError{}):]
+	}
+	return res, nil
+}
+
+// Record records one event whose payload is the concatenation of the
+// parts, copied straight into the ring (no intermediate buffer), and returns
+// its sequence number. If the payload is too large for the ring the event is
+// recorded as a RECORD_ERROR (with the payload's first 8176 bytes) and the
+// error is an *OversizeError wrapping ErrPayloadTooLarge.
+func (w *Recorder) Record(eventType uint16, contentExt [4]uint64, payload ...[]byte) (seqno uint64, err error) {
+	var size uint64
+	for _, p := range payload {
+		size += uint64(len(p))
+	}
+	res, err := w.Reserve(eventType, contentExt, size)
+	if err != nil {
+		return 0, err
+	}
+	dst := res.Payload
+	for _, p := range payload {
+		n := copy(dst, p)
+		dst = dst[n:]
+		if len(dst) == 0 {
+			break
+		}
+	}
+	res.Commit()
+	if res.Oversize != RecordErrorNone {
+		return res.Seqno, &OversizeError{Seqno: res.Seqno, EventType: eventType, RequestedSize: size, Kind: res.Oversize}
+	}
+	return res.Seqno, nil
+}

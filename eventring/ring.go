@@ -1,0 +1,158 @@
+package eventring
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// DefaultMaxSnapshotSize is the default cap on the decompressed size of a
+// snapshot (OpenOptions.MaxSnapshotSize): large enough for the daemon's
+// default 642 MiB ring, small enough to refuse absurd headers.
+const DefaultMaxSnapshotSize = 4 << 30
+
+// OpenOptions tune how a ring is opened. The zero value is valid.
+type OpenOptions struct {
+	// Offset is the ring's byte offset inside the file (the "ring_offset"
+	// of the C library); it must be a multiple of the page size. 0 for
+	// every file the daemon writes.
+	Offset int64
+	// Populate pre-faults the mapping of a live ring (MAP_POPULATE), so the
+	// first pass over it does not take page faults.
+	Populate bool
+	// MaxSnapshotSize caps the decompressed size of a snapshot; 0 means
+	// DefaultMaxSnapshotSize. Decompression also never exceeds the total
+	// size the snapshot's own header declares.
+	MaxSnapshotSize uint64
+}
+
+// Ring is a read-only mapping of an event ring: a live ring file or a
+// decompressed snapshot. Its methods are safe for concurrent use; Readers
+// are not (one goroutine per Reader).
+//
+// Payload views returned by [Ring.Payload] point into the mapping: keep the
+// Ring reachable and open while they are in use. A Ring that becomes
+// unreachable without Close is unmapped by a cleanup.
+type Ring struct {
+	hdr     *ringHeader    // header at ring offset 0 (shared memory)
+	descs   unsafe.Pointer // descriptor array
+	payload unsafe.Pointer // payload buffer, mapped twice back to back
+	maskD   uint64
+	maskP   uint64
+	sizes   Sizes
+
+	// nextSeen caches a recent value of control.next_payload_byte: it only
+	// grows, so an offset+size below it is known to be allocated without
+	// touching the writer's hot cache line.
+	nextSeen atomic.Uint64
+
+	snapshot bool
+	path     string
+	ino      uint64 // inode of a live ring file, for writer detection
+
+	m         *mapping
+	closeOnce sync.Once
+	closeErr  error
+	cleanup   runtime.Cleanup
+}
+
+// newRing builds a Ring over a mapping laid out by mapRing.
+func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *Ring {
+	r := &Ring{
+		hdr:      (*ringHeader)(m.base),
+		descs:    unsafe.Add(m.base, HeaderSectionSize),
+		payload:  unsafe.Add(m.base, HeaderSectionSize+sizes.DescriptorCapacity*DescriptorSize),
+		maskD:    sizes.DescriptorCapacity - 1,
+		maskP:    sizes.PayloadBufSize - 1,
+		sizes:    sizes,
+		snapshot: snapshot,
+		path:     path,
+		ino:      ino,
+		m:        m,
+	}
+	r.nextSeen.Store(atomic.LoadUint64(&r.hdr.Control.NextPayloadByte))
+	r.cleanup = runtime.AddCleanup(r, func(m *mapping) { _ = m.unmap() }, m)
+	return r
+}
+
+// Close unmaps the ring. It is idempotent. Readers, descriptors' payload
+// views and anything else pointing into the ring must not be used afterwards.
+func (r *Ring) Close() error {
+	r.closeOnce.Do(func() {
+		r.cleanup.Stop()
+		r.closeErr = r.m.unmap()
+	})
+	return r.closeErr
+}
+
+// Path returns the name the ring was opened with.
+func (r *Ring) Path() string { return r.path }
+
+// IsSnapshot reports whether the ring was decompressed from a snapshot
+// (and therefore never changes).
+func (r *Ring) IsSnapshot() bool { return r.snapshot }
+
+// Sizes returns the ring's section sizes.
+func (r *Ring) Sizes() Sizes { return r.sizes }
+
+// Header holds the facts of a ring header. The control words are a sample
+// taken at the time of the call.
+type Header struct {
+	ContentType       ContentType // schema namespace of the ring
+	ContentTypeName   string      // ContentType.String()
+	SchemaHash        [32]byte    // fingerprint of the schema
+	Sizes             Sizes       // section sizes
+	LastSeqno         uint64      // highest reserved sequence number
+	NextPayloadByte   uint64      // virtual offset of the next payload allocation
+	BufferWindowStart uint64      // lowest virtual payload offset still valid
+}
+
+// Header returns the ring's header facts.
+func (r *Ring) Header() Header {
+	h := r.hdr
+	return Header{
+		ContentType:       h.ContentType,
+		ContentTypeName:   h.ContentType.String(),
+		SchemaHash:        h.SchemaHash,
+		Sizes:             r.sizes,
+		LastSeqno:         atomic.LoadUint64(&h.Control.LastSeqno),
+		NextPayloadByte:   atomic.LoadUint64(&h.Control.NextPayloadByte),
+		BufferWindowStart: atomic.LoadUint64(&h.Control.BufferWindowStart),
+	}
+}
+
+// CheckSchema returns a *SchemaError (wrapping ErrSchemaMismatch) unless the
+// ring carries contentType with exactly the given schema hash (spec §10.2).
+// Generated bindings call it with their compiled-in values.
+func (r *Ring) CheckSchema(contentType ContentType, hash [32]byte) error {
+	h := r.hdr
+	if h.ContentType != contentType || h.SchemaHash != hash {
+		return &SchemaError{Path: r.path, WantType: contentType, GotType: h.ContentType,
+			WantHash: hash, GotHash: h.SchemaHash}
+	}
+	return nil
+}
+
+// LastSeqno returns the highest sequence number the writer has reserved
+// (it may not be committed yet).
+func (r *Ring) LastSeqno() uint64 { return atomic.LoadUint64(&r.hdr.Control.LastSeqno) }
+
+// slot returns the descriptor slot for sequence number seqno+1 (that is,
+// slot index seqno & mask).
+func (r *Ring) slot(i uint64) *Descriptor {
+	return (*Descriptor)(unsafe.Add(r.descs, (i&r.maskD)*DescriptorSize))
+}
+
+// TryCopy copies the descriptor of event seqno into d, succeeding only if
+// the slot still holds exactly that event after the copy (spec §3.5).
+// It fails for seqno 0.
+func (r *Ring) TryCopy(seqno uint64, d *Descriptor) bool {
+	if seqno == 0 {
+		return false
+	}
+	s := r.slot(seqno - 1)
+	*d = *s
+	d.Seqno = atomic.LoadUint64(&s.Seqno)
+	return d.Seqno == seqno
+}
