@@ -44,13 +44,14 @@ type emitter struct {
 	rec   *eventring.Recorder
 	seq   uint64   // last recorded seqno
 	block uint64   // BLOCK_SEQNO of the open block scope, 0 between blocks
-	now   uint64   // record_epoch_nanos of the next event
+	now   uint64   // record_epoch_nanos of the last event
+	floor uint64   // earliest record time of the next event
 	times []uint64 // record_epoch_nanos by seqno - 1
 	rnd   uint64   // xorshift state for the clock's jitter
 }
 
 // tick advances the clock by 0.2–3.3 µs (events of one block are recorded
-// microseconds apart); at least to floor.
+// microseconds apart), and at least to floor.
 func (e *emitter) tick(floor uint64) {
 	e.rnd ^= e.rnd << 13
 	e.rnd ^= e.rnd >> 7
@@ -60,7 +61,8 @@ func (e *emitter) tick(floor uint64) {
 }
 
 func (e *emitter) emit(t ee.EventType, txnID, accountIndex uint64, payload ...[]byte) error {
-	e.tick(0)
+	e.tick(e.floor)
+	e.floor = 0
 	ext := [4]uint64{ee.FlowTypeBlockSeqno: e.block, ee.FlowTypeTxnID: txnID, ee.FlowTypeAccountIndex: accountIndex}
 	seq, err := e.rec.Record(uint16(t), ext, payload...)
 	if err != nil {
@@ -99,8 +101,6 @@ func (e *emitter) step(s step) error {
 // (spec §7.3): header groups of neighbouring transactions interleave, output
 // groups follow in index order.
 func (e *emitter) executedBlock(p *proposal) error {
-	// The proposal reaches execution a few milliseconds after it was made.
-	e.tick(p.ProposalNanos + 3_000_000)
 	bf := blockFieldsOf(p)
 	start := ee.BlockStart{
 		BlockTag:           e.blockTag(p.ID, p.Number()),
@@ -328,7 +328,10 @@ func generate(dir string) ([]byte, error) {
 		return nil, err
 	}
 	e := &emitter{rec: rec, rnd: 0x9e3779b97f4a7c15}
-	for _, s := range buildDemo().Steps {
+	steps := buildDemo().Steps
+	floors := recordFloors(steps)
+	for i, s := range steps {
+		e.floor = floors[i]
 		if err := e.step(s); err != nil {
 			rec.Close()
 			return nil, err
@@ -341,6 +344,26 @@ func generate(dir string) ([]byte, error) {
 		return nil, err
 	}
 	return compressFile(path)
+}
+
+// recordFloors gives each step the earliest time its events may be
+// recorded. A proposal reaches the node 3 ms after its time; the consensus
+// events before its BLOCK_START are what it brought (its parent's QC, the
+// finalizations that QC implies). Those after the last block come with the
+// next round's proposal, 400 ms later.
+func recordFloors(steps []step) []uint64 {
+	floors := make([]uint64, len(steps))
+	next := uint64(0)
+	for i := len(steps) - 1; i >= 0; i-- {
+		if steps[i].Kind == stepStart {
+			next = steps[i].Block.ProposalNanos + 3_000_000
+			for j := i + 1; j < len(steps) && floors[j] == 0; j++ {
+				floors[j] = next + 400_000_000
+			}
+		}
+		floors[i] = next
+	}
+	return floors
 }
 
 // setRecordTimes overwrites each descriptor's record_epoch_nanos (spec
