@@ -1,0 +1,209 @@
+package gen
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"modernc.org/cc/v4"
+)
+
+// events reads the event table from the metadata array's designated
+// initializers and the schema hash from the uint8_t[32] array.
+func (b *builder) events() error {
+	if len(b.metadata) != 1 {
+		return fmt.Errorf("want exactly one initialized event metadata array (struct with event_type, c_name, description), found %d", len(b.metadata))
+	}
+	switch len(b.hash) {
+	case 0:
+	case 1:
+		if err := b.schemaHash(b.hash[0]); err != nil {
+			return err
+		}
+	default:
+		var names []string
+		for _, d := range b.hash {
+			names = append(names, d.Name())
+		}
+		return fmt.Errorf("more than one initialized uint8_t[32] array, cannot tell the schema hash: %s", strings.Join(names, ", "))
+	}
+	owner := map[string]*Enum{} // enumerator name -> enum
+	for _, name := range sortedKeys(b.m.Enums) {
+		for _, v := range b.m.Enums[name].Values {
+			owner[v.Name] = b.m.Enums[name]
+		}
+	}
+	in := b.initializerOf(b.metadata[0])
+	if in == nil || in.InitializerList == nil {
+		return fmt.Errorf("%s has no initializer list", b.metadata[0].Name())
+	}
+	byValue := map[int64]*Event{}
+	next := int64(0)
+	for l := in.InitializerList; l != nil; l = l.InitializerList {
+		idx := next
+		if d := l.Designation; d != nil && d.DesignatorList != nil {
+			ds := d.DesignatorList.Designator
+			if ds.Case != cc.DesignatorIndex {
+				return fmt.Errorf("%v: unsupported designator in event metadata", ds.Position())
+			}
+			idx = intValue(ds.ConstantExpression.Value())
+			if id := identOf(ds.ConstantExpression); id != "" {
+				if e := owner[id]; e != nil {
+					if b.m.EventEnum != "" && b.m.EventEnum != e.Name {
+						return fmt.Errorf("%v: event metadata mixes enums %s and %s", ds.Position(), b.m.EventEnum, e.Name)
+					}
+					b.m.EventEnum = e.Name
+				}
+			}
+		}
+		next = idx + 1
+		ev := &Event{Value: idx}
+		if l.Initializer == nil || l.Initializer.InitializerList == nil {
+			return fmt.Errorf("%v: event metadata element is not a braced initializer", l.Position())
+		}
+		for f := l.Initializer.InitializerList; f != nil; f = f.InitializerList {
+			if f.Designation == nil || f.Designation.DesignatorList == nil || f.Initializer == nil || f.Initializer.AssignmentExpression == nil {
+				continue
+			}
+			v := f.Initializer.AssignmentExpression.Value()
+			switch f.Designation.DesignatorList.Designator.Token2.SrcStr() {
+			case "c_name":
+				if s, ok := v.(cc.StringValue); ok {
+					ev.Name = strings.TrimSuffix(string(s), "\x00")
+				}
+			case "description":
+				if s, ok := v.(cc.StringValue); ok {
+					ev.Description = strings.TrimSuffix(string(s), "\x00")
+				}
+			case "event_type":
+				if got := intValue(v); got != idx {
+					return fmt.Errorf("%v: metadata element [%d] has event_type %d", f.Position(), idx, got)
+				}
+			}
+		}
+		byValue[idx] = ev
+	}
+	if b.m.EventEnum == "" {
+		return fmt.Errorf("cannot tell the event enum: the metadata array has no [ENUMERATOR] designators")
+	}
+	enum := b.m.Enums[b.m.EventEnum]
+	for _, v := range enum.Values {
+		ev := byValue[v.Value]
+		if ev == nil {
+			return fmt.Errorf("event %s (%d) has no metadata", v.Name, v.Value)
+		}
+		ev.CEnum = v.Name
+		delete(byValue, v.Value)
+		b.m.Events = append(b.m.Events, *ev)
+	}
+	if len(byValue) != 0 {
+		return fmt.Errorf("metadata for values missing from enum %s", enum.Name)
+	}
+	slices.SortFunc(b.m.Events, func(a, c Event) int { return int(a.Value - c.Value) })
+	for i := range b.m.Events {
+		ev := &b.m.Events[i]
+		// The payload type of MONAD_X_FOO is monad_x_foo, by the schema's
+		// naming convention; events without one have empty payloads.
+		if s := b.m.Structs[strings.ToLower(ev.CEnum)]; s != nil {
+			ev.Payload = s.Name
+		} else if ev.Name == "RECORD_ERROR" && b.m.Structs["monad_event_record_error"] != nil {
+			ev.Payload = "monad_event_record_error"
+		}
+		if ev.Payload != "" {
+			ev.Size = b.m.Structs[ev.Payload].Size
+		}
+	}
+	// The content type: monad_exec_event_type -> EXEC.
+	ct := strings.TrimPrefix(b.m.EventEnum, "monad_")
+	ct = strings.TrimSuffix(strings.TrimSuffix(ct, "_type"), "_event")
+	b.m.ContentType = strings.ToUpper(ct)
+	return nil
+}
+
+func identOf(e cc.ExpressionNode) string {
+	toks := cc.NodeTokens(e)
+	if len(toks) == 1 && toks[0].Ch == rune(cc.IDENTIFIER) {
+		return toks[0].SrcStr()
+	}
+	return ""
+}
+
+func (b *builder) schemaHash(d *cc.Declarator) error {
+	in := b.initializerOf(d)
+	if in == nil || in.InitializerList == nil {
+		return fmt.Errorf("%s: schema hash is not a braced initializer", d.Name())
+	}
+	i := 0
+	for l := in.InitializerList; l != nil; l = l.InitializerList {
+		if l.Designation != nil || l.Initializer == nil || l.Initializer.AssignmentExpression == nil || i >= 32 {
+			return fmt.Errorf("%v: unsupported schema hash initializer", l.Position())
+		}
+		b.m.SchemaHash[i] = byte(intValue(l.Initializer.AssignmentExpression.Value()))
+		i++
+	}
+	if i != 32 {
+		return fmt.Errorf("%s: schema hash has %d bytes, want 32", d.Name(), i)
+	}
+	b.m.HasSchemaHash = true
+	b.m.SchemaHashSymbol = d.Name()
+	return nil
+}
+
+// applyRules attaches the trailing-array rules to the events they name.
+func (b *builder) applyRules(rules []TrailingRule) {
+rules:
+	for _, r := range rules {
+		i := slices.IndexFunc(b.m.Events, func(e Event) bool { return e.Name == r.Event })
+		if i < 0 {
+			b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: no such event in the headers; ignored", r.Event))
+			continue
+		}
+		ev := &b.m.Events[i]
+		if ev.Payload == "" {
+			b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: the event has no payload struct; ignored", r.Event))
+			continue
+		}
+		for _, a := range r.Arrays {
+			if a.Remainder {
+				continue
+			}
+			if _, err := b.m.FieldPath(ev.Payload, a.LengthField); err != nil {
+				b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: %v; event decodes as fixed-size", r.Event, err))
+				continue rules
+			}
+		}
+		ev.Trailing = r.Arrays
+		ev.SizeRule = r.Sizes
+	}
+}
+
+// FieldPath resolves a dotted member path ("txn_header.data_length") in a
+// struct and returns the innermost field with its absolute offset.
+func (m *Model) FieldPath(structName, path string) (Field, error) {
+	s := m.Structs[structName]
+	var off int64
+	parts := strings.Split(path, ".")
+	for i, p := range parts {
+		if s == nil {
+			return Field{}, fmt.Errorf("%s is not a struct", strings.Join(parts[:i], "."))
+		}
+		j := slices.IndexFunc(s.Fields, func(f Field) bool { return f.Name == p })
+		if j < 0 {
+			return Field{}, fmt.Errorf("%s has no member %s", s.Name, p)
+		}
+		f := s.Fields[j]
+		off += f.Offset
+		if i == len(parts)-1 {
+			if f.Type.Kind != KindInt || f.BitField {
+				return Field{}, fmt.Errorf("%s.%s is not an integer member", s.Name, p)
+			}
+			f.Offset = off
+			return f, nil
+		}
+		if f.Type.Kind != KindStruct {
+			return Field{}, fmt.Errorf("%s.%s is not a struct", s.Name, p)
+		}
+		s = m.Structs[f.Type.Name]
+	}
+	return Field{}, fmt.Errorf("empty member path")
+}

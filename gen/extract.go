@@ -1,0 +1,351 @@
+package gen
+
+import (
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"modernc.org/cc/v4"
+)
+
+// DefaultEntries are the files under the root that define the EXEC schema.
+var DefaultEntries = []string{
+	"category/core/event/event_ring.h",
+	"category/execution/ethereum/event/exec_event_ctypes.h",
+	"category/execution/ethereum/event/exec_event_ctypes_metadata.c",
+}
+
+// Build parses the entry files of a header tree (with whatever they include)
+// and returns the model. rules are the trailing-array rules to apply
+// ([TrailingRules] when nil).
+func Build(root fs.FS, entries []string, rules []TrailingRule) (*Model, error) {
+	if len(entries) == 0 {
+		entries = DefaultEntries
+	}
+	if rules == nil {
+		rules = TrailingRules
+	}
+	ast, sfs, err := translate(root, entries)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{ast: ast, m: &Model{Structs: map[string]*Struct{}, Enums: map[string]*Enum{}}}
+	if err := b.collect(); err != nil {
+		return nil, err
+	}
+	if err := b.constants(sfs.consts); err != nil {
+		return nil, err
+	}
+	if err := b.events(); err != nil {
+		return nil, err
+	}
+	b.applyRules(rules)
+	return b.m, nil
+}
+
+type builder struct {
+	ast *cc.AST
+	m   *Model
+	// metadata and hash are the initialized declarators found.
+	metadata, hash []*cc.Declarator
+}
+
+// inTree reports whether a node comes from the header tree (not the
+// embedded libc or the synthetic sources) and returns its path.
+func inTree(n cc.Node) (string, bool) {
+	f := n.Position().Filename
+	rel, ok := strings.CutPrefix(f, srcDir+"/")
+	return rel, ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (b *builder) collect() error {
+	nodes := b.ast.Scope.Nodes
+	for _, name := range sortedKeys(nodes) {
+		for _, n := range nodes[name] {
+			file, ok := inTree(n)
+			if !ok {
+				continue
+			}
+			switch x := n.(type) {
+			case *cc.StructOrUnionSpecifier:
+				st, ok := x.Type().(*cc.StructType)
+				if !ok || st.IsIncomplete() {
+					continue
+				}
+				s, err := b.structOf(name, st)
+				if err != nil {
+					return err
+				}
+				s.File = file
+				b.m.Structs[name] = s
+			case *cc.EnumSpecifier:
+				et, ok := x.Type().(*cc.EnumType)
+				if !ok || len(et.Enumerators()) == 0 {
+					continue // a forward declaration
+				}
+				e := b.enumOf(name, et)
+				e.File = file
+				b.m.Enums[name] = e
+			case *cc.Declarator:
+				if x.IsTypename() {
+					if err := b.typedef(name, file, x); err != nil {
+						return err
+					}
+					continue
+				}
+				if !x.HasInitializer() {
+					continue
+				}
+				switch t := x.Type().(type) {
+				case *cc.ArrayType:
+					if t.Len() == 32 && t.Elem().Kind() == cc.UChar {
+						b.hash = append(b.hash, x)
+					}
+					if st, ok := t.Elem().(*cc.StructType); ok &&
+						st.FieldByName("c_name") != nil && st.FieldByName("description") != nil && st.FieldByName("event_type") != nil {
+						b.metadata = append(b.metadata, x)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (b *builder) typedef(name, file string, d *cc.Declarator) error {
+	t := d.Type()
+	switch t.Kind() {
+	case cc.Struct:
+		st := t.(*cc.StructType)
+		tag := tagOf(st.Tag())
+		s, err := b.structOf(name, st)
+		if err != nil {
+			return err
+		}
+		s.File = file
+		if tag == "" {
+			s.Anonymous = true
+		} else {
+			s.Typedef = true
+			s.TypedefOf = "struct " + tag
+		}
+		b.m.Structs[name] = s
+	default:
+		mt, err := b.typeOf(t, false)
+		if err != nil || mt.Kind != KindInt && mt.Kind != KindBool && mt.Kind != KindEnum {
+			return nil // not a payload candidate (function pointers, ...)
+		}
+		b.m.Structs[name] = &Struct{
+			Name: name, Size: t.Size(), Align: int64(t.Align()),
+			Typedef: true, TypedefOf: mt.CType, Scalar: &mt, File: file,
+		}
+	}
+	return nil
+}
+
+func (b *builder) structOf(name string, st *cc.StructType) (*Struct, error) {
+	s := &Struct{Name: name, Size: st.Size(), Align: int64(st.Align())}
+	for i := 0; i < st.NumFields(); i++ {
+		f := st.FieldByIndex(i)
+		ft, err := b.typeOf(f.Type(), true)
+		if err != nil {
+			return nil, fmt.Errorf("struct %s member %s: %w", name, f.Name(), err)
+		}
+		mf := Field{
+			Name:   f.Name(),
+			Offset: f.Offset(),
+			Size:   f.Type().Size(),
+			Align:  int64(f.Type().Align()),
+			Type:   ft,
+		}
+		if d := f.Declarator(); d != nil && d.Alignas() > 0 {
+			mf.Alignas = int64(d.Alignas())
+		}
+		if f.IsBitfield() {
+			mf.BitField = true
+			mf.Bits = f.ValueBits()
+			mf.BitOffset = int64(f.OffsetBits())
+			mf.Size = f.AccessBytes()
+		}
+		s.Fields = append(s.Fields, mf)
+	}
+	return s, nil
+}
+
+func intCType(k cc.Kind, size int64) (string, bool) {
+	switch k {
+	case cc.SChar, cc.Short, cc.Int, cc.Long, cc.LongLong:
+		return fmt.Sprintf("int%d_t", size*8), true
+	case cc.UChar, cc.UShort, cc.UInt, cc.ULong, cc.ULongLong:
+		return fmt.Sprintf("uint%d_t", size*8), false
+	}
+	return "", false
+}
+
+func (b *builder) typeOf(t cc.Type, member bool) (Type, error) {
+	r := Type{Size: t.Size(), Align: int64(t.Align())}
+	if d := t.Typedef(); d != nil {
+		r.CType = d.Name()
+	}
+	switch k := t.Kind(); k {
+	case cc.Bool:
+		r.Kind = KindBool
+		if r.CType == "" {
+			r.CType = "bool"
+		}
+	case cc.Char:
+		r.Kind = KindChar
+		if r.CType == "" {
+			r.CType = "char"
+		}
+	case cc.SChar, cc.Short, cc.Int, cc.Long, cc.LongLong, cc.UChar, cc.UShort, cc.UInt, cc.ULong, cc.ULongLong:
+		r.Kind = KindInt
+		spell, signed := intCType(k, r.Size)
+		r.Signed = signed
+		if r.CType == "" {
+			r.CType = spell
+		}
+	case cc.UInt128:
+		r.Kind = KindUint128
+		if r.CType == "" {
+			r.CType = "__uint128_t"
+		}
+	case cc.Enum:
+		r.Kind = KindEnum
+		r.Name = tagOf(t.(*cc.EnumType).Tag())
+		if r.CType == "" {
+			r.CType = "enum " + r.Name
+		}
+	case cc.Struct:
+		r.Kind = KindStruct
+		st := t.(*cc.StructType)
+		r.Name = tagOf(st.Tag())
+		if r.Name == "" {
+			r.Name = r.CType // anonymous struct known by its typedef name
+		}
+		if r.CType == "" {
+			r.CType = "struct " + r.Name
+		}
+	case cc.Array:
+		at := t.(*cc.ArrayType)
+		e, err := b.typeOf(at.Elem(), member)
+		if err != nil {
+			return r, err
+		}
+		r.Kind = KindArray
+		r.Elem = &e
+		r.Len = at.Len()
+		r.CType = fmt.Sprintf("%s[%d]", e.CType, r.Len)
+	case cc.Ptr:
+		r.Kind = KindPointer
+		if r.CType == "" {
+			r.CType = t.String()
+		}
+	default:
+		r.Kind = KindOther
+		if r.CType == "" {
+			r.CType = t.String()
+		}
+	}
+	return r, nil
+}
+
+func (b *builder) enumOf(name string, et *cc.EnumType) *Enum {
+	ut := et.UnderlyingType()
+	spell, signed := intCType(ut.Kind(), ut.Size())
+	if d := ut.Typedef(); d != nil {
+		spell = d.Name()
+	}
+	e := &Enum{Name: name, Underlying: spell, Size: et.Size(), Signed: signed}
+	for _, en := range et.Enumerators() {
+		e.Values = append(e.Values, EnumValue{Name: en.Token.SrcStr(), Value: intValue(en.Value())})
+	}
+	return e
+}
+
+func intValue(v cc.Value) int64 {
+	switch x := v.(type) {
+	case cc.Int64Value:
+		return int64(x)
+	case cc.UInt64Value:
+		return int64(x)
+	}
+	return 0
+}
+
+func (b *builder) constants(consts []Constexpr) error {
+	for _, c := range consts {
+		k := Constant{Name: c.Name, CType: c.Type, Int: c.Int, File: c.File}
+		found := false
+		for _, n := range b.ast.Scope.Nodes[c.Name] {
+			switch x := n.(type) {
+			case *cc.Enumerator:
+				if c.Int {
+					k.Value = intValue(x.Value())
+					found = true
+				}
+			case *cc.Declarator:
+				if !c.Int && x.HasInitializer() {
+					if s, ok := b.stringInit(x); ok {
+						k.String = s
+						found = true
+					}
+				}
+			}
+		}
+		if found {
+			b.m.Constants = append(b.m.Constants, k)
+		}
+	}
+	return nil
+}
+
+// initializerOf returns the initializer of a declarator.
+func (b *builder) initializerOf(d *cc.Declarator) *cc.Initializer {
+	var r *cc.Initializer
+	walkTU(b.ast.TranslationUnit, func(id *cc.InitDeclarator) {
+		if id.Declarator == d {
+			r = id.Initializer
+		}
+	})
+	return r
+}
+
+func (b *builder) stringInit(d *cc.Declarator) (string, bool) {
+	in := b.initializerOf(d)
+	if in == nil || in.AssignmentExpression == nil {
+		return "", false
+	}
+	if s, ok := in.AssignmentExpression.Value().(cc.StringValue); ok {
+		return strings.TrimSuffix(string(s), "\x00"), true
+	}
+	return "", false
+}
+
+// walkTU visits the init-declarators of the translation unit's file-scope
+// declarations in order.
+func walkTU(tu *cc.TranslationUnit, f func(*cc.InitDeclarator)) {
+	for ; tu != nil; tu = tu.TranslationUnit {
+		ed := tu.ExternalDeclaration
+		if ed == nil || ed.Declaration == nil {
+			continue
+		}
+		for l := ed.Declaration.InitDeclaratorList; l != nil; l = l.InitDeclaratorList {
+			if l.InitDeclarator != nil {
+				f(l.InitDeclarator)
+			}
+		}
+	}
+}
+
+func tagOf(t cc.Token) string { return t.SrcStr() }

@@ -1,0 +1,306 @@
+package gen
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Constexpr records one C23 constexpr declaration found by [Lower].
+type Constexpr struct {
+	Name string // declared identifier
+	Type string // C type spelling as written, e.g. "size_t" or "char[]"
+	Int  bool   // lowered to an enumerator (an integer constant expression)
+	File string // file it was declared in
+	Line int
+}
+
+// Lower rewrites the C23 constructs cc/v4 does not parse into equivalent C
+// it does, keeping every line where it was so that positions reported by the
+// parser still point into the original file:
+//
+//   - an integer constexpr object becomes an enumerator, so it stays an
+//     integer constant expression usable as an array bound; any other
+//     constexpr object becomes a static const object;
+//   - one-argument static_assert gets an empty message;
+//   - [[...]] attributes are blanked;
+//   - digit separators in numbers are dropped.
+//
+// Comments, string and character literals are left alone.
+func Lower(file string, src []byte) ([]byte, []Constexpr, error) {
+	l := &lowerer{src: src, file: file}
+	if err := l.run(); err != nil {
+		return nil, nil, err
+	}
+	return l.out.Bytes(), l.consts, nil
+}
+
+type lowerer struct {
+	src    []byte
+	file   string
+	out    bytes.Buffer
+	consts []Constexpr
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func isIdentChar(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// skipLiteral returns the index just past the comment, string or character
+// literal starting at i, or i when there is none.
+func skipLiteral(s []byte, i int) int {
+	switch {
+	case bytes.HasPrefix(s[i:], []byte("//")):
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		return i
+	case bytes.HasPrefix(s[i:], []byte("/*")):
+		if j := bytes.Index(s[i+2:], []byte("*/")); j >= 0 {
+			return i + 2 + j + 2
+		}
+		return len(s)
+	case s[i] == '\'' && inNumber(s, i):
+		return i // a digit separator
+	case s[i] == '"' || s[i] == '\'':
+		q := s[i]
+		i++
+		for i < len(s) && s[i] != q && s[i] != '\n' {
+			if s[i] == '\\' {
+				i++
+			}
+			i++
+		}
+		return min(i+1, len(s))
+	}
+	return i
+}
+
+// inNumber reports whether the ' at s[i] follows the digits of a pp-number
+// (a C23 digit separator) rather than opening a character constant.
+func inNumber(s []byte, i int) bool {
+	j := i
+	for j > 0 && (isIdentChar(s[j-1]) || s[j-1] == '\'' || s[j-1] == '.') {
+		j--
+	}
+	return j < i && (isDigit(s[j]) || s[j] == '.')
+}
+
+func (l *lowerer) line(i int) int { return 1 + bytes.Count(l.src[:i], []byte("\n")) }
+
+func (l *lowerer) run() error {
+	s := l.src
+	for i := 0; i < len(s); {
+		if j := skipLiteral(s, i); j != i {
+			l.out.Write(s[i:j])
+			i = j
+			continue
+		}
+		c := s[i]
+		switch {
+		case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
+			// A pp-number; C23 allows ' between its digits.
+			j := i
+			for j < len(s) && (isIdentChar(s[j]) || s[j] == '.' ||
+				s[j] == '\'' && j+1 < len(s) && isIdentChar(s[j+1])) {
+				if s[j] != '\'' {
+					l.out.WriteByte(s[j])
+				}
+				j++
+			}
+			i = j
+		case isIdentStart(c):
+			j := i
+			for j < len(s) && isIdentChar(s[j]) {
+				j++
+			}
+			word := string(s[i:j])
+			if i > 0 && isIdentChar(s[i-1]) {
+				l.out.WriteString(word)
+				i = j
+				continue
+			}
+			switch word {
+			case "constexpr":
+				n, err := l.constexpr(i)
+				if err != nil {
+					return err
+				}
+				i = n
+			case "static_assert", "_Static_assert":
+				n, err := l.staticAssert(i, j, word)
+				if err != nil {
+					return err
+				}
+				i = n
+			default:
+				l.out.WriteString(word)
+				i = j
+			}
+		case c == '[' && i+1 < len(s) && s[i+1] == '[':
+			end, err := l.matchAttr(i)
+			if err != nil {
+				return err
+			}
+			l.blank(s[i:end])
+			i = end
+		default:
+			l.out.WriteByte(c)
+			i++
+		}
+	}
+	return nil
+}
+
+// blank writes the newlines of b and spaces for everything else.
+func (l *lowerer) blank(b []byte) {
+	for _, c := range b {
+		if c == '\n' {
+			l.out.WriteByte('\n')
+		} else {
+			l.out.WriteByte(' ')
+		}
+	}
+}
+
+// newlines writes as many newlines as b contains.
+func (l *lowerer) newlines(b []byte) {
+	l.out.WriteString(strings.Repeat("\n", bytes.Count(b, []byte("\n"))))
+}
+
+// scanTo returns the index of the first byte c at bracket depth zero at or
+// after i, skipping comments and literals.
+func (l *lowerer) scanTo(i int, c byte) int {
+	depth := 0
+	s := l.src
+	for i < len(s) {
+		if j := skipLiteral(s, i); j != i {
+			i = j
+			continue
+		}
+		if depth == 0 && s[i] == c {
+			return i
+		}
+		switch s[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		}
+		i++
+	}
+	return -1
+}
+
+func (l *lowerer) matchAttr(i int) (int, error) {
+	// [[ ... ]]: find the ']]' that closes it, counting nested brackets.
+	depth := 0
+	s := l.src
+	for j := i; j < len(s); {
+		if k := skipLiteral(s, j); k != j {
+			j = k
+			continue
+		}
+		switch s[j] {
+		case '[':
+			depth++
+		case ']':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+		j++
+	}
+	return 0, fmt.Errorf("%s:%d: unterminated [[ attribute", l.file, l.line(i))
+}
+
+func (l *lowerer) staticAssert(start, afterKw int, kw string) (int, error) {
+	s := l.src
+	i := afterKw
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+		i++
+	}
+	if i >= len(s) || s[i] != '(' {
+		l.out.WriteString(kw)
+		return afterKw, nil
+	}
+	end := l.scanTo(i+1, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("%s:%d: unterminated static_assert", l.file, l.line(start))
+	}
+	// Recurse so that digit separators inside the condition are lowered too.
+	inner, _, err := Lower(l.file, s[i+1:end])
+	if err != nil {
+		return 0, err
+	}
+	l.out.WriteString(kw)
+	l.out.Write(s[afterKw : i+1])
+	l.out.Write(inner)
+	if comma := l.scanTo(i+1, ','); comma < 0 || comma > end {
+		l.out.WriteString(`, ""`)
+	}
+	return end, nil
+}
+
+func (l *lowerer) constexpr(start int) (int, error) {
+	s := l.src
+	end := l.scanTo(start, ';')
+	if end < 0 {
+		return 0, fmt.Errorf("%s:%d: constexpr declaration without ';'", l.file, l.line(start))
+	}
+	decl := string(s[start+len("constexpr") : end])
+	lhs, init, hasInit := strings.Cut(decl, "=")
+	if !hasInit {
+		return 0, fmt.Errorf("%s:%d: constexpr declaration without initializer", l.file, l.line(start))
+	}
+	// Drop a storage class written before constexpr: the lowered forms
+	// supply their own.
+	out := l.out.Bytes()
+	k := len(out)
+	for k > 0 && (out[k-1] == ' ' || out[k-1] == '\t') {
+		k--
+	}
+	if bytes.HasSuffix(out[:k], []byte("static")) && (k == 6 || !isIdentChar(out[k-7])) {
+		l.out.Truncate(k - 6)
+	}
+	fields := strings.Fields(strings.NewReplacer("[", " [ ", "]", " ] ", "*", " * ").Replace(lhs))
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("%s:%d: cannot parse constexpr declaration %q", l.file, l.line(start), strings.TrimSpace(decl))
+	}
+	// The declared name is the last identifier before any array suffix.
+	nameIdx := -1
+	for i, f := range fields {
+		if f == "[" {
+			break
+		}
+		if isIdentStart(f[0]) {
+			nameIdx = i
+		}
+	}
+	if nameIdx < 1 {
+		return 0, fmt.Errorf("%s:%d: cannot find the name in constexpr declaration %q", l.file, l.line(start), strings.TrimSpace(decl))
+	}
+	name := fields[nameIdx]
+	typ := strings.Join(fields[:nameIdx], " ") + strings.Join(fields[nameIdx+1:], "")
+	isInt := !strings.ContainsAny(lhs, "[*") && !strings.Contains(init, "\"") &&
+		!strings.Contains(init, "{") && !strings.Contains(lhs, "struct") &&
+		!strings.Contains(lhs, "union") && !strings.Contains(lhs, "float") &&
+		!strings.Contains(lhs, "double")
+	l.consts = append(l.consts, Constexpr{Name: name, Type: typ, Int: isInt, File: l.file, Line: l.line(start)})
+	initLowered, _, err := Lower(l.file, []byte(init))
+	if err != nil {
+		return 0, err
+	}
+	if isInt {
+		fmt.Fprintf(&l.out, "enum { %s = (%s) }", name, strings.Join(strings.Fields(string(initLowered)), " "))
+	} else {
+		fmt.Fprintf(&l.out, "static const %s =%s", strings.TrimSpace(lhs), strings.ReplaceAll(string(initLowered), "\n", " "))
+	}
+	l.newlines(s[start:end])
+	return end, nil
+}

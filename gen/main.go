@@ -1,0 +1,92 @@
+package gen
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Options are the settings of one eventgen run.
+type Options struct {
+	Root    string // header tree
+	Out     string // output directory of the bindings
+	Package string // package name of the bindings
+	RingOut string // eventring directory, for its layout test; "" for none
+}
+
+// Command returns the command line that reproduces these options; it is
+// the first line of every generated file.
+func (o Options) Command() string {
+	s := fmt.Sprintf("eventgen -root %s -out %s -package %s", filepath.ToSlash(o.Root), filepath.ToSlash(o.Out), o.Package)
+	if o.RingOut != "eventring" {
+		s += " -ring-out " + filepath.ToSlash(o.RingOut)
+	}
+	return s
+}
+
+// Run builds the model of o.Root and renders the files, keyed by path.
+func Run(o Options) (*Model, map[string][]byte, error) {
+	m, err := Build(osDirFS(o.Root), nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := Generate(m, Config{Package: o.Package, OutDir: o.Out, RingOutDir: o.RingOut, Command: o.Command()})
+	return m, files, err
+}
+
+// Diff compares generated files with the disk and returns the paths that
+// differ or are missing.
+func Diff(files map[string][]byte) []string {
+	var bad []string
+	for _, p := range sortedKeys(files) {
+		old, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(old, files[p]) {
+			bad = append(bad, p)
+		}
+	}
+	return bad
+}
+
+// Main is eventgen's main function; it returns the exit code.
+func Main(o Options, check, dump bool, stdout, stderr io.Writer) int {
+	m, files, err := Run(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "eventgen: %v\n", err)
+		return 1
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(stderr, "eventgen: warning: %s\n", w)
+	}
+	switch {
+	case dump:
+		b, err := m.LayoutJSON()
+		if err != nil {
+			fmt.Fprintf(stderr, "eventgen: %v\n", err)
+			return 1
+		}
+		stdout.Write(b)
+		return 0
+	case check:
+		if bad := Diff(files); len(bad) > 0 {
+			fmt.Fprintf(stderr, "eventgen: generated files differ from %s (run go generate ./...):\n\t%s\n", o.Root, strings.Join(bad, "\n\t"))
+			return 1
+		}
+		return 0
+	}
+	paths := sortedKeys(files)
+	slices.Sort(paths)
+	for _, p := range paths {
+		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, files[p]) {
+			continue // keep mtimes of unchanged files
+		}
+		if err := os.WriteFile(p, files[p], 0o644); err != nil {
+			fmt.Fprintf(stderr, "eventgen: %v\n", err)
+			return 1
+		}
+	}
+	return 0
+}

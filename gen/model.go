@@ -1,0 +1,131 @@
+package gen
+
+// Model is the schema as the generator understands it, independent of both
+// the C parser and the Go output: layouts, enums, the event table and the
+// schema hash of one content type.
+type Model struct {
+	// Structs are every named struct of the header tree (by tag, or by
+	// typedef name for an anonymous struct) and every typedef'd event
+	// payload, keyed by C name.
+	Structs map[string]*Struct
+	// Enums are every named enum of the header tree, keyed by tag.
+	Enums map[string]*Enum
+	// Events is the event table in code order.
+	Events []Event
+	// EventEnum is the tag of the event code enum (monad_exec_event_type).
+	EventEnum string
+	// ContentType is the content type enumerator suffix ("EXEC", "TEST")
+	// derived from the event enum's name.
+	ContentType string
+	// SchemaHash is the 32-byte schema fingerprint, HasSchemaHash false if
+	// the metadata defines none; SchemaHashSymbol names its array.
+	SchemaHash       [32]byte
+	HasSchemaHash    bool
+	SchemaHashSymbol string
+	// Constants are the integer constexpr objects and the constexpr
+	// strings of the header tree, in declaration order.
+	Constants []Constant
+	// Warnings are non-fatal findings (e.g. a trailing-array rule naming a
+	// field the headers lack).
+	Warnings []string
+}
+
+// Struct is a C struct's layout.
+type Struct struct {
+	Name  string // C name: tag or typedef name
+	Size  int64
+	Align int64
+	// Typedef is set for a typedef name: TypedefOf is the C spelling of the
+	// target ("struct monad_exec_block_tag", "uint32_t") and Scalar is set
+	// when the target is not a struct (Fields is then empty).
+	Typedef   bool
+	TypedefOf string
+	Scalar    *Type
+	// Anonymous is set for a typedef of an untagged struct.
+	Anonymous bool
+	File      string // header file, relative to the root
+	Fields    []Field
+}
+
+// Field is one member of a struct; unnamed bit-fields are kept (Name "")
+// because they occupy bytes.
+type Field struct {
+	Name    string
+	Offset  int64 // byte offset (of the storage unit, for bit-fields)
+	Size    int64 // bytes (of the storage unit, for bit-fields)
+	Align   int64
+	Alignas int64 // alignas(N) on the member, 0 if none
+	Type    Type
+	// Bit-field placement: width in bits and bit offset in the unit.
+	BitField  bool
+	Bits      int64
+	BitOffset int64
+}
+
+// TypeKind classifies a member type.
+type TypeKind int
+
+// Member type kinds.
+const (
+	KindInt     TypeKind = iota // integer (Signed tells the sign)
+	KindBool                    // C bool
+	KindChar                    // plain char
+	KindUint128                 // __uint128_t
+	KindEnum                    // Name is the enum tag
+	KindStruct                  // Name is the struct tag or typedef name
+	KindArray                   // Elem and Len
+	KindPointer                 // not representable in payloads
+	KindOther
+)
+
+// Type is a member type.
+type Type struct {
+	Kind   TypeKind
+	CType  string // C spelling, e.g. "uint64_t", "struct monad_exec_block_tag"
+	Size   int64
+	Align  int64
+	Signed bool
+	Name   string
+	Elem   *Type
+	Len    int64
+}
+
+// Enum is a C enum with its underlying type.
+type Enum struct {
+	Name       string
+	Underlying string // "uint16_t" etc.
+	Size       int64
+	Signed     bool
+	Values     []EnumValue // in declaration order
+	File       string
+}
+
+// EnumValue is one enumerator.
+type EnumValue struct {
+	Name  string
+	Value int64
+}
+
+// Event is one row of the event table.
+type Event struct {
+	Value       int64
+	Name        string // metadata c_name, e.g. "BLOCK_START"
+	CEnum       string // enumerator, e.g. "MONAD_EXEC_BLOCK_START"
+	Description string
+	// Payload is the C name of the payload type, "" for an empty payload.
+	Payload  string
+	Size     int64 // fixed payload size, 0 for an empty payload
+	Trailing []TrailingArray
+	// SizeRule lists the only payload sizes allowed, when set (RECORD_ERROR).
+	SizeRule []int64
+}
+
+// Constant is a named compile-time constant of the header tree.
+type Constant struct {
+	Name   string
+	CType  string
+	Int    bool
+	Value  int64
+	String string
+	File   string
+}

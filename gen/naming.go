@@ -1,0 +1,85 @@
+package gen
+
+import (
+	"strings"
+)
+
+// typePrefixes are stripped from C type names, first match only.
+var typePrefixes = []string{"monad_exec_", "monad_c_", "monad_event_"}
+
+// initialisms are words spelled in capitals in Go names; eip<N> is
+// handled separately.
+var initialisms = map[string]string{
+	"id":   "ID",
+	"qc":   "QC",
+	"evm":  "EVM",
+	"evmc": "EVMC",
+	"4gb":  "4GB",
+}
+
+// camelWord capitalises one lower-case word of a C name.
+func camelWord(w string) string {
+	if w == "" {
+		return ""
+	}
+	if s, ok := initialisms[w]; ok {
+		return s
+	}
+	if rest, ok := strings.CutPrefix(w, "eip"); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+		return "EIP" + rest
+	}
+	return strings.ToUpper(w[:1]) + w[1:]
+}
+
+// camel joins the _-separated words of a C name in CamelCase.
+func camel(s string) string {
+	var b strings.Builder
+	for _, w := range strings.Split(s, "_") {
+		b.WriteString(camelWord(w))
+	}
+	return b.String()
+}
+
+// GoTypeName is the Go name of a C struct, enum or typedef name.
+func GoTypeName(c string) string {
+	for _, p := range typePrefixes {
+		if rest, ok := strings.CutPrefix(c, p); ok {
+			c = rest
+			break
+		}
+	}
+	return camel(c)
+}
+
+// GoFieldName is the Go name of a C struct member.
+func GoFieldName(c string) string { return camel(c) }
+
+// enumPrefix is the common prefix of the enumerators, ending in '_' and
+// leaving at least one word of every enumerator.
+func enumPrefix(values []EnumValue) string {
+	if len(values) == 0 {
+		return ""
+	}
+	p := values[0].Name
+	for _, v := range values[1:] {
+		for !strings.HasPrefix(v.Name, p) {
+			p = p[:len(p)-1]
+		}
+	}
+	if i := strings.LastIndexByte(p, '_'); i >= 0 {
+		p = p[:i+1]
+	} else {
+		p = ""
+	}
+	for _, v := range values {
+		if v.Name == p || len(v.Name) <= len(p) {
+			return ""
+		}
+	}
+	return p
+}
+
+// GoEnumConst is the Go constant name of an enumerator.
+func GoEnumConst(goType, prefix, name string) string {
+	return goType + camel(strings.ToLower(strings.TrimPrefix(name, prefix)))
+}
