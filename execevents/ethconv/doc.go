@@ -34,8 +34,7 @@
 // marshal to the objects returned by eth_getBlockByNumber (with full
 // transactions), eth_getTransactionByHash, eth_getTransactionReceipt and
 // eth_getLogs as Monad serves them: headers always in the Prague shape, with
-// totalDifficulty 0 and size the byte length of that header's RLP, and the
-// recorded block hash. MonadHeader and MonadLog add the blockId and
+// totalDifficulty 0, Monad's size figure and the recorded block hash. MonadHeader and MonadLog add the blockId and
 // commitState fields of Monad's real-time subscriptions, and CommitUpdateJSON
 // is the per-update object printed by cmd/monad-events.
 package ethconv
