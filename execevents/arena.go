@@ -1,44 +1,75 @@
-//go:build wip
-
 package execevents
 
-// arena hands out capped sub-slices of large chunks so that copying event
-// data into a block costs an allocation per chunk instead of per event.
-// Chunks are never reused: slices already handed out (to blocks the caller
-// may keep) stay untouched, and the garbage collector frees a chunk once no
-// block refers to it.
-type arena[T any] struct {
-	buf   []T
-	chunk int // elements per chunk
+// scratch is a reusable bump allocator for the block in progress. Its memory
+// belongs to the builder and is recycled for every block, so copying event
+// data out of the ring allocates nothing once the chunks have grown to the
+// working size. A finished block is compacted into freshly allocated,
+// exactly sized memory (compactor) before it is handed out.
+type scratch[T any] struct {
+	chunks [][]T
+	ci     int // current chunk
+	off    int // next free element in chunks[ci]
+	chunk  int // minimum chunk length
 }
 
-// take returns a zeroed slice of n elements with cap n (nil for n == 0).
-func (a *arena[T]) take(n int) []T {
+// reset recycles all memory handed out so far.
+func (a *scratch[T]) reset() { a.ci, a.off = 0, 0 }
+
+// take returns a slice of n elements with cap n (nil for n <= 0). The
+// elements are not cleared.
+func (a *scratch[T]) take(n int) []T {
 	if n <= 0 {
 		return nil
 	}
-	if n > len(a.buf) {
-		if n > a.chunk/4 {
-			// Large requests get their own allocation so they do not
-			// waste the rest of a chunk.
-			return make([]T, n)
+	for {
+		if a.ci < len(a.chunks) {
+			if c := a.chunks[a.ci]; a.off+n <= len(c) {
+				s := c[a.off : a.off+n : a.off+n]
+				a.off += n
+				return s
+			}
+			a.ci, a.off = a.ci+1, 0
+			continue
 		}
-		a.buf = make([]T, a.chunk)
+		a.chunks = append(a.chunks, make([]T, max(a.chunk, n)))
 	}
-	s := a.buf[:n:n]
-	a.buf = a.buf[n:]
-	return s
 }
 
-// takeCap returns an empty slice with capacity n, for lists filled by
-// append (nil for n == 0).
-func (a *arena[T]) takeCap(n int) []T {
-	return a.take(n)[:0]
-}
+// takeCap returns an empty slice with capacity n for lists filled by
+// append.
+func (a *scratch[T]) takeCap(n int) []T { return a.take(n)[:0] }
 
-// clone returns an arena copy of src (nil when src is empty).
-func (a *arena[T]) clone(src []T) []T {
+// clone returns a scratch copy of src (nil when src is empty).
+func (a *scratch[T]) clone(src []T) []T {
 	d := a.take(len(src))
 	copy(d, src)
+	return d
+}
+
+// pool is an exactly sized allocation that a compacted block's slices of
+// one element type are carved from.
+type pool[T any] struct {
+	buf []T
+	n   int // elements counted in the sizing pass
+}
+
+func (p *pool[T]) count(s []T) { p.n += len(s) }
+
+func (p *pool[T]) alloc() {
+	p.buf = nil
+	if p.n > 0 {
+		p.buf = make([]T, p.n)
+	}
+	p.n = 0
+}
+
+// move copies s into the pool and returns the copy (nil for empty s).
+func (p *pool[T]) move(s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	d := p.buf[:len(s):len(s)]
+	copy(d, s)
+	p.buf = p.buf[len(s):]
 	return d
 }

@@ -1,5 +1,3 @@
-//go:build wip
-
 package execevents
 
 // ExecutedBlock is one proposed block reassembled from its events by a

@@ -1,5 +1,3 @@
-//go:build wip
-
 package execevents
 
 import (
@@ -55,19 +53,26 @@ type Builder struct {
 	opts BuilderOptions
 	dec  Decoder
 
-	cur  *ExecutedBlock // block in progress, nil if none
-	txst []txnState     // per transaction slot of cur; reused across blocks
+	// The block in progress lives in memory the builder recycles (cur,
+	// txns and the scratch allocators); BLOCK_END compacts it into owned
+	// memory. So only the event that completes a block allocates.
+	active bool
+	cur    ExecutedBlock
+	txns   []ExecutedTxn // backing array of cur.Txns
+	txst   []txnState    // per transaction slot of cur
 
 	prologue, epilogue accessListState
 
-	bytes  arena[byte]
-	b32    arena[Bytes32]
-	logs   arena[Log]
-	frames arena[CallFrame]
-	tuples arena[AccessTuple]
-	auths  arena[TxnAuthListEntry]
-	accs   arena[AccountAccessRecord]
-	stor   arena[StorageAccess]
+	bytes  scratch[byte]
+	b32    scratch[Bytes32]
+	logs   scratch[Log]
+	frames scratch[CallFrame]
+	tuples scratch[AccessTuple]
+	auths  scratch[TxnAuthListEntry]
+	accs   scratch[AccountAccessRecord]
+	stor   scratch[StorageAccess]
+
+	c compactor
 }
 
 // txnState is the builder's bookkeeping for one transaction slot.
@@ -99,14 +104,14 @@ func NewBuilder(opts BuilderOptions) *Builder {
 		opts.MaxCallFrames = DefaultMaxCallFrames
 	}
 	b := &Builder{opts: opts}
-	b.bytes.chunk = 256 << 10
-	b.b32.chunk = 4096
-	b.logs.chunk = 2048
-	b.frames.chunk = 1024
-	b.tuples.chunk = 256
-	b.auths.chunk = 64
-	b.accs.chunk = 1024
-	b.stor.chunk = 1024
+	b.bytes.chunk = 1 << 20
+	b.b32.chunk = 1 << 14
+	b.logs.chunk = 1 << 12
+	b.frames.chunk = 1 << 12
+	b.tuples.chunk = 1 << 8
+	b.auths.chunk = 1 << 6
+	b.accs.chunk = 1 << 12
+	b.stor.chunk = 1 << 12
 	return b
 }
 
@@ -116,12 +121,12 @@ func (b *Builder) Options() BuilderOptions { return b.opts }
 
 // Reset discards the block in progress, if any. Call it after a reader gap:
 // events were lost and the block cannot be completed.
-func (b *Builder) Reset() { b.cur = nil }
+func (b *Builder) Reset() { b.active = false }
 
 // InProgress reports whether a block is being assembled, and its BLOCK_START
 // seqno.
 func (b *Builder) InProgress() (startSeqno uint64, ok bool) {
-	if b.cur == nil {
+	if !b.active {
 		return 0, false
 	}
 	return b.cur.StartSeqno, true
@@ -157,7 +162,7 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 	if !b.wants(t) {
 		return nil, nil
 	}
-	if t != EventTypeBlockStart && (b.cur == nil || !b.owns(d.ContentExt[FlowTypeBlockSeqno])) {
+	if t != EventTypeBlockStart && (!b.active || !b.owns(d.ContentExt[FlowTypeBlockSeqno])) {
 		return nil, nil
 	}
 	ev, derr := b.dec.Decode(d, src.Payload(d))
@@ -169,7 +174,7 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 	// Check after everything was copied (spec §4.4): if the writer reclaimed
 	// the bytes meanwhile, whatever was derived from them is void.
 	if !src.PayloadValid(d) {
-		b.cur = nil
+		b.active = false
 		return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: t, Offset: d.PayloadBufOffset}
 	}
 	if derr != nil {
@@ -186,7 +191,7 @@ func (b *Builder) AddEvent(ev Event) (*ExecutedBlock, error) {
 	if !b.wants(m.EventType) {
 		return nil, nil
 	}
-	if m.EventType != EventTypeBlockStart && (b.cur == nil || !b.owns(m.Flow.BlockSeqno)) {
+	if m.EventType != EventTypeBlockStart && (!b.active || !b.owns(m.Flow.BlockSeqno)) {
 		return nil, nil
 	}
 	return b.apply(ev)
@@ -202,14 +207,14 @@ func (b *Builder) owns(s uint64) bool { return s == 0 || s == b.cur.StartSeqno }
 func (b *Builder) malformed(d *eventring.Descriptor, err error) error {
 	e := &DropError{Reason: DropMalformed, Seqno: d.Seqno, EventType: EventType(d.EventType),
 		TxnIndex: -1, Err: err}
-	if b.cur != nil {
+	if b.active {
 		e.Block, e.StartSeqno = b.cur.Start.BlockTag, b.cur.StartSeqno
 		if EventType(d.EventType) == EventTypeBlockStart {
 			// An unreadable BLOCK_START still ends the block in progress.
 			e.Reason = DropUnterminatedBlock
 		}
 	}
-	b.cur = nil
+	b.active = false
 	return e
 }
 
@@ -217,10 +222,10 @@ func (b *Builder) malformed(d *eventring.Descriptor, err error) error {
 func (b *Builder) drop(m *EventMeta, reason DropReason, txn int64, index, expected, actual uint64) error {
 	e := &DropError{Reason: reason, Seqno: m.Seqno, EventType: m.EventType, TxnIndex: txn,
 		Index: index, Expected: expected, Actual: actual}
-	if b.cur != nil {
+	if b.active {
 		e.Block, e.StartSeqno = b.cur.Start.BlockTag, b.cur.StartSeqno
 	}
-	b.cur = nil
+	b.active = false
 	return e
 }
 
@@ -231,7 +236,7 @@ func (b *Builder) reject(m *EventMeta) *RejectedError {
 	if i, ok := m.Flow.TxnIndex(); ok {
 		e.TxnIndex = int64(i)
 	}
-	b.cur = nil
+	b.active = false
 	return e
 }
 
@@ -398,11 +403,11 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 // interrupted one (if any) as unterminated.
 func (b *Builder) start(ev *BlockStartEvent) error {
 	var err error
-	if b.cur != nil {
+	if b.active {
 		err = &DropError{Reason: DropUnterminatedBlock, Block: b.cur.Start.BlockTag,
 			StartSeqno: b.cur.StartSeqno, Seqno: ev.Seqno, EventType: ev.EventType, TxnIndex: -1,
 			Next: ev.BlockTag}
-		b.cur = nil
+		b.active = false
 	}
 	n := ev.EthBlockInput.TxnCount
 	if n > uint64(b.opts.MaxTxns) {
@@ -412,28 +417,38 @@ func (b *Builder) start(ev *BlockStartEvent) error {
 		return &DropError{Reason: DropLimit, Block: ev.BlockTag, StartSeqno: ev.Seqno, Seqno: ev.Seqno,
 			EventType: ev.EventType, TxnIndex: -1, Expected: uint64(b.opts.MaxTxns), Actual: n}
 	}
-	blk := &ExecutedBlock{Start: *ev.BlockStart, StartSeqno: ev.Seqno}
-	if n > 0 {
-		blk.Txns = make([]ExecutedTxn, n)
-		for i := range blk.Txns {
-			blk.Txns[i].Index = uint32(i)
-		}
-	}
-	if uint64(cap(b.txst)) < n {
+	b.bytes.reset()
+	b.b32.reset()
+	b.logs.reset()
+	b.frames.reset()
+	b.tuples.reset()
+	b.auths.reset()
+	b.accs.reset()
+	b.stor.reset()
+	if uint64(cap(b.txns)) < n {
+		// Grow with headroom; the old arrays are garbage (nothing handed
+		// out refers to them).
+		b.txns = make([]ExecutedTxn, n, n+n/4)
 		b.txst = make([]txnState, n, n+n/4)
 	} else {
+		b.txns = b.txns[:n]
 		b.txst = b.txst[:n]
+		clear(b.txns)
 		clear(b.txst)
 	}
+	for i := range b.txns {
+		b.txns[i].Index = uint32(i)
+	}
+	b.cur = ExecutedBlock{Start: *ev.BlockStart, StartSeqno: ev.Seqno, Txns: b.txns}
 	b.prologue, b.epilogue = accessListState{}, accessListState{}
-	b.cur = blk
+	b.active = true
 	return err
 }
 
 // end handles BLOCK_END: the block is emitted only if complete.
 func (b *Builder) end(ev *BlockEndEvent) (*ExecutedBlock, error) {
 	m := &ev.EventMeta
-	blk := b.cur
+	blk := &b.cur
 	for i := range blk.Txns {
 		tx, st := &blk.Txns[i], &b.txst[i]
 		if !st.hasHeader || !st.hasReceipt {
@@ -466,8 +481,8 @@ func (b *Builder) end(ev *BlockEndEvent) (*ExecutedBlock, error) {
 	}
 	blk.End = *ev.BlockEnd
 	blk.EndSeqno = ev.Seqno
-	b.cur = nil
-	return blk, nil
+	b.active = false
+	return b.c.compact(blk), nil
 }
 
 // accessList resolves the list an access event belongs to from its context
@@ -577,4 +592,104 @@ func (b *Builder) checkAccesses(m *EventMeta, txn int64, st *accessListState, li
 			uint64(a.StorageKeyCount)+uint64(a.TransientCount), uint64(len(a.Storage)+len(a.Transient)))
 	}
 	return nil
+}
+
+// compactor copies a finished block out of the builder's scratch memory
+// into one exactly sized allocation per element type, so that a block owns
+// its memory alone and retaining it pins nothing else.
+type compactor struct {
+	txns   pool[ExecutedTxn]
+	bytes  pool[byte]
+	b32    pool[Bytes32]
+	logs   pool[Log]
+	frames pool[CallFrame]
+	tuples pool[AccessTuple]
+	auths  pool[TxnAuthListEntry]
+	accs   pool[AccountAccessRecord]
+	stor   pool[StorageAccess]
+}
+
+func (c *compactor) compact(src *ExecutedBlock) *ExecutedBlock {
+	// Sizing pass.
+	c.txns.count(src.Txns)
+	for i := range src.Txns {
+		t := &src.Txns[i]
+		c.bytes.count(t.Input)
+		c.b32.count(t.BlobHashes)
+		c.tuples.count(t.AccessList)
+		for j := range t.AccessList {
+			c.b32.count(t.AccessList[j].StorageKeys)
+		}
+		c.auths.count(t.AuthList)
+		c.logs.count(t.Logs)
+		for j := range t.Logs {
+			c.b32.count(t.Logs[j].Topics)
+			c.bytes.count(t.Logs[j].Data)
+		}
+		c.frames.count(t.CallFrames)
+		for j := range t.CallFrames {
+			c.bytes.count(t.CallFrames[j].Input)
+			c.bytes.count(t.CallFrames[j].ReturnData)
+		}
+		c.countAccesses(t.Accesses)
+	}
+	c.countAccesses(src.Prologue)
+	c.countAccesses(src.Epilogue)
+	c.txns.alloc()
+	c.bytes.alloc()
+	c.b32.alloc()
+	c.logs.alloc()
+	c.frames.alloc()
+	c.tuples.alloc()
+	c.auths.alloc()
+	c.accs.alloc()
+	c.stor.alloc()
+
+	// Copy pass.
+	dst := new(ExecutedBlock)
+	*dst = *src
+	dst.Txns = c.txns.move(src.Txns)
+	for i := range dst.Txns {
+		t := &dst.Txns[i]
+		t.Input = c.bytes.move(t.Input)
+		t.BlobHashes = c.b32.move(t.BlobHashes)
+		t.AccessList = c.tuples.move(t.AccessList)
+		for j := range t.AccessList {
+			t.AccessList[j].StorageKeys = c.b32.move(t.AccessList[j].StorageKeys)
+		}
+		t.AuthList = c.auths.move(t.AuthList)
+		t.Logs = c.logs.move(t.Logs)
+		for j := range t.Logs {
+			l := &t.Logs[j]
+			l.Topics = c.b32.move(l.Topics)
+			l.Data = c.bytes.move(l.Data)
+		}
+		t.CallFrames = c.frames.move(t.CallFrames)
+		for j := range t.CallFrames {
+			f := &t.CallFrames[j]
+			f.Input = c.bytes.move(f.Input)
+			f.ReturnData = c.bytes.move(f.ReturnData)
+		}
+		t.Accesses = c.moveAccesses(t.Accesses)
+	}
+	dst.Prologue = c.moveAccesses(src.Prologue)
+	dst.Epilogue = c.moveAccesses(src.Epilogue)
+	return dst
+}
+
+func (c *compactor) countAccesses(l []AccountAccessRecord) {
+	c.accs.count(l)
+	for i := range l {
+		c.stor.count(l[i].Storage)
+		c.stor.count(l[i].Transient)
+	}
+}
+
+func (c *compactor) moveAccesses(l []AccountAccessRecord) []AccountAccessRecord {
+	l = c.accs.move(l)
+	for i := range l {
+		l[i].Storage = c.stor.move(l[i].Storage)
+		l[i].Transient = c.stor.move(l[i].Transient)
+	}
+	return l
 }

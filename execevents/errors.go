@@ -1,5 +1,3 @@
-//go:build wip
-
 package execevents
 
 import (
@@ -34,9 +32,9 @@ type RejectedError struct {
 	EventType  EventType // EventTypeBlockReject, EventTypeTxnReject or EventTypeEVMError
 	// TxnIndex is the failing transaction (TXN_REJECT, transaction-scope
 	// EVM_ERROR), or -1.
-	TxnIndex    int64
-	RejectCode  uint32   // BLOCK_REJECT / TXN_REJECT validation code (spec §7.7)
-	EVMError    EVMError // EVM_ERROR payload
+	TxnIndex   int64
+	RejectCode uint32   // BLOCK_REJECT / TXN_REJECT validation code (spec §7.7)
+	EVMError   EVMError // EVM_ERROR payload
 }
 
 func (e *RejectedError) Error() string {

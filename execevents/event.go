@@ -1,10 +1,6 @@
-//go:build wip
-
 package execevents
 
 import (
-	"fmt"
-
 	"github.com/monadgo/events/eventring"
 )
 
@@ -86,13 +82,12 @@ type Event interface {
 // embedded pointer to the generated struct (fields are promoted); payloads
 // with trailing arrays through the generated view value.
 type (
-	// RecordErrorEvent stands in for an event the recorder could not store.
+	// RecordErrorEvent stands in for an event the recorder could not
+	// store. Truncated holds the beginning of the dropped event's payload
+	// (not a complete event; do not decode it as one).
 	RecordErrorEvent struct {
 		EventMeta
-		*eventring.RecordError
-		// Truncated is the beginning of the dropped event's payload (not a
-		// complete event; do not decode it as one).
-		Truncated []byte
+		RecordErrorView
 	}
 	// BlockStartEvent opens a block scope.
 	BlockStartEvent struct {
@@ -244,7 +239,10 @@ func sliceClone[T any](s []T) []T {
 
 // Clone returns an owned deep copy.
 func (e *RecordErrorEvent) Clone() Event {
-	return &RecordErrorEvent{e.EventMeta, ptrClone(e.RecordError), sliceClone(e.Truncated)}
+	c := &RecordErrorEvent{EventMeta: e.EventMeta}
+	c.RecordError = ptrClone(e.RecordError)
+	c.Truncated = sliceClone(e.Truncated)
+	return c
 }
 
 // Clone returns an owned deep copy.
@@ -405,10 +403,9 @@ func (dec *Decoder) Decode(d *eventring.Descriptor, p []byte) (Event, error) {
 	case EventTypeRecordError:
 		e := &dec.recordError
 		e.EventMeta = m
-		if e.RecordError, err = DecodeRecordError(p); err != nil {
+		if e.RecordErrorView, err = DecodeRecordError(p); err != nil {
 			return nil, err
 		}
-		e.Truncated = p[recordErrorSize:]
 		return e, nil
 	case EventTypeBlockStart:
 		e := &dec.blockStart
@@ -555,8 +552,7 @@ func (dec *Decoder) Decode(d *eventring.Descriptor, p []byte) (Event, error) {
 // emptyEvent fills an event that must have no payload.
 func emptyEvent(e Event, meta *EventMeta, m EventMeta, p []byte) (Event, error) {
 	if len(p) != 0 {
-		return nil, fmt.Errorf("execevents: %s event seqno %d has a %d-byte payload, want none: %w",
-			eventName(m.EventType), m.Seqno, len(p), errEmptyPayload)
+		return nil, payloadError(m.EventType, 0, len(p), ErrPayloadLong, "the event has no payload")
 	}
 	*meta = m
 	return e, nil

@@ -1,5 +1,3 @@
-//go:build wip
-
 package execevents
 
 import (
@@ -151,6 +149,14 @@ func LatestConsensus(rd *eventring.Reader, filter EventType, d *eventring.Descri
 	}
 	rd.SetSeqno(saved + 1)
 	return false
+}
+
+// RewindToLatestBlockStart points rd at the newest BLOCK_START in the ring,
+// so that reading from there begins with a whole block. It reports whether
+// one was found; rd is unchanged otherwise.
+func RewindToLatestBlockStart(rd *eventring.Reader) bool {
+	var d eventring.Descriptor
+	return LatestConsensus(rd, EventTypeBlockStart, &d)
 }
 
 // BlockNumberPrev moves rd back to the consensus event of type filter

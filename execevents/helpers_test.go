@@ -1,0 +1,107 @@
+package execevents_test
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+)
+
+// sharedTestdata returns ../shared/testdata (relative to the module root),
+// skipping the test when it is absent.
+func sharedTestdata(t testing.TB, rel string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "testdata", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("reference data %s not available (%v): the tests need ../shared/testdata next to the repository", p, err)
+	}
+	return p
+}
+
+const (
+	snap30 = "exec-events/emn-30b-15m/snapshot.zst"
+	snap1  = "emn-1b-15m.snapshot"
+)
+
+// memEvent is an event copied out of a ring: its descriptor and an owned
+// copy of its payload.
+type memEvent struct {
+	d eventring.Descriptor
+	p []byte
+}
+
+// memSource is an in-memory PayloadSource over a list of events. The
+// payload of a descriptor is found through PayloadBufOffset, which the
+// tests set to the event's index in evs; expired marks payloads that
+// PayloadValid must reject.
+type memSource struct {
+	evs     []memEvent
+	expired map[uint64]bool
+}
+
+func (m *memSource) Payload(d *eventring.Descriptor) []byte {
+	if d.PayloadBufOffset >= uint64(len(m.evs)) {
+		return nil
+	}
+	return m.evs[d.PayloadBufOffset].p
+}
+
+func (m *memSource) PayloadValid(d *eventring.Descriptor) bool {
+	return d.PayloadBufOffset < uint64(len(m.evs)) && !m.expired[d.PayloadBufOffset]
+}
+
+// stream returns the events of src in order, with PayloadBufOffset
+// rewritten to their index.
+func newMemSource(evs []memEvent) *memSource {
+	m := &memSource{evs: make([]memEvent, len(evs))}
+	for i, e := range evs {
+		e.d.PayloadBufOffset = uint64(i)
+		m.evs[i] = e
+	}
+	return m
+}
+
+var snapCache sync.Map // path -> []memEvent
+
+// loadSnapshot reads every event of a reference snapshot, from seqno 1 to
+// the end, copying payloads out. It checks payload validity and that no
+// event is missing.
+func loadSnapshot(t testing.TB, rel string) []memEvent {
+	t.Helper()
+	path := sharedTestdata(t, rel)
+	if v, ok := snapCache.Load(path); ok {
+		return v.([]memEvent)
+	}
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	defer ring.Close()
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var evs []memEvent
+	var d eventring.Descriptor
+	for {
+		switch rd.TryNext(&d) {
+		case eventring.Ready:
+		case eventring.NotReady:
+			snapCache.Store(path, evs)
+			return evs
+		default:
+			t.Fatalf("%s: gap after seqno %d", path, rd.LastSeqno())
+		}
+		p := append([]byte(nil), ring.Payload(&d)...)
+		if !ring.PayloadValid(&d) {
+			t.Fatalf("%s: payload of seqno %d expired", path, d.Seqno)
+		}
+		if d.Seqno != uint64(len(evs))+1 {
+			t.Fatalf("%s: seqno %d at position %d", path, d.Seqno, len(evs))
+		}
+		evs = append(evs, memEvent{d, p})
+	}
+}

@@ -1,0 +1,438 @@
+package execevents_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/monadgo/events/execevents"
+)
+
+// The robustness tests feed the builder and the tracker a reference stream
+// that was damaged on purpose (events shuffled, dropped, duplicated, foreign
+// events from another recording inserted, payloads expired, garbage forged)
+// and check that
+//
+//   - nothing panics and every error is one of the package's typed errors;
+//   - every block whose events are intact is still emitted, equal to the
+//     block built from the clean stream: the builder recovers at the next
+//     BLOCK_START whatever happened before;
+//   - without forged events (which are indistinguishable from real ones),
+//     every emitted block equals the clean block with the same BLOCK_START.
+
+// perturbKind is one kind of damage.
+type perturbKind uint8
+
+const (
+	opDrop perturbKind = iota
+	opDup
+	opSwapNear
+	opMoveFar
+	opForeign
+	opExpire
+	opForge
+	opKinds
+)
+
+// perturbOp describes one piece of damage; pos and arg are scaled to the
+// stream at the time it is applied.
+type perturbOp struct {
+	kind     perturbKind
+	pos, arg uint32
+	garbage  []byte // forged payload bytes (opForge)
+}
+
+// robustFixture is the clean stream and what it builds.
+type robustFixture struct {
+	clean   []memEvent
+	foreign []memEvent // events of another recording, retagged
+	blocks  map[uint64]*execevents.ExecutedBlock
+	spans   [][2]int // [start, end] clean indexes of each block
+	opts    execevents.BuilderOptions
+}
+
+func newRobustFixture(t testing.TB, clean []memEvent, opts execevents.BuilderOptions) *robustFixture {
+	f := &robustFixture{clean: clean, opts: opts, blocks: map[uint64]*execevents.ExecutedBlock{}}
+	for _, blk := range buildAll(t, clean, opts) {
+		f.blocks[blk.StartSeqno] = blk
+		f.spans = append(f.spans, [2]int{int(blk.StartSeqno - 1), int(blk.EndSeqno - 1)})
+	}
+	// Foreign events: the other reference recording, with its block tags
+	// moved out of this stream's seqno range (a stale or unrelated block).
+	for _, e := range loadSnapshot(t, snap1) {
+		if e.d.ContentExt[execevents.FlowTypeBlockSeqno] != 0 {
+			e.d.ContentExt[execevents.FlowTypeBlockSeqno] += 1 << 40
+		}
+		f.foreign = append(f.foreign, e)
+	}
+	return f
+}
+
+// run applies ops to the clean stream, feeds the result to a tracker and
+// checks the properties.
+func (f *robustFixture) run(t testing.TB, ops []perturbOp) {
+	t.Helper()
+	// ids index into all = clean ++ foreign ++ forged.
+	all := append(append([]memEvent(nil), f.clean...), f.foreign...)
+	ids := make([]int, len(f.clean))
+	for i := range ids {
+		ids[i] = i
+	}
+	expired := map[int]bool{}
+	forged := false
+	for _, op := range ops {
+		n := len(ids)
+		if n == 0 {
+			break
+		}
+		i := int(op.pos) % n
+		switch op.kind {
+		case opDrop:
+			ids = append(ids[:i], ids[i+1:]...)
+		case opDup:
+			j := min(n, i+1+int(op.arg)%64)
+			ids = insertAt(ids, j, ids[i])
+		case opSwapNear:
+			j := min(n-1, i+1+int(op.arg)%16)
+			ids[i], ids[j] = ids[j], ids[i]
+		case opMoveFar:
+			id := ids[i]
+			ids = append(ids[:i], ids[i+1:]...)
+			ids = insertAt(ids, int(op.arg)%len(ids), id)
+		case opForeign:
+			ids = insertAt(ids, i, len(f.clean)+int(op.arg)%len(f.foreign))
+		case opExpire:
+			expired[ids[i]] = true
+		case opForge:
+			// A forged event inside the block at i: the tags of the event
+			// there, an arbitrary type and arbitrary payload bytes.
+			forged = true
+			e := memEvent{d: all[ids[i]].d, p: op.garbage}
+			e.d.EventType = uint16(op.arg % 32)
+			if len(e.p) >= 4 && e.p[0]&1 == 0 {
+				// Sometimes the exact fixed size of the type, so that the
+				// decoder accepts it and the builder has to cope.
+				if s := fixedSize(execevents.EventType(e.d.EventType)); s > 0 {
+					e.p = append(append([]byte(nil), e.p...), make([]byte, s)...)[:s]
+				}
+			}
+			if len(e.p) >= 8 {
+				e.d.ContentExt[execevents.FlowTypeTxnID] = uint64(e.p[1]) % 300
+			}
+			all = append(all, e)
+			ids = insertAt(ids, i, len(all)-1)
+		}
+	}
+
+	src := &memSource{evs: all, expired: map[uint64]bool{}}
+	for i := range src.evs {
+		src.evs[i].d.PayloadBufOffset = uint64(i)
+	}
+	for id := range expired {
+		src.expired[uint64(id)] = true
+	}
+	tr := execevents.NewTracker(f.opts)
+	emitted := map[uint64]*execevents.ExecutedBlock{}
+	for _, id := range ids {
+		d := src.evs[id].d
+		ups, err := tr.Process(src, &d)
+		if err != nil && !errors.Is(err, execevents.ErrImplicitDrop) && !errors.Is(err, execevents.ErrRejected) &&
+			!errors.Is(err, execevents.ErrPayloadExpired) && !errors.Is(err, execevents.ErrInconsistent) {
+			t.Fatalf("untyped error %T: %v", err, err)
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatalf("empty error message for %T", err)
+		}
+		for _, u := range ups {
+			if u.Block == nil {
+				t.Fatalf("update without a block: %+v", u)
+			}
+			if u.State == execevents.CommitProposed {
+				emitted[u.Block.StartSeqno] = u.Block
+			}
+		}
+	}
+
+	// Intact blocks must come out equal to the clean ones.
+	pos := make(map[int]int, len(ids))
+	for p := len(ids) - 1; p >= 0; p-- {
+		pos[ids[p]] = p
+	}
+	for _, sp := range f.spans {
+		p, ok := pos[sp[0]]
+		intact := ok && p+sp[1]-sp[0] < len(ids)
+		for k := 0; intact && k <= sp[1]-sp[0]; k++ {
+			intact = ids[p+k] == sp[0]+k && !expired[sp[0]+k]
+		}
+		if !intact {
+			continue
+		}
+		start := f.clean[sp[0]].d.Seqno
+		got := emitted[start]
+		if got == nil {
+			t.Fatalf("intact block (BLOCK_START seqno %d) was not emitted", start)
+		}
+		if !reflect.DeepEqual(got, f.blocks[start]) {
+			t.Fatalf("intact block (BLOCK_START seqno %d) differs from the clean build", start)
+		}
+	}
+	if forged {
+		return
+	}
+	for start, got := range emitted {
+		want := f.blocks[start]
+		if want == nil {
+			t.Fatalf("emitted a block for BLOCK_START seqno %d, which is not a clean block", start)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("block with BLOCK_START seqno %d differs from the clean build", start)
+		}
+	}
+}
+
+func insertAt(s []int, i, v int) []int {
+	s = append(s, 0)
+	copy(s[i+1:], s[i:])
+	s[i] = v
+	return s
+}
+
+func fixedSize(t execevents.EventType) int {
+	if int(t) < len(execevents.Events) {
+		return int(execevents.Events[t].Size)
+	}
+	return 0
+}
+
+// TestRobustnessProperty applies random damage to the emn-30b stream.
+func TestRobustnessProperty(t *testing.T) {
+	evs := loadSnapshot(t, snap30)
+	trials := 60
+	if testing.Short() {
+		trials = 10
+	}
+	for _, opts := range []execevents.BuilderOptions{{}, {CallFrames: true, Accesses: true}} {
+		f := newRobustFixture(t, evs, opts)
+		for trial := range trials {
+			rng := rand.New(rand.NewPCG(uint64(trial), 42))
+			var ops []perturbOp
+			for range 1 + rng.IntN(8) {
+				op := perturbOp{kind: perturbKind(rng.IntN(int(opKinds))), pos: rng.Uint32(), arg: rng.Uint32()}
+				if op.kind == opForge {
+					op.garbage = make([]byte, rng.IntN(600))
+					for i := range op.garbage {
+						op.garbage[i] = byte(rng.Uint32())
+					}
+				}
+				ops = append(ops, op)
+			}
+			f.run(t, ops)
+		}
+	}
+}
+
+// TestRobustnessEachKind applies one kind of damage many times, so that each
+// is exercised on its own (and the no-forgery property is checked for all
+// but opForge).
+func TestRobustnessEachKind(t *testing.T) {
+	evs := loadSnapshot(t, snap30)
+	f := newRobustFixture(t, evs[:40000], execevents.BuilderOptions{CallFrames: true, Accesses: true})
+	for kind := range opKinds {
+		rng := rand.New(rand.NewPCG(uint64(kind), 7))
+		for range 12 {
+			var ops []perturbOp
+			for range 5 {
+				op := perturbOp{kind: kind, pos: rng.Uint32(), arg: rng.Uint32()}
+				if kind == opForge {
+					op.garbage = binary.LittleEndian.AppendUint64(nil, rng.Uint64())
+				}
+				ops = append(ops, op)
+			}
+			f.run(t, ops)
+		}
+	}
+}
+
+// FuzzBuilder interprets the fuzz input as a list of damage operations on
+// the first blocks of emn-30b.
+func FuzzBuilder(f *testing.F) {
+	evs := loadSnapshot(f, snap30)
+	fx := newRobustFixture(f, evs[:25000], execevents.BuilderOptions{CallFrames: true, Accesses: true})
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8})
+	f.Add([]byte{6, 0x10, 0x20, 2, 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88})
+	f.Add([]byte{1, 0xaa, 0x55, 0x10, 3, 0x01, 0x02, 0x40, 4, 9, 9, 9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ops []perturbOp
+		for len(data) >= 4 && len(ops) < 16 {
+			op := perturbOp{
+				kind: perturbKind(data[0] % byte(opKinds)),
+				pos:  uint32(data[1])<<16 | uint32(data[2])<<8 | uint32(data[1]^data[2]),
+				arg:  uint32(data[3]),
+			}
+			data = data[4:]
+			if op.kind == opForge {
+				n := min(len(data), int(op.arg)%64+8)
+				op.garbage, data = data[:n], data[n:]
+			}
+			ops = append(ops, op)
+		}
+		fx.run(t, ops)
+	})
+}
+
+// TestPayloadExpired: an expired payload discards the block in progress and
+// reports the event; the next block is built normally.
+func TestPayloadExpired(t *testing.T) {
+	evs := loadSnapshot(t, snap30)
+	blocks := buildAll(t, evs, execevents.BuilderOptions{})
+	src := newMemSource(evs)
+	// Expire a TXN_LOG of the first block.
+	victim := -1
+	for i := blocks[0].StartSeqno; i < blocks[0].EndSeqno; i++ {
+		if evs[i-1].d.EventType == uint16(execevents.EventTypeTxnLog) {
+			victim = int(i - 1)
+			break
+		}
+	}
+	src.expired = map[uint64]bool{uint64(victim): true}
+	tr := execevents.NewTracker(execevents.BuilderOptions{})
+	var got []*execevents.ExecutedBlock
+	var expiredErrs int
+	for i := range src.evs {
+		ups, err := tr.Process(src, &src.evs[i].d)
+		var pe *execevents.PayloadExpiredError
+		if errors.As(err, &pe) {
+			expiredErrs++
+			if pe.Seqno != evs[victim].d.Seqno || !errors.Is(err, execevents.ErrPayloadExpired) {
+				t.Errorf("expired error for seqno %d, want %d: %v", pe.Seqno, evs[victim].d.Seqno, err)
+			}
+		} else if err != nil {
+			t.Fatalf("seqno %d: %v", src.evs[i].d.Seqno, err)
+		}
+		for _, u := range ups {
+			if u.State == execevents.CommitProposed {
+				got = append(got, u.Block)
+			}
+		}
+	}
+	if expiredErrs != 1 || len(got) != len(blocks)-1 || got[0].StartSeqno != blocks[1].StartSeqno {
+		t.Fatalf("%d expired errors, %d blocks (first at %d); want 1, %d, first at %d",
+			expiredErrs, len(got), got[0].StartSeqno, len(blocks)-1, blocks[1].StartSeqno)
+	}
+	if !reflect.DeepEqual(got[0], blocks[1]) {
+		t.Errorf("block after the expired one differs from the clean build")
+	}
+}
+
+// TestBuilderErrors checks the typed error of each kind of damage on a
+// single block (emn-1b), and that the block is built again afterwards.
+func TestBuilderErrors(t *testing.T) {
+	evs := loadSnapshot(t, snap1)
+	clean := buildAll(t, evs, execevents.BuilderOptions{})[0]
+	find := func(ty execevents.EventType, nth int) int {
+		for i, e := range evs {
+			if e.d.EventType == uint16(ty) {
+				if nth == 0 {
+					return i
+				}
+				nth--
+			}
+		}
+		t.Fatalf("no event of type %d", ty)
+		return -1
+	}
+	cases := []struct {
+		name   string
+		edit   func([]memEvent) []memEvent
+		reason execevents.DropReason
+		reject bool
+	}{
+		{"unterminated", func(s []memEvent) []memEvent {
+			// The block stops half way; the next BLOCK_START interrupts it.
+			return s[:find(execevents.EventTypeTxnLog, 3)]
+		}, execevents.DropUnterminatedBlock, false},
+		{"missing header", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeTxnHeaderStart, 5)
+			return append(s[:i:i], s[i+1:]...)
+		}, execevents.DropBadIndex, false}, // its TXN_EVM_OUTPUT reveals it
+		{"missing transaction", func(s []memEvent) []memEvent {
+			var out []memEvent
+			for _, e := range s {
+				if e.d.ContentExt[execevents.FlowTypeTxnID] != 6 {
+					out = append(out, e)
+				}
+			}
+			return out
+		}, execevents.DropMissingTransaction, false},
+		{"missing log", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeTxnLog, 7)
+			return append(s[:i:i], s[i+1:]...)
+		}, execevents.DropMissingLog, false},
+		{"duplicate log", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeTxnLog, 7)
+			return append(s[:i+1:i+1], s[i:]...)
+		}, execevents.DropBadIndex, false},
+		{"log before output", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeTxnLog, 0)
+			j := 0
+			for j < i && (s[j].d.EventType != uint16(execevents.EventTypeTxnEVMOutput) || s[j].d.ContentExt[1] != s[i].d.ContentExt[1]) {
+				j++
+			}
+			c := append([]memEvent(nil), s...)
+			c[i], c[j] = c[j], c[i]
+			return c
+		}, execevents.DropBadIndex, false},
+		{"txn reject", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeTxnEnd, 2)
+			e := memEvent{d: s[i].d, p: []byte{3, 0, 0, 0}}
+			e.d.EventType = uint16(execevents.EventTypeTxnReject)
+			return append(s[:i:i], append([]memEvent{e}, s[i+1:]...)...)
+		}, 0, true},
+		{"malformed log", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeTxnLog, 2)
+			c := append([]memEvent(nil), s...)
+			c[i].p = c[i].p[:len(c[i].p)-1]
+			return c
+		}, execevents.DropMalformed, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.edit(append([]memEvent(nil), evs...))
+			s = append(s, evs...) // the clean block again
+			src := newMemSource(s)
+			b := execevents.NewBuilder(execevents.BuilderOptions{})
+			var errs []error
+			var blocks []*execevents.ExecutedBlock
+			for i := range src.evs {
+				blk, err := b.Process(src, &src.evs[i].d)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				if blk != nil {
+					blocks = append(blocks, blk)
+				}
+			}
+			if len(errs) != 1 {
+				t.Fatalf("errors %v, want exactly one", errs)
+			}
+			var de *execevents.DropError
+			var re *execevents.RejectedError
+			switch {
+			case c.reject:
+				if !errors.As(errs[0], &re) || !errors.Is(errs[0], execevents.ErrRejected) || re.RejectCode != 3 {
+					t.Fatalf("error %v, want a rejection with code 3", errs[0])
+				}
+			case !errors.As(errs[0], &de) || de.Reason != c.reason || !errors.Is(errs[0], execevents.ErrImplicitDrop):
+				t.Fatalf("error %v, want a drop with reason %v", errs[0], c.reason)
+			case de.Block != clean.Start.BlockTag || de.StartSeqno != clean.StartSeqno:
+				t.Fatalf("drop names block %v start %d, want %v start %d", de.Block, de.StartSeqno, clean.Start.BlockTag, clean.StartSeqno)
+			}
+			if len(blocks) != 1 || !reflect.DeepEqual(blocks[0], clean) {
+				t.Fatalf("%d blocks after the damage, want the clean block once", len(blocks))
+			}
+			t.Log(errs[0])
+		})
+	}
+}
