@@ -1,5 +1,3 @@
-//go:build wip
-
 package ethconv_test
 
 // This file adapts the reference output expected.json.zst, written by

@@ -1,5 +1,3 @@
-//go:build wip
-
 package ethconv_test
 
 // A synthetic executed block built the other way round: transactions of
