@@ -38,6 +38,7 @@ type PayloadError struct {
 	Err       error  // ErrPayloadShort, ErrPayloadLong, ErrPayloadMisaligned or ErrUnknownEventType
 }
 
+// Error describes the problem with the event type and sizes.
 func (e *PayloadError) Error() string {
 	return fmt.Sprintf("execevents: %v payload of %d bytes (want %d): %s", e.EventType, e.Got, e.Want, e.Reason)
 }
@@ -108,14 +109,15 @@ func longError(t EventType, p, rest []byte) error {
 	return payloadError(t, uint64(len(p)-len(rest)), len(p), ErrPayloadLong, fmt.Sprintf("%d bytes after the trailing arrays", len(rest)))
 }
 
-// RecordErrorView is a RECORD_ERROR payload: the fixed struct and the trailing arrays that
-// follow it, all pointing into the payload.
+// RecordErrorView is a RECORD_ERROR payload: the fixed struct and the trailing
+// arrays that follow it, all pointing into the payload.
 type RecordErrorView struct {
 	*RecordError
 	Truncated []byte // the rest of the payload
 }
 
-// DecodeRecordError decodes a RECORD_ERROR payload without copying: the payload must be 16 or 8192 bytes long.
+// DecodeRecordError decodes a RECORD_ERROR payload without copying: the
+// payload must be 16 or 8192 bytes long. Errors are *PayloadError.
 func DecodeRecordError(p []byte) (RecordErrorView, error) {
 	var v RecordErrorView
 	if len(p) != 16 && len(p) != 8192 {
@@ -123,60 +125,65 @@ func DecodeRecordError(p []byte) (RecordErrorView, error) {
 		if len(p) > 16 {
 			err = ErrPayloadLong
 		}
-		return v, payloadError(EventTypeRecordError, 16, len(p), err, "not one of the valid sizes 16 8192")
+		return v, payloadError(EventTypeRecordError, 16, len(p), err, "valid sizes are 16 or 8192")
 	}
 	x, err := view[RecordError](EventTypeRecordError, p, 16, false)
 	if err != nil {
 		return v, err
 	}
 	rest := p[16:]
-	v.Truncated, rest = rest, nil
-	if len(rest) != 0 {
-		return v, longError(EventTypeRecordError, p, rest)
-	}
+	v.Truncated = rest
 	v.RecordError = x
 	return v, nil
 }
 
-// DecodeBlockStart decodes a BLOCK_START payload: exactly 528 bytes, viewed in place.
+// DecodeBlockStart decodes a BLOCK_START payload: exactly 528 bytes, viewed in
+// place (the result points into p). Errors are *PayloadError.
 func DecodeBlockStart(p []byte) (*BlockStart, error) {
 	return view[BlockStart](EventTypeBlockStart, p, 528, true)
 }
 
-// DecodeBlockReject decodes a BLOCK_REJECT payload: exactly 4 bytes, viewed in place.
+// DecodeBlockReject decodes a BLOCK_REJECT payload: exactly 4 bytes, viewed in
+// place (the result points into p). Errors are *PayloadError.
 func DecodeBlockReject(p []byte) (*BlockReject, error) {
 	return view[BlockReject](EventTypeBlockReject, p, 4, true)
 }
 
-// DecodeBlockEnd decodes a BLOCK_END payload: exactly 360 bytes, viewed in place.
+// DecodeBlockEnd decodes a BLOCK_END payload: exactly 360 bytes, viewed in
+// place (the result points into p). Errors are *PayloadError.
 func DecodeBlockEnd(p []byte) (*BlockEnd, error) {
 	return view[BlockEnd](EventTypeBlockEnd, p, 360, true)
 }
 
-// DecodeBlockQC decodes a BLOCK_QC payload: exactly 56 bytes, viewed in place.
+// DecodeBlockQC decodes a BLOCK_QC payload: exactly 56 bytes, viewed in place
+// (the result points into p). Errors are *PayloadError.
 func DecodeBlockQC(p []byte) (*BlockQC, error) {
 	return view[BlockQC](EventTypeBlockQC, p, 56, true)
 }
 
-// DecodeBlockFinalized decodes a BLOCK_FINALIZED payload: exactly 40 bytes, viewed in place.
+// DecodeBlockFinalized decodes a BLOCK_FINALIZED payload: exactly 40 bytes,
+// viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeBlockFinalized(p []byte) (*BlockFinalized, error) {
 	return view[BlockFinalized](EventTypeBlockFinalized, p, 40, true)
 }
 
-// DecodeBlockVerified decodes a BLOCK_VERIFIED payload: exactly 8 bytes, viewed in place.
+// DecodeBlockVerified decodes a BLOCK_VERIFIED payload: exactly 8 bytes,
+// viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeBlockVerified(p []byte) (*BlockVerified, error) {
 	return view[BlockVerified](EventTypeBlockVerified, p, 8, true)
 }
 
-// TxnHeaderStartView is a TXN_HEADER_START payload: the fixed struct and the trailing arrays that
-// follow it, all pointing into the payload.
+// TxnHeaderStartView is a TXN_HEADER_START payload: the fixed struct and the
+// trailing arrays that follow it, all pointing into the payload.
 type TxnHeaderStartView struct {
 	*TxnHeaderStart
 	Data                []byte    // txn_header.data_length
 	BlobVersionedHashes []Bytes32 // txn_header.blob_versioned_hash_length
 }
 
-// DecodeTxnHeaderStart decodes a TXN_HEADER_START payload without copying: the payload must be exactly the 352-byte struct plus the arrays its counts declare.
+// DecodeTxnHeaderStart decodes a TXN_HEADER_START payload without copying: the
+// payload must be exactly the 352-byte struct plus the arrays its counts
+// declare. Errors are *PayloadError.
 func DecodeTxnHeaderStart(p []byte) (TxnHeaderStartView, error) {
 	var v TxnHeaderStartView
 	x, err := view[TxnHeaderStart](EventTypeTxnHeaderStart, p, 352, false)
@@ -201,14 +208,16 @@ func DecodeTxnHeaderStart(p []byte) (TxnHeaderStartView, error) {
 	return v, nil
 }
 
-// TxnAccessListEntryView is a TXN_ACCESS_LIST_ENTRY payload: the fixed struct and the trailing arrays that
-// follow it, all pointing into the payload.
+// TxnAccessListEntryView is a TXN_ACCESS_LIST_ENTRY payload: the fixed struct
+// and the trailing arrays that follow it, all pointing into the payload.
 type TxnAccessListEntryView struct {
 	*TxnAccessListEntry
 	StorageKeys []Bytes32 // entry.storage_key_count
 }
 
-// DecodeTxnAccessListEntry decodes a TXN_ACCESS_LIST_ENTRY payload without copying: the payload must be exactly the 28-byte struct plus the arrays its counts declare.
+// DecodeTxnAccessListEntry decodes a TXN_ACCESS_LIST_ENTRY payload without
+// copying: the payload must be exactly the 28-byte struct plus the arrays its
+// counts declare. Errors are *PayloadError.
 func DecodeTxnAccessListEntry(p []byte) (TxnAccessListEntryView, error) {
 	var v TxnAccessListEntryView
 	x, err := view[TxnAccessListEntry](EventTypeTxnAccessListEntry, p, 28, false)
@@ -229,30 +238,35 @@ func DecodeTxnAccessListEntry(p []byte) (TxnAccessListEntryView, error) {
 	return v, nil
 }
 
-// DecodeTxnAuthListEntry decodes a TXN_AUTH_LIST_ENTRY payload: exactly 168 bytes, viewed in place.
+// DecodeTxnAuthListEntry decodes a TXN_AUTH_LIST_ENTRY payload: exactly 168
+// bytes, viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeTxnAuthListEntry(p []byte) (*TxnAuthListEntry, error) {
 	return view[TxnAuthListEntry](EventTypeTxnAuthListEntry, p, 168, true)
 }
 
-// DecodeTxnReject decodes a TXN_REJECT payload: exactly 4 bytes, viewed in place.
+// DecodeTxnReject decodes a TXN_REJECT payload: exactly 4 bytes, viewed in
+// place (the result points into p). Errors are *PayloadError.
 func DecodeTxnReject(p []byte) (*TxnReject, error) {
 	return view[TxnReject](EventTypeTxnReject, p, 4, true)
 }
 
-// DecodeTxnEVMOutput decodes a TXN_EVM_OUTPUT payload: exactly 24 bytes, viewed in place.
+// DecodeTxnEVMOutput decodes a TXN_EVM_OUTPUT payload: exactly 24 bytes,
+// viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeTxnEVMOutput(p []byte) (*TxnEVMOutput, error) {
 	return view[TxnEVMOutput](EventTypeTxnEVMOutput, p, 24, true)
 }
 
-// TxnLogView is a TXN_LOG payload: the fixed struct and the trailing arrays that
-// follow it, all pointing into the payload.
+// TxnLogView is a TXN_LOG payload: the fixed struct and the trailing arrays
+// that follow it, all pointing into the payload.
 type TxnLogView struct {
 	*TxnLog
 	Topics []Bytes32 // topic_count
 	Data   []byte    // data_length
 }
 
-// DecodeTxnLog decodes a TXN_LOG payload without copying: the payload must be exactly the 32-byte struct plus the arrays its counts declare.
+// DecodeTxnLog decodes a TXN_LOG payload without copying: the payload must be
+// exactly the 32-byte struct plus the arrays its counts declare. Errors are
+// *PayloadError.
 func DecodeTxnLog(p []byte) (TxnLogView, error) {
 	var v TxnLogView
 	x, err := view[TxnLog](EventTypeTxnLog, p, 32, false)
@@ -277,15 +291,17 @@ func DecodeTxnLog(p []byte) (TxnLogView, error) {
 	return v, nil
 }
 
-// TxnCallFrameView is a TXN_CALL_FRAME payload: the fixed struct and the trailing arrays that
-// follow it, all pointing into the payload.
+// TxnCallFrameView is a TXN_CALL_FRAME payload: the fixed struct and the
+// trailing arrays that follow it, all pointing into the payload.
 type TxnCallFrameView struct {
 	*TxnCallFrame
 	Input      []byte // input_length
 	ReturnData []byte // return_length
 }
 
-// DecodeTxnCallFrame decodes a TXN_CALL_FRAME payload without copying: the payload must be exactly the 128-byte struct plus the arrays its counts declare.
+// DecodeTxnCallFrame decodes a TXN_CALL_FRAME payload without copying: the
+// payload must be exactly the 128-byte struct plus the arrays its counts
+// declare. Errors are *PayloadError.
 func DecodeTxnCallFrame(p []byte) (TxnCallFrameView, error) {
 	var v TxnCallFrameView
 	x, err := view[TxnCallFrame](EventTypeTxnCallFrame, p, 128, false)
@@ -308,22 +324,27 @@ func DecodeTxnCallFrame(p []byte) (TxnCallFrameView, error) {
 	return v, nil
 }
 
-// DecodeAccountAccessListHeader decodes a ACCOUNT_ACCESS_LIST_HEADER payload: exactly 8 bytes, viewed in place.
+// DecodeAccountAccessListHeader decodes a ACCOUNT_ACCESS_LIST_HEADER payload:
+// exactly 8 bytes, viewed in place (the result points into p). Errors are
+// *PayloadError.
 func DecodeAccountAccessListHeader(p []byte) (*AccountAccessListHeader, error) {
 	return view[AccountAccessListHeader](EventTypeAccountAccessListHeader, p, 8, true)
 }
 
-// DecodeAccountAccess decodes a ACCOUNT_ACCESS payload: exactly 152 bytes, viewed in place.
+// DecodeAccountAccess decodes a ACCOUNT_ACCESS payload: exactly 152 bytes,
+// viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeAccountAccess(p []byte) (*AccountAccess, error) {
 	return view[AccountAccess](EventTypeAccountAccess, p, 152, true)
 }
 
-// DecodeStorageAccess decodes a STORAGE_ACCESS payload: exactly 124 bytes, viewed in place.
+// DecodeStorageAccess decodes a STORAGE_ACCESS payload: exactly 124 bytes,
+// viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeStorageAccess(p []byte) (*StorageAccess, error) {
 	return view[StorageAccess](EventTypeStorageAccess, p, 124, true)
 }
 
-// DecodeEVMError decodes a EVM_ERROR payload: exactly 16 bytes, viewed in place.
+// DecodeEVMError decodes a EVM_ERROR payload: exactly 16 bytes, viewed in
+// place (the result points into p). Errors are *PayloadError.
 func DecodeEVMError(p []byte) (*EVMError, error) {
 	return view[EVMError](EventTypeEVMError, p, 16, true)
 }

@@ -451,7 +451,7 @@ type BlockQC struct {
 	Epoch    uint64   // offset 48
 }
 
-// BlockReject is monad_exec_block_reject, a typedef of monad_exec_block_reject.
+// BlockReject is monad_exec_block_reject, a typedef of uint32_t.
 type BlockReject uint32
 
 // BlockStart is struct monad_exec_block_start (528 bytes, align 16).
@@ -564,12 +564,17 @@ type TxnHeaderStart struct {
 // TxnLog is monad_exec_txn_log, a typedef of struct monad_c_eth_txn_log.
 type TxnLog = EthTxnLog
 
-// TxnReject is monad_exec_txn_reject, a typedef of monad_exec_txn_reject.
+// TxnReject is monad_exec_txn_reject, a typedef of uint32_t.
 type TxnReject uint32
 
 // SchemaHash is the schema fingerprint a ring must carry in its header for
 // these bindings to apply (g_monad_exec_event_schema_hash).
-var SchemaHash = [32]byte{137, 51, 249, 7, 196, 50, 201, 138, 192, 200, 219, 98, 249, 170, 22, 76, 12, 63, 22, 114, 244, 18, 144, 228, 234, 52, 8, 223, 108, 103, 35, 243}
+var SchemaHash = [32]byte{
+	0x89, 0x33, 0xf9, 0x07, 0xc4, 0x32, 0xc9, 0x8a,
+	0xc0, 0xc8, 0xdb, 0x62, 0xf9, 0xaa, 0x16, 0x4c,
+	0x0c, 0x3f, 0x16, 0x72, 0xf4, 0x12, 0x90, 0xe4,
+	0xea, 0x34, 0x08, 0xdf, 0x6c, 0x67, 0x23, 0xf3,
+}
 
 // RingContentType is the content type of rings carrying these events.
 const RingContentType = eventring.ContentTypeExec

@@ -175,6 +175,7 @@ func (g *emitter) decodeErrors(f *jen.File, et string) {
 		jen.Id("Err").Error().Comment("ErrPayloadShort, ErrPayloadLong, ErrPayloadMisaligned or ErrUnknownEventType"),
 	)
 	f.Line()
+	f.Comment("Error describes the problem with the event type and sizes.")
 	f.Func().Params(jen.Id("e").Op("*").Id("PayloadError")).Id("Error").Params().String().Block(
 		jen.Return(jen.Qual("fmt", "Sprintf").Call(jen.Lit("execevents: %v payload of %d bytes (want %d): %s"),
 			jen.Id("e").Dot("EventType"), jen.Id("e").Dot("Got"), jen.Id("e").Dot("Want"), jen.Id("e").Dot("Reason"))),
@@ -263,7 +264,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 	c := jen.Id(g.eventConst(ev))
 	size := int(ev.Size)
 	if len(ev.Trailing) == 0 {
-		f.Commentf("%s decodes a %s payload: exactly %d bytes, viewed in place.", fn, ev.Name, size)
+		doc(f, fmt.Sprintf("%s decodes a %s payload: exactly %d bytes, viewed in place (the result points into p). Errors are *PayloadError.", fn, ev.Name, size))
 		f.Func().Id(fn).Params(jen.Id("p").Index().Byte()).Params(jen.Op("*").Id(tn), jen.Error()).Block(
 			jen.Return(jen.Id("view").Types(jen.Id(tn)).Call(c, jen.Id("p"), jen.Lit(size), jen.True())),
 		)
@@ -271,8 +272,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 		return
 	}
 	vn := tn + "View"
-	f.Commentf("%s is a %s payload: the fixed struct and the trailing arrays that", vn, ev.Name)
-	f.Comment("follow it, all pointing into the payload.")
+	doc(f, fmt.Sprintf("%s is a %s payload: the fixed struct and the trailing arrays that follow it, all pointing into the payload.", vn, ev.Name))
 	f.Type().Id(vn).StructFunc(func(s *jen.Group) {
 		s.Op("*").Id(tn)
 		for _, a := range ev.Trailing {
@@ -288,17 +288,13 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 		}
 	})
 	f.Line()
-	var doc string
+	var rule string
 	if len(ev.SizeRule) > 0 {
-		var sz []string
-		for _, s := range ev.SizeRule {
-			sz = append(sz, fmt.Sprint(s))
-		}
-		doc = fmt.Sprintf("the payload must be %s bytes long", strings.Join(sz, " or "))
+		rule = fmt.Sprintf("the payload must be %s bytes long", strings.Join(sizeStrings(ev.SizeRule), " or "))
 	} else {
-		doc = fmt.Sprintf("the payload must be exactly the %d-byte struct plus the arrays its counts declare", size)
+		rule = fmt.Sprintf("the payload must be exactly the %d-byte struct plus the arrays its counts declare", size)
 	}
-	f.Commentf("%s decodes a %s payload without copying: %s.", fn, ev.Name, doc)
+	doc(f, fmt.Sprintf("%s decodes a %s payload without copying: %s. Errors are *PayloadError.", fn, ev.Name, rule))
 	f.Func().Id(fn).Params(jen.Id("p").Index().Byte()).Params(jen.Id(vn), jen.Error()).BlockFunc(func(b *jen.Group) {
 		b.Var().Id("v").Id(vn)
 		if len(ev.SizeRule) > 0 {
@@ -313,7 +309,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 			b.If(cond).Block(
 				jen.Id("err").Op(":=").Id("ErrPayloadShort"),
 				jen.If(jen.Len(jen.Id("p")).Op(">").Lit(size)).Block(jen.Id("err").Op("=").Id(errKind)),
-				jen.Return(jen.Id("v"), jen.Id("payloadError").Call(c, jen.Lit(int(ev.SizeRule[0])), jen.Len(jen.Id("p")), jen.Id("err"), jen.Lit("not one of the valid sizes "+strings.Trim(fmt.Sprint(ev.SizeRule), "[]")))),
+				jen.Return(jen.Id("v"), jen.Id("payloadError").Call(c, jen.Lit(int(ev.SizeRule[0])), jen.Len(jen.Id("p")), jen.Id("err"), jen.Lit("valid sizes are "+strings.Join(sizeStrings(ev.SizeRule), " or ")))),
 			)
 		}
 		b.List(jen.Id("x"), jen.Err()).Op(":=").Id("view").Types(jen.Id(tn)).Call(c, jen.Id("p"), jen.Lit(size), jen.False())
@@ -328,7 +324,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 		for _, a := range ev.Trailing {
 			field := jen.Id("v").Dot(GoFieldName(a.Name))
 			if a.Remainder {
-				b.List(field, jen.Id("rest")).Op("=").List(jen.Id("rest"), jen.Nil())
+				b.Add(field).Op("=").Id("rest")
 				continue
 			}
 			count := jen.Id("x")
@@ -345,9 +341,19 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 				b.Add(field).Op("=").Id("bytes32s").Call(jen.Id("raw"))
 			}
 		}
-		b.If(jen.Len(jen.Id("rest")).Op("!=").Lit(0)).Block(jen.Return(jen.Id("v"), jen.Id("longError").Call(c, jen.Id("p"), jen.Id("rest"))))
+		if !ev.Trailing[len(ev.Trailing)-1].Remainder {
+			b.If(jen.Len(jen.Id("rest")).Op("!=").Lit(0)).Block(jen.Return(jen.Id("v"), jen.Id("longError").Call(c, jen.Id("p"), jen.Id("rest"))))
+		}
 		b.Id("v").Dot(tn).Op("=").Id("x")
 		b.Return(jen.Id("v"), jen.Nil())
 	})
 	f.Line()
+}
+
+func sizeStrings(sizes []int64) []string {
+	var r []string
+	for _, s := range sizes {
+		r = append(r, fmt.Sprint(s))
+	}
+	return r
 }

@@ -145,6 +145,9 @@ func (b *builder) typedef(name, file string, d *cc.Declarator) error {
 		if err != nil || mt.Kind != KindInt && mt.Kind != KindBool && mt.Kind != KindEnum {
 			return nil // not a payload candidate (function pointers, ...)
 		}
+		if mt.CType == name && mt.Kind == KindInt {
+			mt.CType, _ = intCType(t.Kind(), t.Size())
+		}
 		b.m.Structs[name] = &Struct{
 			Name: name, Size: t.Size(), Align: int64(t.Align()),
 			Typedef: true, TypedefOf: mt.CType, Scalar: &mt, File: file,

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"github.com/dave/jennifer/jen"
 	"strings"
 )
 
@@ -82,4 +83,32 @@ func enumPrefix(values []EnumValue) string {
 // GoEnumConst is the Go constant name of an enumerator.
 func GoEnumConst(goType, prefix, name string) string {
 	return goType + camel(strings.ToLower(strings.TrimPrefix(name, prefix)))
+}
+
+// wrap breaks text into comment lines of at most 76 columns.
+func wrap(text string) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > 76 {
+			lines = append(lines, line)
+			line = w
+			continue
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// doc adds text to f as // comment lines wrapped at 76 columns.
+func doc(f *jen.File, text string) {
+	for _, l := range strings.Split(wrap(text), "\n") {
+		f.Comment(l)
+	}
 }
