@@ -1,5 +1,3 @@
-//go:build wip
-
 // Command mkdemo writes the project's demo event-ring snapshot,
 // testdata/demo.snapshot.zst: six proposals (five block numbers, one of them
 // proposed twice) of a Monad-style chain, chain id 20143, with real signed

@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -50,14 +48,13 @@ type emitter struct {
 	rnd   uint64   // xorshift state for the clock's jitter
 }
 
-// tick advances the clock by 0.2–3.3 µs (events of one block are recorded
-// microseconds apart), and at least to floor.
+// tick advances the clock to 0.2–3.3 µs after the previous event or floor,
+// whichever is later (events of one block are recorded microseconds apart).
 func (e *emitter) tick(floor uint64) {
 	e.rnd ^= e.rnd << 13
 	e.rnd ^= e.rnd >> 7
 	e.rnd ^= e.rnd << 17
-	e.now += 200 + e.rnd%3100
-	e.now = max(e.now, floor)
+	e.now = max(e.now, floor) + 200 + e.rnd%3100
 }
 
 func (e *emitter) emit(t ee.EventType, txnID, accountIndex uint64, payload ...[]byte) error {
