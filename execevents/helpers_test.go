@@ -1,9 +1,11 @@
 package execevents_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -104,4 +106,37 @@ func loadSnapshot(t testing.TB, rel string) []memEvent {
 		}
 		evs = append(evs, memEvent{d, p})
 	}
+}
+
+// equalBlocks compares two blocks field by field (reflect.DeepEqual is too
+// slow for the robustness tests' thousands of transactions).
+func equalBlocks(a, b *execevents.ExecutedBlock) bool {
+	if a.Start != b.Start || a.End != b.End || a.StartSeqno != b.StartSeqno || a.EndSeqno != b.EndSeqno ||
+		len(a.Txns) != len(b.Txns) || !equalAccesses(a.Prologue, b.Prologue) || !equalAccesses(a.Epilogue, b.Epilogue) {
+		return false
+	}
+	for i := range a.Txns {
+		x, y := &a.Txns[i], &b.Txns[i]
+		if x.Index != y.Index || x.Header != y.Header || x.Receipt != y.Receipt ||
+			!bytes.Equal(x.Input, y.Input) || !slices.Equal(x.BlobHashes, y.BlobHashes) ||
+			!slices.Equal(x.AuthList, y.AuthList) || !equalAccesses(x.Accesses, y.Accesses) ||
+			!slices.EqualFunc(x.AccessList, y.AccessList, func(p, q execevents.AccessTuple) bool {
+				return p.Address == q.Address && slices.Equal(p.StorageKeys, q.StorageKeys)
+			}) ||
+			!slices.EqualFunc(x.Logs, y.Logs, func(p, q execevents.Log) bool {
+				return p.Index == q.Index && p.Address == q.Address && slices.Equal(p.Topics, q.Topics) && bytes.Equal(p.Data, q.Data)
+			}) ||
+			!slices.EqualFunc(x.CallFrames, y.CallFrames, func(p, q execevents.CallFrame) bool {
+				return p.TxnCallFrame == q.TxnCallFrame && bytes.Equal(p.Input, q.Input) && bytes.Equal(p.ReturnData, q.ReturnData)
+			}) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalAccesses(a, b []execevents.AccountAccessRecord) bool {
+	return slices.EqualFunc(a, b, func(p, q execevents.AccountAccessRecord) bool {
+		return p.AccountAccess == q.AccountAccess && slices.Equal(p.Storage, q.Storage) && slices.Equal(p.Transient, q.Transient)
+	})
 }
