@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -19,16 +17,15 @@ import (
 	"github.com/monadgo/events/execevents/ethconv"
 )
 
-// updateJSON is the --json object of one commit update: ethconv's rendering
-// with the block and receipts left out of updates other than Proposed (the
-// block was printed in full when it was executed).
+// updateJSON is the --json object of an update other than Proposed:
+// ethconv's rendering without the block and receipts (the block was printed
+// in full when it was executed). Proposed updates use
+// ethconv.CommitUpdateJSON as is.
 type updateJSON struct {
-	CommitState string                `json:"commitState"`
-	BlockID     common.Hash           `json:"blockId"`
-	BlockNumber hexutil.Uint64        `json:"blockNumber"`
-	Abandoned   []ethconv.BlockRef    `json:"abandoned"`
-	Block       *ethconv.RPCBlock     `json:"block,omitempty"`
-	Receipts    []*ethconv.RPCReceipt `json:"receipts,omitempty"`
+	CommitState string             `json:"commitState"`
+	BlockID     common.Hash        `json:"blockId"`
+	BlockNumber hexutil.Uint64     `json:"blockNumber"`
+	Abandoned   []ethconv.BlockRef `json:"abandoned"`
 }
 
 func runBlocks(ctx context.Context, e *env, args []string) error {
@@ -151,14 +148,13 @@ next:
 // renderUpdate builds the JSON object of one update. Only Proposed updates
 // carry the block and its receipts, so only they need the conversion to
 // go-ethereum types.
-func renderUpdate(u execevents.CommitUpdate) (*updateJSON, error) {
+func renderUpdate(u execevents.CommitUpdate) (any, error) {
 	if u.State == execevents.CommitProposed {
 		b, err := ethconv.Convert(u.Block)
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", u.Block.Number(), err)
 		}
-		v := updateJSON(*b.CommitUpdateJSON(u.State, u.Abandoned))
-		return &v, nil
+		return b.CommitUpdateJSON(u.State, u.Abandoned), nil
 	}
 	v := &updateJSON{
 		CommitState: u.State.String(),

@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -9,7 +7,7 @@ import (
 )
 
 // eventName returns the schema name of an event code (BLOCK_START,
-// TXN_LOG, ...), or UNKNOWN(code) for codes this schema does not define.
+// TXN_LOG, ...), or EventType(N) for codes this schema does not define.
 func eventName(code uint16) string {
 	return execevents.EventType(code).String()
 }

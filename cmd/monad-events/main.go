@@ -1,5 +1,3 @@
-//go:build wip
-
 // Command monad-events watches, records and replays Monad execution event
 // rings.
 //
@@ -39,11 +37,10 @@ import (
 	"syscall"
 )
 
-// command is one subcommand: its name, a one-line summary, the usage synopsis
-// and the function that parses its flags and runs it.
+// command is one subcommand: its name, the usage synopsis of its arguments
+// and a one-line summary.
 type command struct {
 	name, args, summary string
-	run                 func(ctx context.Context, env *env, args []string) error
 }
 
 // env carries what every command writes to; tests and main share it.
@@ -54,11 +51,21 @@ type env struct {
 }
 
 var commands = []command{
-	{"watch", "[flags] [RING]", "print one line (or JSON object) per event", runWatch},
-	{"blocks", "[flags] [RING]", "print executed blocks and their commit-state updates", runBlocks},
-	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer", runInfo},
-	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot", runSnapshot},
-	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring", runReplay},
+	{"watch", "[flags] [RING]", "print one line (or JSON object) per event"},
+	{"blocks", "[flags] [RING]", "print executed blocks and their commit-state updates"},
+	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer"},
+	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot"},
+	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring"},
+}
+
+// runners maps command names to the functions that parse their flags and
+// run them (separate from commands, which their usage texts read).
+var runners = map[string]func(ctx context.Context, e *env, args []string) error{
+	"watch":    runWatch,
+	"blocks":   runBlocks,
+	"info":     runInfo,
+	"snapshot": runSnapshot,
+	"replay":   runReplay,
 }
 
 func main() {
@@ -121,10 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		name, rest = rest[0], []string{"-h"}
 	}
-	for _, c := range commands {
-		if c.name == name {
-			return c.run(ctx, e, rest)
-		}
+	if run, ok := runners[name]; ok {
+		return run(ctx, e, rest)
 	}
 	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay)", name)
 }

@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -20,8 +18,8 @@ import (
 // The end-to-end tests run the real binary, built once by TestMain.
 
 var (
-	update = flag.Bool("update", false, "rewrite the golden files under testdata/ from the current output")
-	binary string // path of the built monad-events
+	update  = flag.Bool("update", false, "rewrite the golden files under testdata/ from the current output")
+	binPath string // path of the built monad-events
 )
 
 func TestMain(m *testing.M) {
@@ -31,11 +29,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	binary = filepath.Join(dir, "monad-events")
+	binPath = filepath.Join(dir, "monad-events")
 	// Built without -race even when the tests run with it: the binary is
 	// the product under test, and a race build would make the live tests
 	// slow on a two-core machine.
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", "build", "-o", binPath, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building monad-events:", err)
@@ -60,7 +58,7 @@ func runCmd(t *testing.T, timeout time.Duration, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -66,14 +64,16 @@ type missingRingError struct {
 }
 
 func (e *missingRingError) Error() string {
-	where := "the default ring directory (no usable hugetlbfs mount: " + e.err.Error() + ")"
-	if e.path != "" {
-		where = e.path
-	}
-	msg := fmt.Sprintf("no event ring %q: looked in %s and in the current directory", e.name, where)
-	if e.name == eventring.DefaultExecRingName {
-		msg = fmt.Sprintf("no default execution ring: looked for %s", where)
-		msg += "; is the daemon running with --exec-event-ring?"
+	var msg string
+	switch {
+	case e.name == eventring.DefaultExecRingName && e.path != "":
+		msg = fmt.Sprintf("no default execution ring: %s does not exist; is the daemon running with --exec-event-ring?", e.path)
+	case e.name == eventring.DefaultExecRingName:
+		msg = fmt.Sprintf("no default execution ring %s: nowhere to look for it (%v); is the daemon running with --exec-event-ring?", e.name, e.err)
+	case e.path != "":
+		msg = fmt.Sprintf("no event ring %q: looked for %s and ./%s", e.name, e.path, e.name)
+	default:
+		msg = fmt.Sprintf("no event ring %q in the current directory, and no default ring directory to look in (%v)", e.name, e.err)
 	}
 	return msg + "; to try the tool without a node, give a snapshot: monad-events blocks testdata/demo.snapshot.zst"
 }

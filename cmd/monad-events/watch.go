@@ -1,5 +1,3 @@
-//go:build wip
-
 package main
 
 import (
@@ -39,14 +37,14 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	}
 	defer o.Close()
 
-	rd, err := positionReader(e, o, *start)
+	rd, first, err := positionReader(e, o, *start)
 	if err != nil {
 		return err
 	}
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer out.Flush()
 	w := &watcher{ring: o, out: out, dump: *dump, json: *asJSON}
-	s := newStream(o, rd)
+	s := newStream(o, rd, first)
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost, continuing with the newest", "from", from, "to", to)
 		w.gap(from, to)
@@ -82,27 +80,24 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 // start at sequence number 1 (or the oldest event still present); live rings
 // at the latest block start by default, so that the first lines a user sees
 // are a whole block.
-func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, error) {
+func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, uint64, error) {
 	rd := o.NewReader()
-	h := o.Header()
-	oldest := uint64(1)
-	if h.LastSeqno > h.Sizes.DescriptorCapacity {
-		oldest = h.LastSeqno - h.Sizes.DescriptorCapacity + 1
-	}
+	oldest := oldestSeqno(o)
 	switch start {
 	case "block":
 		if o.snapshot {
 			rd.SetSeqno(oldest)
 			break
 		}
-		if !execevents.RewindToLatestBlockStart(rd) {
-			// No block start found (empty ring or a block start that is gone
-			// already): begin with the newest event instead.
+		var d eventring.Descriptor
+		if !execevents.LatestConsensus(rd, execevents.EventTypeBlockStart, &d) {
+			// No block start found (an empty ring, or its block start is
+			// gone already): begin with the newest event instead.
 			e.log.Debug("no block start to rewind to; starting at the newest event")
 		}
 	case "latest":
 		if o.snapshot {
-			rd.SetSeqno(max(h.LastSeqno, 1))
+			rd.SetSeqno(max(o.Header().LastSeqno, 1))
 		}
 		// A live reader starts at the newest event.
 	case "oldest":
@@ -110,11 +105,11 @@ func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, err
 	default:
 		n, err := strconv.ParseUint(start, 10, 64)
 		if err != nil || n == 0 {
-			return nil, fmt.Errorf("--start %q: want block, latest, oldest or a sequence number >= 1", start)
+			return nil, 0, fmt.Errorf("--start %q: want block, latest, oldest or a sequence number >= 1", start)
 		}
 		rd.SetSeqno(n)
 	}
-	return rd, nil
+	return rd, rd.LastSeqno() + 1, nil
 }
 
 // parseTypes turns the --types list into a lookup table indexed by event
