@@ -451,7 +451,7 @@ func (b *chainBuilder) add(s txnSpec) *txn {
 		}
 	}
 	c := &runCtx{Tx: tx, Sender: sender, GasAvail: tx.Gas() - intrinsic, ExecGas: s.ExecGas}
-	to := token // placeholder overwritten below
+	var to common.Address // the recipient; none for a creation
 	if tx.To() != nil {
 		to = *tx.To()
 		if !s.Fail && tx.Value().Sign() > 0 {

@@ -80,7 +80,7 @@ func headerFromFields(f blockFields) *types.Header {
 func TestEthereumFacts(t *testing.T) {
 	d := buildDemo()
 	chainID := big.NewInt(demoChainID)
-	types_ := map[uint8]int{}
+	byType := map[uint8]int{}
 	var preEIP155, withKeys, withBlobHashes, withAuths, created, failed int
 	for _, p := range d.Proposals {
 		bf := blockFieldsOf(p)
@@ -95,7 +95,7 @@ func TestEthereumFacts(t *testing.T) {
 		var cum uint64
 		for i, tn := range p.Txns {
 			f := txnFields(tn)
-			types_[f.Type]++
+			byType[f.Type]++
 			tx := txFromFields(t, f)
 			if tx.Hash() != f.TxnHash {
 				t.Errorf("block %d txn %d: rebuilt hash %s, recorded %s", bf.Number, i, tx.Hash(), f.TxnHash)
@@ -179,7 +179,7 @@ func TestEthereumFacts(t *testing.T) {
 	// The brief: every transaction type, a pre-EIP-155 signature, storage
 	// keys, blob hashes, authorizations, a creation and a failure.
 	for ty := uint8(0); ty <= types.SetCodeTxType; ty++ {
-		if types_[ty] == 0 {
+		if byType[ty] == 0 {
 			t.Errorf("no transaction of type %d", ty)
 		}
 	}
