@@ -542,8 +542,8 @@ func (b *chainBuilder) nonce(a common.Address) uint64 { return b.w.get(a).Nonce 
 
 func genesis() world {
 	w := world{}
-	for a, eth := range map[common.Address]uint64{alice: 1000, bob: 100, carol: 50, dave: 10, erin: 20, frank: 5} {
-		w.get(a).Balance.Mul(uint256.NewInt(eth), ether)
+	for a, n := range map[common.Address]uint64{alice: 1000, bob: 100, carol: 50, dave: 10, erin: 20, frank: 5} {
+		w.get(a).Balance.Mul(uint256.NewInt(n), ether)
 	}
 	for a, code := range map[common.Address][]byte{batcher: batcherCode, params.HistoryStorageAddress: params.HistoryStorageCode} {
 		acc := w.get(a)
