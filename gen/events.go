@@ -141,9 +141,7 @@ func (b *builder) schemaHash(d *cc.Declarator) error {
 		b.m.SchemaHash[i] = byte(intValue(l.Initializer.AssignmentExpression.Value()))
 		i++
 	}
-	if i != 32 {
-		return fmt.Errorf("%s: schema hash has %d bytes, want 32", d.Name(), i)
-	}
+	// Elements not initialized are zero, as in C ({0} is all zeros).
 	b.m.HasSchemaHash = true
 	b.m.SchemaHashSymbol = d.Name()
 	return nil

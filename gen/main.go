@@ -18,11 +18,21 @@ type Options struct {
 	RingOut string // eventring directory, for its layout test; "" for none
 }
 
+// DefaultOptions are eventgen's defaults, meant to be run from the module
+// root: headers/ to execevents/, with eventring's layout test.
+func DefaultOptions() Options {
+	return Options{Root: "headers", Out: "execevents", Package: "execevents", RingOut: "eventring"}
+}
+
 // Command returns the command line that reproduces these options; it is
 // the first line of every generated file.
 func (o Options) Command() string {
 	s := fmt.Sprintf("eventgen -root %s -out %s -package %s", filepath.ToSlash(o.Root), filepath.ToSlash(o.Out), o.Package)
-	if o.RingOut != "eventring" {
+	switch o.RingOut {
+	case "eventring":
+	case "":
+		s += ` -ring-out ""`
+	default:
 		s += " -ring-out " + filepath.ToSlash(o.RingOut)
 	}
 	return s

@@ -18,11 +18,11 @@ import (
 )
 
 func main() {
-	var o gen.Options
-	flag.StringVar(&o.Root, "root", "headers", "header tree: the project's headers/ or a daemon checkout")
-	flag.StringVar(&o.Out, "out", "execevents", "output directory of the bindings")
-	flag.StringVar(&o.Package, "package", "execevents", "package name of the bindings")
-	flag.StringVar(&o.RingOut, "ring-out", "eventring", "directory of package eventring, for its generated layout test (empty: none)")
+	o := gen.DefaultOptions()
+	flag.StringVar(&o.Root, "root", o.Root, "header tree: the project's headers/ or a daemon checkout")
+	flag.StringVar(&o.Out, "out", o.Out, "output directory of the bindings")
+	flag.StringVar(&o.Package, "package", o.Package, "package name of the bindings")
+	flag.StringVar(&o.RingOut, "ring-out", o.RingOut, "directory of package eventring, for its generated layout test (empty: none)")
 	check := flag.Bool("check", false, "generate in memory and compare with the files on disk; exit 1 listing what differs")
 	dump := flag.Bool("dump-layout", false, "print the layout model as JSON (the shape of exec-layout.json) and exit")
 	flag.Usage = func() {
