@@ -121,6 +121,11 @@ func NewReceipts(b *execevents.ExecutedBlock, txs types.Transactions) (types.Rec
 	if len(txs) != len(b.Txns) {
 		return nil, fmt.Errorf("%w: %d transactions given for %d executed", ErrTxnCount, len(txs), len(b.Txns))
 	}
+	for i, tx := range txs {
+		if tx == nil {
+			return nil, fmt.Errorf("%w: transactions[%d]", ErrNilTxn, i)
+		}
+	}
 	var baseFee *big.Int
 	if BlockFork(b) >= ForkLondon {
 		baseFee = b.Start.EthBlockInput.BaseFeePerGas.ToBig()

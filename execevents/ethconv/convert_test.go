@@ -233,6 +233,15 @@ func TestErrors(t *testing.T) {
 	if _, err := ethconv.NewReceipts(eb, types.Transactions{}); !errors.Is(err, ethconv.ErrTxnCount) {
 		t.Errorf("receipts for too few transactions: %v", err)
 	}
+	if _, err := ethconv.NewReceipts(eb, make(types.Transactions, len(eb.Txns))); !errors.Is(err, ethconv.ErrNilTxn) {
+		t.Errorf("receipts for nil transactions: %v", err)
+	}
+	if _, err := ethconv.NewTransaction(nil); !errors.Is(err, ethconv.ErrNilTxn) {
+		t.Errorf("nil transaction: %v", err)
+	}
+	if rs, err := ethconv.NewReceipts(eb, nil); err != nil || len(rs) != len(eb.Txns) {
+		t.Errorf("NewReceipts(b, nil) = %d receipts, %v", len(rs), err)
+	}
 }
 
 // TestChainFork checks the header shapes against go-ethereum's mainnet

@@ -10,6 +10,9 @@ import (
 var (
 	// ErrNilBlock reports a nil *execevents.ExecutedBlock.
 	ErrNilBlock = errors.New("ethconv: nil executed block")
+	// ErrNilTxn reports a nil *execevents.ExecutedTxn or a nil transaction
+	// given to NewReceipts.
+	ErrNilTxn = errors.New("ethconv: nil transaction")
 	// ErrExtraDataLength reports an extra_data_length above 32 bytes.
 	ErrExtraDataLength = errors.New("ethconv: extra data length exceeds 32 bytes")
 	// ErrTxnType reports a transaction type this package does not know.

@@ -68,13 +68,12 @@ func ChainFork(chainID, number, time uint64) Fork {
 }
 
 // BlockFork returns ChainFork for an executed block. Chain ids above 2^64
-// are not Ethereum chains and yield ForkPrague.
+// are not Ethereum chains and yield ForkPrague, as does a nil block.
 func BlockFork(b *execevents.ExecutedBlock) Fork {
-	in := &b.Start.EthBlockInput
-	if !b.Start.ChainID.IsUint64() {
+	if b == nil || !b.Start.ChainID.IsUint64() {
 		return ForkPrague
 	}
-	return ChainFork(b.Start.ChainID.Uint64(), in.Number, in.Timestamp)
+	return ChainFork(b.Start.ChainID.Uint64(), b.Start.EthBlockInput.Number, b.Start.EthBlockInput.Timestamp)
 }
 
 // isEthereumChain reports whether b belongs to an Ethereum chain replayed

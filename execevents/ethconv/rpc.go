@@ -265,7 +265,7 @@ func (b *Block) rpcTransaction(i int, tx *types.Transaction) *RPCTransaction {
 		BlockNumber:      hexutil.Uint64(b.Number()),
 		BlockTimestamp:   hexutil.Uint64(b.Header.Time),
 		TransactionIndex: hexutil.Uint64(i),
-		From:             b.Senders[i],
+		From:             b.sender(i),
 	}
 	if tx.Type() != types.LegacyTxType || tx.Protected() {
 		rt.ChainID = (*hexutil.Big)(tx.ChainId())
@@ -298,8 +298,11 @@ func (b *Block) rpcTransaction(i int, tx *types.Transaction) *RPCTransaction {
 
 // RPCReceipts renders b's receipts, in index order.
 func (b *Block) RPCReceipts() []*RPCReceipt {
-	out := make([]*RPCReceipt, len(b.Receipts))
+	out := make([]*RPCReceipt, 0, len(b.Receipts))
 	for i, r := range b.Receipts {
+		if i >= len(b.Transactions) {
+			break // a hand-made Block with fewer transactions than receipts
+		}
 		tx := b.Transactions[i]
 		rr := &RPCReceipt{
 			Type:              hexutil.Uint64(r.Type),
@@ -313,7 +316,7 @@ func (b *Block) RPCReceipts() []*RPCReceipt {
 			BlockNumber:       hexutil.Uint64(b.Number()),
 			GasUsed:           hexutil.Uint64(r.GasUsed),
 			EffectiveGasPrice: (*hexutil.Big)(r.EffectiveGasPrice),
-			From:              b.Senders[i],
+			From:              b.sender(i),
 			To:                tx.To(),
 		}
 		for j, l := range r.Logs {
@@ -328,9 +331,18 @@ func (b *Block) RPCReceipts() []*RPCReceipt {
 			rr.BlobGasUsed = &bg
 			rr.BlobGasPrice = (*hexutil.Big)(r.BlobGasPrice)
 		}
-		out[i] = rr
+		out = append(out, rr)
 	}
 	return out
+}
+
+// sender returns the recorded sender of transaction i, or the zero address
+// for a hand-made Block lacking it.
+func (b *Block) sender(i int) common.Address {
+	if i < len(b.Senders) {
+		return b.Senders[i]
+	}
+	return common.Address{}
 }
 
 // RPCLogs renders all logs of b in block order, as eth_getLogs returns

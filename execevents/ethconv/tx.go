@@ -19,6 +19,9 @@ import (
 // (v = 27 + y parity); otherwise v = 35 + 2·chain id + y parity. Errors are
 // *TxnError values wrapping ErrTxnType or ErrNoRecipient.
 func NewTransaction(t *execevents.ExecutedTxn) (*types.Transaction, error) {
+	if t == nil {
+		return nil, ErrNilTxn
+	}
 	h := &t.Header.TxnHeader
 	var to *common.Address
 	if !h.IsContractCreation {
