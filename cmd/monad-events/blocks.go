@@ -32,6 +32,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "blocks")
 	asJSON := fs.Bool("json", false, "print one JSON object per update: commit state, ids, abandoned proposals, and on Proposed the eth_getBlockByNumber block and the receipts")
 	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
+	start := fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
 	pos, err := parseArgs(fs, args, 0, 1)
 	if err != nil {
 		return err
@@ -46,25 +47,18 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	}
 	defer o.Close()
 
-	rd := o.NewReader()
-	var d eventring.Descriptor
-	start := uint64(1)
-	switch {
-	case o.snapshot:
-		start = oldestSeqno(o)
-		rd.SetSeqno(start)
-	case execevents.LatestConsensus(rd, execevents.EventTypeBlockStart, &d):
-		// Begin with the newest block start so the first update comes with
-		// the next block executed.
-		start = d.Seqno
-	default:
-		start = rd.LastSeqno() + 1
+	// By default a live ring is read from its newest block start, so the
+	// first update comes with the next block executed.
+	rd, first, err := positionReader(e, o, *start)
+	if err != nil {
+		return err
 	}
+	var d eventring.Descriptor
 
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer out.Flush()
 	tr := execevents.NewTracker(execevents.BuilderOptions{})
-	s := newStream(o, rd, start)
+	s := newStream(o, rd, first)
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
 		if !*asJSON {
@@ -113,10 +107,15 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 // logBuildError reports a block the builder had to drop or a consensus
 // event it could not apply; reading goes on either way.
 func logBuildError(e *env, err error) {
-	var rej *execevents.RejectedError
+	var (
+		rej *execevents.RejectedError
+		ce  *execevents.CommitError
+	)
 	switch {
 	case errors.As(err, &rej):
 		e.log.Info("block rejected", "err", err)
+	case errors.As(err, &ce):
+		e.log.Warn("consensus event ignored", "err", err)
 	default:
 		e.log.Warn("block dropped", "err", err)
 	}

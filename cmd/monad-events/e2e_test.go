@@ -505,9 +505,23 @@ func TestReplayLive(t *testing.T) {
 			t.Fatalf("replay did not create %s; stderr:\n%s", ring, replayErr.String())
 		}
 	}
+	// blocks follows the same ring from a third process.
+	blocks := exec.Command(binPath, "blocks", "--start", "oldest", ring)
+	var blocksOut, blocksErr strings.Builder
+	blocks.Stdout, blocks.Stderr = &blocksOut, &blocksErr
+	if err := blocks.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer blocks.Process.Kill()
 	r := runCmd(t, 90*time.Second, "watch", "--json", "--start", "oldest", ring)
 	if r.code != 0 {
 		t.Fatalf("watch: exit status %d\n%s", r.code, tail(r.stderr))
+	}
+	if err := blocks.Wait(); err != nil {
+		t.Fatalf("blocks: %v\n%s", err, tail(blocksErr.String()))
+	}
+	if want := mustRun(t, "blocks", src).stdout; blocksOut.String() != want {
+		t.Errorf("blocks following the replay:\n%s\nwant (as from the snapshot):\n%s", blocksOut.String(), want)
 	}
 	if err := replay.Wait(); err != nil {
 		t.Fatalf("replay: %v\n%s", err, tail(replayErr.String()))
@@ -564,33 +578,120 @@ func TestReplayLive(t *testing.T) {
 	}
 }
 
-// TestReplayInterrupt: Ctrl-C ends an endless replay cleanly.
-func TestReplayInterrupt(t *testing.T) {
+// TestInterrupt: Ctrl-C ends a watch following a live ring and an endless
+// replay cleanly (status 0, no error line, complete output lines).
+func TestInterrupt(t *testing.T) {
 	src := replaySource(t)
 	ring := filepath.Join(t.TempDir(), "loop-ring")
-	cmd := exec.Command(binPath, "replay", "--loop", "--rate", "5000", src, ring)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	replay, replayErr := start(t, "replay", "--loop", "--rate", "2000", src, ring)
+	waitFile(t, ring)
+	watch, watchErr := start(t, "watch", "--json", ring)
+	time.Sleep(1500 * time.Millisecond)
+	for _, c := range []struct {
+		name   string
+		cmd    *exec.Cmd
+		stderr *strings.Builder
+	}{{"watch", watch, watchErr}, {"replay", replay, replayErr}} {
+		if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s after SIGINT: %v\n%s", c.name, err, c.stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s did not stop after SIGINT", c.name)
+		}
+		if strings.Contains(c.stderr.String(), "monad-events: ") {
+			t.Errorf("an interrupted %s is not an error:\n%s", c.name, c.stderr.String())
+		}
+	}
+	out := watch.Stdout.(*strings.Builder).String()
+	evs := parseEvents(t, out) // every line a complete JSON object
+	if len(evs) == 0 || !strings.HasSuffix(out, "\n") {
+		t.Fatalf("watch printed %d events before SIGINT (output ends %q)", len(evs), out[max(0, len(out)-40):])
+	}
+}
+
+// start starts the binary in the background; the test kills it if it is
+// still running at the end.
+func start(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	time.Sleep(1500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &stderr
+}
+
+// waitFile waits until path exists (a ring being created by a replay).
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear", path)
+		}
+	}
+}
+
+// TestWatchGap: a reader lapped by the writer reports the lost range and
+// goes on with the newest event. An endless replay at full speed laps the
+// smallest ring (2^16 descriptors); watch then asks for seqno 1.
+func TestWatchGap(t *testing.T) {
+	src := replaySource(t)
+	ring := filepath.Join(t.TempDir(), "lapped-ring")
+	replay, replayErr := start(t, "replay", "--loop", "--descriptors-shift", "16", src, ring)
+	waitFile(t, ring)
+	var info ringInfo
+	for deadline := time.Now().Add(60 * time.Second); info.LastSeqno <= 70000; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replay did not lap the ring in time (last seqno %d)\n%s", info.LastSeqno, replayErr.String())
+		}
+		if err := json.Unmarshal([]byte(mustRun(t, "info", "--json", ring).stdout), &info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := replay.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("replay after SIGINT: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("replay did not stop after SIGINT")
+	if err := replay.Wait(); err != nil {
+		t.Fatalf("replay: %v\n%s", err, replayErr.String())
 	}
-	if strings.Contains(stderr.String(), "monad-events: ") {
-		t.Errorf("an interrupted replay is not an error:\n%s", stderr.String())
+	if err := json.Unmarshal([]byte(mustRun(t, "info", "--json", ring).stdout), &info); err != nil {
+		t.Fatal(err)
+	}
+	last := info.LastSeqno
+	if info.OldestSeqno != last-(1<<16)+1 || info.DescriptorCapacity != 1<<16 {
+		t.Fatalf("lapped ring: events %d..%d, capacity %d", info.OldestSeqno, last, info.DescriptorCapacity)
+	}
+
+	r := mustRun(t, "watch", "--start", "1", ring)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 2 || lines[0] != fmt.Sprintf("GAP: events 1..%d lost (the writer overwrote them before they were read)", last-1) ||
+		!strings.Contains(lines[1], fmt.Sprintf(" SEQ: %d ", last)) {
+		t.Fatalf("watch --start 1 on a lapped ring:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "gap") {
+		t.Errorf("no gap warning on stderr: %s", r.stderr)
+	}
+	evs := parseEvents(t, mustRun(t, "watch", "--json", "--start", "1", ring).stdout)
+	if len(evs) != 2 || evs[0].Gap == nil || evs[0].Gap.From != 1 || evs[0].Gap.To != last-1 || evs[1].Seqno != last {
+		t.Fatalf("watch --json --start 1 on a lapped ring: %+v", evs)
+	}
+	// The oldest events still present read normally.
+	n := strings.Count(mustRun(t, "watch", "--start", "oldest", ring).stdout, "\n")
+	if n != 1<<16 {
+		t.Errorf("watch --start oldest: %d events, want %d", n, 1<<16)
 	}
 }
 

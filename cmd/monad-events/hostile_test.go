@@ -138,6 +138,30 @@ func smallRing() (total uint64, segs []segment) {
 type hostileCase struct {
 	name string
 	data []byte
+	// A live ring file instead of data: a sparse file of liveSize bytes
+	// holding the segments.
+	liveSize uint64
+	live     []segment
+}
+
+func (c hostileCase) write(path string) error {
+	if c.live == nil {
+		return os.WriteFile(path, c.data, 0o644)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(int64(c.liveSize)); err != nil {
+		return err
+	}
+	for _, s := range c.live {
+		if _, err := f.WriteAt(s.data, int64(s.off)); err != nil {
+			return err
+		}
+	}
+	return f.Close()
 }
 
 func hostileCases(t *testing.T) []hostileCase {
@@ -169,27 +193,35 @@ func hostileCases(t *testing.T) []hostileCase {
 	lyingDescs := append(append(descriptor(1, 2, 528, 0, 1), descriptor(2, 10, 0xffff_fff0, 0, 1)...),
 		descriptor(3, 18, 32, 1<<63, 1)...)
 
+	// A slot holding a sequence number that cannot be there (slot 1 of a
+	// ring that never wrapped says 70000).
+	wrongSlot := goodHdr()
+	wrongSlot.lastSeqno, wrongSlot.nextByte = 3, 0
+	wrongSlotDescs := append(append(descriptor(1, 4, 0, 0, 0), descriptor(70000, 4, 0, 0, 0)...), descriptor(3, 4, 0, 0, 0)...)
+
 	// Sections that add up to more than the decompressed data (§6.5).
 	short := goodHdr()
 	short.lastSeqno, short.nextByte = 1, 1<<20
 
 	return []hostileCase{
-		{"empty file", nil},
-		{"bad magic", withHdr(func(h *ringHdr) { h.magic = "RONG01" })},
-		{"bad content type", withHdr(func(h *ringHdr) { h.contentType = 7 })},
-		{"capacity not a power of two", withHdr(func(h *ringHdr) { h.descCap = minDescriptors + 1 })},
-		{"payload buffer not a power of two", withHdr(func(h *ringHdr) { h.payloadBuf = 3 << 26 })},
-		{"capacity past the limit", withHdr(func(h *ringHdr) { h.descCap = 1 << 33 })},
-		{"payload buffer past the limit", withHdr(func(h *ringHdr) { h.payloadBuf = 1 << 41 })},
-		{"payload buffer below the limit", withHdr(func(h *ringHdr) { h.payloadBuf = 1 << 26 })},
-		{"truncated file", append(withHdr(func(*ringHdr) {}), make([]byte, 3*mib)...)},
-		{"zstd magic then garbage", append([]byte{0x28, 0xb5, 0x2f, 0xfd}, garbage...)},
-		{"zstd of garbage", zstdGarbage},
-		{"truncated frame", good[:len(good)/2]},
-		{"two frames", append(append([]byte{}, good...), good...)},
-		{"zip bomb (8 GiB of zeros)", sparseZstd(8<<30, []segment{{0, goodHdr().bytes()}})},
-		{"snapshot shorter than its sections", sparseZstd(3*mib, []segment{{0, short.bytes()}})},
-		{"lying descriptors", sparseZstd(total, []segment{{0, lying.bytes()}, {headerSection, lyingDescs}})},
+		{name: "empty file", data: nil},
+		{name: "bad magic", data: withHdr(func(h *ringHdr) { h.magic = "RONG01" })},
+		{name: "bad content type", data: withHdr(func(h *ringHdr) { h.contentType = 7 })},
+		{name: "capacity not a power of two", data: withHdr(func(h *ringHdr) { h.descCap = minDescriptors + 1 })},
+		{name: "payload buffer not a power of two", data: withHdr(func(h *ringHdr) { h.payloadBuf = 3 << 26 })},
+		{name: "capacity past the limit", data: withHdr(func(h *ringHdr) { h.descCap = 1 << 33 })},
+		{name: "payload buffer past the limit", data: withHdr(func(h *ringHdr) { h.payloadBuf = 1 << 41 })},
+		{name: "payload buffer below the limit", data: withHdr(func(h *ringHdr) { h.payloadBuf = 1 << 26 })},
+		{name: "truncated file", data: append(withHdr(func(*ringHdr) {}), make([]byte, 3*mib)...)},
+		{name: "zstd magic then garbage", data: append([]byte{0x28, 0xb5, 0x2f, 0xfd}, garbage...)},
+		{name: "zstd of garbage", data: zstdGarbage},
+		{name: "truncated frame", data: good[:len(good)/2]},
+		{name: "two frames", data: append(append([]byte{}, good...), good...)},
+		{name: "zip bomb (8 GiB of zeros)", data: sparseZstd(8<<30, []segment{{0, goodHdr().bytes()}})},
+		{name: "snapshot shorter than its sections", data: sparseZstd(3*mib, []segment{{0, short.bytes()}})},
+		{name: "lying descriptors", data: sparseZstd(total, []segment{{0, lying.bytes()}, {headerSection, lyingDescs}})},
+		{name: "lying descriptors in a live ring file", liveSize: total, live: []segment{{0, lying.bytes()}, {headerSection, lyingDescs}}},
+		{name: "slot holding the wrong seqno", data: sparseZstd(total, []segment{{0, wrongSlot.bytes()}, {headerSection, wrongSlotDescs}})},
 	}
 }
 
@@ -200,7 +232,7 @@ func TestHostileInput(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range hostileCases(t) {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
-		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+		if err := c.write(path); err != nil {
 			t.Fatal(err)
 		}
 		for _, cmd := range [][]string{{"info"}, {"watch"}, {"watch", "--json"}, {"blocks"}} {
