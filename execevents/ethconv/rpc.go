@@ -296,7 +296,8 @@ func (b *Block) rpcTransaction(i int, tx *types.Transaction) *RPCTransaction {
 	return rt
 }
 
-// RPCReceipts renders b's receipts, in index order.
+// RPCReceipts renders b's receipts, in index order. The renderings share
+// their gas price values with b.Receipts: treat both as read-only.
 func (b *Block) RPCReceipts() []*RPCReceipt {
 	out := make([]*RPCReceipt, 0, len(b.Receipts))
 	for i, r := range b.Receipts {
