@@ -30,7 +30,11 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	defer src.Close()
 	if !src.snapshot {
-		return fmt.Errorf("replay: %s is a live ring; replay reads snapshots (capture one with: monad-events snapshot)", src.path)
+		// A ring file nobody writes any more (a zombie, a finished replay)
+		// is as static as a snapshot; one being written is not.
+		if pids, err := src.WriterPIDs(); err != nil || len(pids) > 0 {
+			return fmt.Errorf("replay: %s is a live ring being written (writer pids %v); capture it first: monad-events snapshot %s OUT.zst", src.path, pids, pos[0])
+		}
 	}
 	h := src.Header()
 	sizes := eventring.Sizes{DescriptorCapacity: h.Sizes.DescriptorCapacity, PayloadBufSize: h.Sizes.PayloadBufSize}
