@@ -445,28 +445,31 @@ func (g *emitter) structDecl(f *jen.File, s *Struct) {
 }
 
 func (g *emitter) bitAccessor(f *jen.File, typ string, m member, b Field) {
-	pos := (b.Offset-m.off)*8 + b.BitOffset
+	// The C storage unit of the field (1, 2, 4 or 8 bytes) within the
+	// member's byte array, read little-endian.
+	lo, hi := b.Offset-m.off, b.Offset-m.off+b.Size
 	ret := "uint64"
 	if b.Type.Signed {
 		ret = "int64"
 	}
-	f.Commentf("%s returns the %d-bit field %s (bit %d of the %d-byte bit-field unit at offset %d).", GoFieldName(b.Name), b.Bits, b.Name, pos, m.size, m.off)
+	doc(f, fmt.Sprintf("%s returns the %d-bit field %s (bits %d..%d of the %d-byte unit at offset %d).",
+		GoFieldName(b.Name), b.Bits, b.Name, b.BitOffset, b.BitOffset+b.Bits-1, b.Size, b.Offset))
 	f.Func().Params(jen.Id("x").Op("*").Id(typ)).Id(GoFieldName(b.Name)).Params().Id(ret).Block(
 		jen.Var().Id("u").Uint64(),
-		jen.For(jen.Id("i").Op(":=").Len(jen.Id("x").Dot(m.name)).Op("-").Lit(1), jen.Id("i").Op(">=").Lit(0), jen.Id("i").Op("--")).Block(
+		jen.For(jen.Id("i").Op(":=").Lit(int(hi-1)), jen.Id("i").Op(">=").Lit(int(lo)), jen.Id("i").Op("--")).Block(
 			jen.Id("u").Op("=").Id("u").Op("<<").Lit(8).Op("|").Uint64().Call(jen.Id("x").Dot(m.name).Index(jen.Id("i"))),
 		),
-		jen.Return(g.bitExpr(pos, b)),
+		jen.Return(g.bitExpr(b)),
 	)
 	f.Line()
 }
 
-func (g *emitter) bitExpr(pos int64, b Field) jen.Code {
+func (g *emitter) bitExpr(b Field) jen.Code {
 	if b.Type.Signed {
 		// Shift the field to the top, then arithmetic-shift it down.
-		return jen.Int64().Call(jen.Id("u").Op("<<").Lit(int(64 - pos - b.Bits))).Op(">>").Lit(int(64 - b.Bits))
+		return jen.Int64().Call(jen.Id("u").Op("<<").Lit(int(64-b.BitOffset-b.Bits))).Op(">>").Lit(int(64 - b.Bits))
 	}
-	return jen.Id("u").Op(">>").Lit(int(pos)).Op("&").Lit(int((uint64(1) << b.Bits) - 1))
+	return jen.Id("u").Op(">>").Lit(int(b.BitOffset)).Op("&").Lit(int((uint64(1) << b.Bits) - 1))
 }
 
 func (g *emitter) constants(f *jen.File) {
@@ -482,9 +485,11 @@ func (g *emitter) constants(f *jen.File) {
 	}
 	f.Var().Id("SchemaHash").Op("=").Index(jen.Lit(32)).Byte().Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, rows...)
 	f.Line()
-	f.Commentf("RingContentType is the content type of rings carrying these events.")
-	f.Const().Id("RingContentType").Op("=").Qual(RingPkg, "ContentType"+camel(strings.ToLower(g.m.ContentType)))
-	f.Line()
+	if g.m.HasContentType() {
+		f.Commentf("RingContentType is the content type of rings carrying these events.")
+		f.Const().Id("RingContentType").Op("=").Qual(RingPkg, "ContentType"+camel(strings.ToLower(g.m.ContentType)))
+		f.Line()
+	}
 	var defs []jen.Code
 	for _, c := range g.m.Constants {
 		if g.ringFiles[c.File] {

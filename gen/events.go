@@ -133,9 +133,16 @@ func (b *builder) schemaHash(d *cc.Declarator) error {
 	if in == nil || in.InitializerList == nil {
 		return fmt.Errorf("%s: schema hash is not a braced initializer", d.Name())
 	}
-	i := 0
+	i := int64(0)
 	for l := in.InitializerList; l != nil; l = l.InitializerList {
-		if l.Designation != nil || l.Initializer == nil || l.Initializer.AssignmentExpression == nil || i >= 32 {
+		if l.Designation != nil {
+			ds := l.Designation.DesignatorList
+			if ds == nil || ds.DesignatorList != nil || ds.Designator.Case != cc.DesignatorIndex {
+				return fmt.Errorf("%v: unsupported designator in the schema hash", l.Position())
+			}
+			i = intValue(ds.Designator.ConstantExpression.Value())
+		}
+		if l.Initializer == nil || l.Initializer.AssignmentExpression == nil || i < 0 || i >= 32 {
 			return fmt.Errorf("%v: unsupported schema hash initializer", l.Position())
 		}
 		b.m.SchemaHash[i] = byte(intValue(l.Initializer.AssignmentExpression.Value()))

@@ -30,7 +30,7 @@ func Build(root fs.FS, entries []string, rules []TrailingRule) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{ast: ast, m: &Model{Structs: map[string]*Struct{}, Enums: map[string]*Enum{}}}
+	b := &builder{ast: ast, m: &Model{Structs: map[string]*Struct{}, Enums: map[string]*Enum{}}, alignas: map[*cc.Declarator]int64{}}
 	if err := b.collect(); err != nil {
 		return nil, err
 	}
@@ -47,6 +47,9 @@ func Build(root fs.FS, entries []string, rules []TrailingRule) (*Model, error) {
 type builder struct {
 	ast *cc.AST
 	m   *Model
+	// alignas holds the alignas(N) of struct members, which cc/v4 keeps
+	// private; read from the member declarations.
+	alignas map[*cc.Declarator]int64
 	// metadata and hash are the initialized declarators found.
 	metadata, hash []*cc.Declarator
 }
@@ -78,6 +81,7 @@ func (b *builder) collect() error {
 			}
 			switch x := n.(type) {
 			case *cc.StructOrUnionSpecifier:
+				b.memberAlignas(x)
 				st, ok := x.Type().(*cc.StructType)
 				if !ok || st.IsIncomplete() {
 					continue
@@ -171,8 +175,8 @@ func (b *builder) structOf(name string, st *cc.StructType) (*Struct, error) {
 			Align:  int64(f.Type().Align()),
 			Type:   ft,
 		}
-		if d := f.Declarator(); d != nil && d.Alignas() > 0 {
-			mf.Alignas = int64(d.Alignas())
+		if d := f.Declarator(); d != nil {
+			mf.Alignas = b.alignas[d]
 		}
 		if f.IsBitfield() {
 			mf.BitField = true
@@ -352,3 +356,32 @@ func walkTU(tu *cc.TranslationUnit, f func(*cc.InitDeclarator)) {
 }
 
 func tagOf(t cc.Token) string { return t.SrcStr() }
+
+// memberAlignas records the alignas specifiers of a struct's members.
+func (b *builder) memberAlignas(x *cc.StructOrUnionSpecifier) {
+	for l := x.StructDeclarationList; l != nil; l = l.StructDeclarationList {
+		sd := l.StructDeclaration
+		if sd == nil {
+			continue
+		}
+		var align int64
+		for q := sd.SpecifierQualifierList; q != nil; q = q.SpecifierQualifierList {
+			a := q.AlignmentSpecifier
+			switch {
+			case a == nil:
+			case a.TypeName != nil:
+				align = max(align, int64(a.TypeName.Type().Align()))
+			case a.ConstantExpression != nil:
+				align = max(align, intValue(a.ConstantExpression.Value()))
+			}
+		}
+		if align == 0 {
+			continue
+		}
+		for dl := sd.StructDeclaratorList; dl != nil; dl = dl.StructDeclaratorList {
+			if d := dl.StructDeclarator; d != nil && d.Declarator != nil {
+				b.alignas[d.Declarator] = align
+			}
+		}
+	}
+}

@@ -129,3 +129,18 @@ type Constant struct {
 	String string
 	File   string
 }
+
+// HasContentType reports whether the ring header's content type enum
+// (monad_event_content_type) has an enumerator for m.ContentType.
+func (m *Model) HasContentType() bool {
+	e := m.Enums["monad_event_content_type"]
+	if e == nil {
+		return false
+	}
+	for _, v := range e.Values {
+		if v.Name == "MONAD_EVENT_CONTENT_TYPE_"+m.ContentType {
+			return true
+		}
+	}
+	return false
+}

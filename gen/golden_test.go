@@ -1,0 +1,292 @@
+package gen
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of TestGolden")
+
+// synthRules are the trailing-array rules of the synthetic schema; two of
+// them name things the headers lack and must only warn.
+var synthRules = []TrailingRule{
+	{Event: "BLOB", Arrays: []TrailingArray{
+		{Name: "data", LengthField: "len", ElemSize: 1},
+		{Name: "keys", LengthField: "key_count", ElemSize: 32},
+	}},
+	{Event: "GONE", Arrays: []TrailingArray{{Name: "x", LengthField: "n", ElemSize: 1}}},
+	{Event: "TAGGED", Arrays: []TrailingArray{{Name: "x", LengthField: "no_such_field", ElemSize: 1}}},
+}
+
+func buildSynth(t *testing.T) *Model {
+	t.Helper()
+	m, err := Build(osDirFS("testdata/synth"), []string{"synth.h", "synth_metadata.c"}, synthRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func field(t *testing.T, s *Struct, name string) Field {
+	t.Helper()
+	i := slices.IndexFunc(s.Fields, func(f Field) bool { return f.Name == name })
+	if i < 0 {
+		t.Fatalf("%s has no member %s", s.Name, name)
+	}
+	return s.Fields[i]
+}
+
+// TestSynthModel checks the model of the synthetic schema against layouts
+// worked out by hand with the x86-64 SysV (gcc/clang) rules.
+func TestSynthModel(t *testing.T) {
+	m := buildSynth(t)
+
+	var names []string
+	for _, e := range m.Events {
+		names = append(names, e.Name+":"+e.Payload)
+	}
+	if got, want := strings.Join(names, " "), "NONE: PING:synth_ping BIG:synth_big TAGGED:synth_tagged BLOB:synth_blob EMPTY:"; got != want {
+		t.Errorf("events %s, want %s", got, want)
+	}
+	if got := m.Events[2].Description; got != "every construct" {
+		t.Errorf("concatenated description %q", got)
+	}
+	if got := m.Events[1].Description; got != "a scalar payload" {
+		t.Errorf("concatenated description %q", got)
+	}
+	if len(m.Warnings) != 2 || !strings.Contains(m.Warnings[0], "GONE") || !strings.Contains(m.Warnings[1], "no_such_field") {
+		t.Errorf("warnings %q, want one for GONE and one for no_such_field", m.Warnings)
+	}
+	if blob := m.Events[4]; len(blob.Trailing) != 2 || blob.Size != 16 {
+		t.Errorf("BLOB: %d trailing arrays, size %d", len(blob.Trailing), blob.Size)
+	}
+	if len(m.Events[3].Trailing) != 0 {
+		t.Errorf("TAGGED got trailing arrays from a rule naming a missing field")
+	}
+	wantHash := [32]byte{0: 1, 1: 2, 31: 0xff}
+	if m.SchemaHash != wantHash || m.SchemaHashSymbol != "g_synth_schema_hash" {
+		t.Errorf("schema hash %x (%s)", m.SchemaHash, m.SchemaHashSymbol)
+	}
+	if m.ContentType != "SYNTH" || m.HasContentType() {
+		t.Errorf("content type %q", m.ContentType)
+	}
+
+	for _, c := range []struct {
+		name, underlying string
+		size             int64
+		signed           bool
+		values           []EnumValue
+	}{
+		{"synth_kind", "uint8_t", 1, false, []EnumValue{{"SYNTH_KIND_A", 1}, {"SYNTH_KIND_B", 200}}},
+		{"synth_signed", "int32_t", 4, true, []EnumValue{{"SYNTH_SIGNED_LOW", -5}, {"SYNTH_SIGNED_HIGH", 70000}}},
+	} {
+		e := m.Enums[c.name]
+		if e == nil || e.Underlying != c.underlying || e.Size != c.size || e.Signed != c.signed || !slices.Equal(e.Values, c.values) {
+			t.Errorf("enum %s = %+v", c.name, e)
+		}
+	}
+	if e := m.Enums["synth_event_type"]; e == nil || e.Size != 2 || len(e.Values) != 6 {
+		t.Errorf("enum synth_event_type = %+v", e)
+	}
+
+	consts := map[string]Constant{}
+	for _, c := range m.Constants {
+		consts[c.Name] = c
+	}
+	if c := consts["SYNTH_SLOTS"]; !c.Int || c.Value != 3 || c.CType != "size_t" {
+		t.Errorf("SYNTH_SLOTS = %+v", c)
+	}
+	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 6 {
+		t.Errorf("SYNTH_EVENT_COUNT = %+v", c)
+	}
+	if c := consts["SYNTH_FILE_NAME"]; c.Int || c.String != "synth-events" {
+		t.Errorf("SYNTH_FILE_NAME = %+v", c)
+	}
+
+	// struct synth_inner { uint16_t a; uint8_t b; }: 4 bytes, align 2.
+	if s := m.Structs["synth_inner"]; s.Size != 4 || s.Align != 2 {
+		t.Errorf("synth_inner size %d align %d", s.Size, s.Align)
+	}
+	if s := m.Structs["synth_hash"]; !s.Anonymous || s.Size != 32 {
+		t.Errorf("synth_hash = %+v", s)
+	}
+	if s := m.Structs["synth_tagged"]; !s.Typedef || s.TypedefOf != "struct synth_tag" || s.Size != 40 || s.Align != 8 {
+		t.Errorf("synth_tagged = %+v", s)
+	}
+	if s := m.Structs["synth_ping"]; !s.Typedef || s.Scalar == nil || s.TypedefOf != "uint32_t" || s.Size != 4 {
+		t.Errorf("synth_ping = %+v", s)
+	}
+	// synth_big: kind@0, flag@1, alignas(64) hot@64; the unnamed 16-bit
+	// field takes bytes 68-69; low and mid share the 32-bit unit at 68
+	// (bits 560-562 and 563-572 from the start); neg would cross that
+	// unit's end, so it starts at bit 576; __uint128_t aligns wide to 80;
+	// inner[3] (3×4) at 96, words at 112, s at 128; 132 rounded to the
+	// alignment of 64 is 192.
+	big := m.Structs["synth_big"]
+	if big.Size != 192 || big.Align != 64 {
+		t.Errorf("synth_big size %d align %d, want 192 and 64", big.Size, big.Align)
+	}
+	for _, c := range []struct {
+		name      string
+		off, size int64
+	}{{"kind", 0, 1}, {"flag", 1, 1}, {"hot", 64, 4}, {"wide", 80, 16}, {"inner", 96, 12}, {"words", 112, 16}, {"s", 128, 4}} {
+		if f := field(t, big, c.name); f.Offset != c.off || f.Size != c.size || f.BitField {
+			t.Errorf("synth_big.%s at %d size %d, want %d size %d", c.name, f.Offset, f.Size, c.off, c.size)
+		}
+	}
+	if f := field(t, big, "hot"); f.Alignas != 64 {
+		t.Errorf("hot alignas %d", f.Alignas)
+	}
+	if f := field(t, big, "wide"); f.Align != 16 || f.Type.Kind != KindUint128 {
+		t.Errorf("wide align %d kind %v", f.Align, f.Type.Kind)
+	}
+	if f := field(t, big, "inner"); f.Type.Kind != KindArray || f.Type.Len != 3 || f.Type.Elem.Name != "synth_inner" {
+		t.Errorf("inner type %+v", f.Type)
+	}
+	for _, c := range []struct {
+		name      string
+		bit, bits int64
+		signed    bool
+	}{{"low", 560, 3, false}, {"mid", 563, 10, false}, {"neg", 576, 5, true}} {
+		f := field(t, big, c.name)
+		if !f.BitField || f.Offset*8+f.BitOffset != c.bit || f.Bits != c.bits || f.Type.Signed != c.signed {
+			t.Errorf("bit-field %s at bit %d width %d (unit %d+%d), want bit %d width %d", c.name, f.Offset*8+f.BitOffset, f.Bits, f.Offset, f.Size, c.bit, c.bits)
+		}
+	}
+	unnamed := slices.IndexFunc(big.Fields, func(f Field) bool { return f.Name == "" })
+	if unnamed < 0 || big.Fields[unnamed].Offset != 68 || !big.Fields[unnamed].BitField || big.Fields[unnamed].Bits != 16 {
+		t.Errorf("unnamed bit-field missing or misplaced: %+v", big.Fields)
+	}
+}
+
+func synthFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	files, err := Generate(buildSynth(t), Config{Package: "synthcheck", Command: "eventgen (synthetic golden test)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestGolden compares the generator's output for the synthetic schema with
+// testdata/synth/golden (go test ./gen -run TestGolden -update rewrites it).
+func TestGolden(t *testing.T) {
+	for name, got := range synthFiles(t) {
+		path := filepath.Join("testdata", "synth", "golden", name+".golden")
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s (run with -update after checking the change)", name, path)
+		}
+	}
+}
+
+// synthBitsTest exercises the generated bit-field accessors and decoders of
+// the synthetic schema; it runs next to the generated files.
+const synthBitsTest = `package synthcheck
+
+import (
+	"errors"
+	"testing"
+	"unsafe"
+)
+
+func TestBitFields(t *testing.T) {
+	var b SynthBig
+	p := unsafe.Slice((*byte)(unsafe.Pointer(&b)), unsafe.Sizeof(b))
+	// low = 5 (bits 560-562), mid = 0x2AB (563-572), neg = -3 (576-580).
+	v := uint64(5)<<(560-544) | uint64(0x2AB)<<(563-544) | uint64(0b11101)<<(576-544)
+	for i := 0; i < 8 && 68+i < len(p); i++ {
+		p[68+i] = byte(v >> (8 * i))
+	}
+	if b.Low() != 5 || b.Mid() != 0x2AB || b.Neg() != -3 {
+		t.Errorf("Low %d Mid %#x Neg %d, want 5 0x2ab -3", b.Low(), b.Mid(), b.Neg())
+	}
+}
+
+func TestDecodeBlob(t *testing.T) {
+	buf := make([]uint64, 16)
+	p := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 128)[:16+3+64]
+	p[0] = 2 // key_count
+	p[8] = 3 // len
+	v, err := DecodeSynthBlob(p)
+	if err != nil || len(v.Data) != 3 || len(v.Keys) != 2 {
+		t.Fatalf("DecodeSynthBlob: %d data bytes, %d keys, %v", len(v.Data), len(v.Keys), err)
+	}
+	if _, err := DecodeSynthBlob(p[:len(p)-1]); !errors.Is(err, ErrPayloadShort) {
+		t.Errorf("short blob: %v", err)
+	}
+	x, err := DecodePayload(SynthEventTypeBig, unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 128)[:0])
+	if x != nil || !errors.Is(err, ErrPayloadShort) {
+		t.Errorf("empty BIG: %v %v", x, err)
+	}
+	if SynthKindB.String() != "B" || SynthSigned(-5).String() != "LOW" || SynthKind(7).String() != "SynthKind(7)" {
+		t.Errorf("enum strings %v %v %v", SynthKindB, SynthSigned(-5), SynthKind(7))
+	}
+	if SynthSlots != 3 || SynthFileName != "synth-events" {
+		t.Errorf("constants %d %q", SynthSlots, SynthFileName)
+	}
+}
+`
+
+// TestSynthCompiles builds, vets and tests the generated synthetic package
+// (its generated layout test included) inside this module through a
+// go build overlay, so nothing is written to the source tree.
+func TestSynthCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	files := synthFiles(t)
+	files["bits_test.go"] = []byte(synthBitsTest)
+	dir := t.TempDir()
+	_, self, _, _ := runtime.Caller(0)
+	pkgDir := filepath.Join(filepath.Dir(self), "internal", "synthcheck")
+	overlay := map[string]map[string]string{"Replace": {}}
+	for name, b := range files {
+		src := filepath.Join(dir, name)
+		if err := os.WriteFile(src, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		overlay["Replace"][filepath.Join(pkgDir, name)] = src
+	}
+	ob, _ := json.Marshal(overlay)
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, ob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The package directory does not exist, so build the test binary
+	// (vet needs the directory) and run it from the temporary one.
+	bin := filepath.Join(dir, "synthcheck.test")
+	cmd := exec.Command("go", "test", "-c", "-vet=off", "-o", bin, "-overlay", ov, "./internal/synthcheck")
+	cmd.Dir = filepath.Dir(self)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c: %v\n%s", err, out)
+	}
+	cmd = exec.Command(bin, "-test.count=1", "-test.v")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("generated package tests: %v\n%s", err, out)
+	}
+	for _, name := range []string{"TestLayout", "TestEventSizes", "TestBitFields", "TestDecodeBlob"} {
+		if !bytes.Contains(out, []byte("--- PASS: "+name+" ")) {
+			t.Errorf("generated package test %s did not pass:\n%s", name, out)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+// Synthetic schema exercising every construct the generator supports.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inc/common.h"
+#include <inc/common.h>
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+enum synth_kind : uint8_t; // forward declaration with its underlying type
+
+constexpr size_t SYNTH_SLOTS = 1'0 - 7; // digit separator; 3
+
+enum synth_event_type : uint16_t
+{
+    SYNTH_NONE,
+    SYNTH_PING,
+    SYNTH_BIG,
+    SYNTH_TAGGED,
+    SYNTH_BLOB,
+    SYNTH_EMPTY,
+};
+
+constexpr uint16_t SYNTH_EVENT_COUNT = SYNTH_EMPTY + 1;
+
+enum synth_kind : uint8_t
+{
+    SYNTH_KIND_A = 1,
+    SYNTH_KIND_B = 200,
+};
+
+enum synth_signed : int32_t
+{
+    SYNTH_SIGNED_LOW = -5,
+    SYNTH_SIGNED_HIGH = 70'000,
+};
+
+typedef uint32_t synth_ping; // scalar payload
+
+struct synth_tag
+{
+    synth_hash id;
+    uint64_t n;
+};
+
+typedef struct synth_tag synth_tagged; // struct payload by another name
+
+struct synth_big
+{
+    enum synth_kind kind;
+    bool flag;
+    alignas(64) uint32_t hot;
+    uint16_t : 16;
+    uint32_t low : 3;
+    uint32_t mid : 10;
+    int32_t neg : 5;
+    __uint128_t wide;
+    struct synth_inner inner[SYNTH_SLOTS];
+    uint64_t words[2];
+    enum synth_signed s;
+};
+
+struct synth_blob
+{
+    uint32_t key_count;
+    uint8_t pad;
+    uint64_t len;
+};
+
+[[nodiscard]] int synth_check(void const *p [[maybe_unused]]);
+
+static_assert(sizeof(struct synth_big) == 192);
+static_assert(alignof(struct synth_big) == 64, "two-argument form");
+static_assert(SYNTH_SLOTS == 3);
+
+extern struct monad_event_metadata const g_synth_metadata[SYNTH_EVENT_COUNT];
+extern uint8_t const g_synth_schema_hash[32];
+
+static constexpr char SYNTH_FILE_NAME[] = "synth-"
+                                          "events";
+
+#ifdef __cplusplus
+} // extern "C"
+#endif
