@@ -467,7 +467,7 @@ func (g *emitter) bitAccessor(f *jen.File, typ string, m member, b Field) {
 func (g *emitter) bitExpr(b Field) jen.Code {
 	if b.Type.Signed {
 		// Shift the field to the top, then arithmetic-shift it down.
-		return jen.Int64().Call(jen.Id("u").Op("<<").Lit(int(64-b.BitOffset-b.Bits))).Op(">>").Lit(int(64 - b.Bits))
+		return jen.Int64().Call(jen.Id("u").Op("<<").Lit(int(64 - b.BitOffset - b.Bits))).Op(">>").Lit(int(64 - b.Bits))
 	}
 	return jen.Id("u").Op(">>").Lit(int(b.BitOffset)).Op("&").Lit(int((uint64(1) << b.Bits) - 1))
 }
