@@ -17,7 +17,7 @@ import (
 func TestDecoderSnapshot(t *testing.T) {
 	evs := loadSnapshot(t, snap30)
 	var dec execevents.Decoder
-	var curStart uint64     // seqno of the block in progress
+	var curStart uint64 // seqno of the block in progress
 	// Index of the last ACCOUNT_ACCESS of each scope (TXN_ID; transactions
 	// interleave).
 	lastAccount := map[uint64]uint32{}
