@@ -52,6 +52,12 @@ const predefined = `#define __STDC__ 1
 #define __SIZEOF_FLOAT__ 4
 #define __SIZEOF_DOUBLE__ 8
 #define __UINTMAX_TYPE__ unsigned long
+#define __ATOMIC_RELAXED 0
+#define __ATOMIC_CONSUME 1
+#define __ATOMIC_ACQUIRE 2
+#define __ATOMIC_RELEASE 3
+#define __ATOMIC_ACQ_REL 4
+#define __ATOMIC_SEQ_CST 5
 #define __GNUC__ 12
 #define __GNUC_MINOR__ 0
 #define __clang__ 1

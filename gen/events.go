@@ -169,6 +169,10 @@ rules:
 			continue
 		}
 		for _, a := range r.Arrays {
+			if a.ElemSize != 1 && a.ElemSize != 32 {
+				b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: %s has %d-byte elements, only 1 and 32 are supported; event decodes as fixed-size", r.Event, a.Name, a.ElemSize))
+				continue rules
+			}
 			if a.Remainder {
 				continue
 			}

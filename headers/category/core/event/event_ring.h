@@ -7,9 +7,13 @@
 
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
+
+#include <category/core/likely.h>
 
 #ifdef __cplusplus
 extern "C"
@@ -82,6 +86,53 @@ struct monad_event_record_error
     uint32_t truncated_payload_size; // dropped bytes kept after this struct
     uint64_t requested_payload_size; // unrounded size that was requested
 };
+
+// A ring mapped into this process: pointers to its sections and the masks
+// that turn sequence numbers and virtual offsets into positions.
+struct monad_event_ring
+{
+    struct monad_event_ring_header *header;
+    struct monad_event_descriptor *descriptors;
+    uint8_t *payload_buf;
+    void *context_area;
+    size_t desc_capacity_mask;
+    size_t payload_buf_mask;
+};
+
+// Reports whether the payload of an event has not been overwritten yet;
+// call it after reading the payload (spec §4.4).
+[[gnu::always_inline]] static inline bool monad_event_ring_payload_check(
+    struct monad_event_ring const *event_ring,
+    struct monad_event_descriptor const *event)
+{
+    uint64_t const window_start = __atomic_load_n(
+        &event_ring->header->control.buffer_window_start, __ATOMIC_ACQUIRE);
+    return MONAD_LIKELY(event->payload_buf_offset >= window_start);
+}
+
+// Returns the payload of an event, or nullptr when the ring has none.
+static inline void const *monad_event_ring_payload_peek(
+    struct monad_event_ring const *event_ring,
+    struct monad_event_descriptor const *event)
+{
+    if (MONAD_UNLIKELY(event_ring->payload_buf == nullptr)) {
+        return nullptr;
+    }
+    return event_ring->payload_buf +
+           (event->payload_buf_offset & event_ring->payload_buf_mask);
+}
+
+// Copies a payload out of the ring; returns nullptr if it expired.
+static inline void *monad_event_ring_payload_memcpy(
+    struct monad_event_ring const *event_ring,
+    struct monad_event_descriptor const *event, void *dst, size_t n)
+{
+    if (!monad_event_ring_payload_check(event_ring, event)) {
+        return nullptr;
+    }
+    memcpy(dst, monad_event_ring_payload_peek(event_ring, event), n);
+    return monad_event_ring_payload_check(event_ring, event) ? dst : nullptr;
+}
 
 // Every schema reserves code 1 for RECORD_ERROR.
 constexpr uint16_t MONAD_EVENT_RECORD_ERROR_EVENT_TYPE = 1;

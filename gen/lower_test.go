@@ -1,0 +1,82 @@
+package gen
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLower(t *testing.T) {
+	for _, c := range []struct {
+		name, in, want string
+		consts     []Constexpr
+	}{
+		{"integer constexpr becomes an enumerator",
+			"constexpr size_t N = A + 1;", "enum { N = (A + 1) };",
+			[]Constexpr{{Name: "N", Type: "size_t", Int: true, File: "f.h", Line: 1}}},
+		{"static constexpr string becomes a static const array",
+			"static constexpr char F[] = \"a\"\n  \"b\";", "static const char F[] = \"a\"   \"b\"\n;",
+			[]Constexpr{{Name: "F", Type: "char[]", File: "f.h", Line: 1}}},
+		{"multi-line constexpr keeps its lines (the ';' stays on its own)",
+			"constexpr uint32_t X =\n    1'024;\nint y;", "enum { X = (1024) }\n;\nint y;",
+			[]Constexpr{{Name: "X", Type: "uint32_t", Int: true, File: "f.h", Line: 1}}},
+		{"one-argument static_assert gets a message",
+			"static_assert(sizeof(struct s) == 6'4);", `static_assert(sizeof(struct s) == 64, "");`, nil},
+		{"two-argument static_assert is kept",
+			`static_assert(f(a, b) == 1, "m");`, `static_assert(f(a, b) == 1, "m");`, nil},
+		{"_Static_assert too",
+			"_Static_assert(1);", `_Static_assert(1, "");`, nil},
+		{"attributes are blanked in place",
+			"[[nodiscard]] int f(int x [[maybe_unused]]);", "              int f(int x                 );", nil},
+		{"multi-line attribute keeps its lines",
+			"[[deprecated(\n\"x\")]] int g;", "             \n       int g;", nil},
+		{"hex digit separators",
+			"int a = 0xFF'FF, b = 1'2'3;", "int a = 0xFFFF, b = 123;", nil},
+		{"character constants, strings and comments are untouched",
+			"char c = '\\'', d = 'x'; /* constexpr 1'0 */ // static_assert(x);\nchar *s = \"[[a]] 1'0\";",
+			"char c = '\\'', d = 'x'; /* constexpr 1'0 */ // static_assert(x);\nchar *s = \"[[a]] 1'0\";", nil},
+		{"identifiers containing the keywords are untouched",
+			"int my_constexpr = 1, static_assert_x = 2;", "int my_constexpr = 1, static_assert_x = 2;", nil},
+		{"array subscripts are not attributes", "a[b[1]] = 2;", "a[b[1]] = 2;", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, consts, err := Lower("f.h", []byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != c.want {
+				t.Errorf("Lower(%q)\n got %q\nwant %q", c.in, got, c.want)
+			}
+			if bytes.Count(got, []byte("\n")) != strings.Count(c.in, "\n") {
+				t.Errorf("line count changed: %q", got)
+			}
+			if !slices.Equal(consts, c.consts) {
+				t.Errorf("constexprs %+v, want %+v", consts, c.consts)
+			}
+		})
+	}
+}
+
+func TestLowerErrors(t *testing.T) {
+	for _, in := range []string{
+		"constexpr int N = 1", // no ';'
+		"constexpr int N;",    // no initializer
+		"static_assert(1;",
+		"[[unterminated",
+	} {
+		if _, _, err := Lower("f.h", []byte(in)); err == nil || !strings.Contains(err.Error(), "f.h:1") {
+			t.Errorf("Lower(%q): error %v, want one at f.h:1", in, err)
+		}
+	}
+}
+
+// TestHermetic builds the model with no C compiler (or anything else) on
+// PATH: the generator must never run one.
+func TestHermetic(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("CC", "/nonexistent/cc")
+	if _, err := Build(osDirFS("../headers"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
