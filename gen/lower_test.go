@@ -10,7 +10,7 @@ import (
 func TestLower(t *testing.T) {
 	for _, c := range []struct {
 		name, in, want string
-		consts     []Constexpr
+		consts         []Constexpr
 	}{
 		{"integer constexpr becomes an enumerator",
 			"constexpr size_t N = A + 1;", "enum { N = (A + 1) };",
