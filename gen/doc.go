@@ -1,0 +1,42 @@
+// Package gen turns the C headers of the Monad execution event schema into
+// layout-exact Go bindings. It is the library behind cmd/eventgen.
+//
+// The pipeline has three stages:
+//
+//  1. Parse. The entry files under a header tree ([DefaultEntries]:
+//     event_ring.h, exec_event_ctypes.h and exec_event_ctypes_metadata.c,
+//     with whatever they include) are parsed as one translation unit by
+//     modernc.org/cc/v4 with the GCC ABI layout of linux/amd64. The run is
+//     hermetic: a tiny embedded libc (stdint, stddef, stdbool, string,
+//     sys/types, assert) and fixed predefined macros replace the host's, so
+//     no C compiler is run and the output never depends on the machine.
+//     C23 constructs cc/v4 does not parse are rewritten first by [Lower],
+//     which keeps every line in place.
+//  2. Model. [Build] extracts a [Model]: every struct's size, alignment and
+//     member offsets (padding holes and bit-fields included), enums with
+//     their underlying types, typedef'd payloads, integer and string
+//     constexpr constants, the event table read from the designated
+//     initializers of the metadata array, and the schema hash (the one
+//     initialized uint8_t[32] array). An event's payload type follows the
+//     schema's naming convention (MONAD_EXEC_BLOCK_START ->
+//     monad_exec_block_start). The trailing variable-length arrays, which C
+//     cannot express, come from [TrailingRules].
+//  3. Emit. [Generate] renders Go with github.com/dave/jennifer: structs
+//     with structs.HostLayout and explicit padding so that every size and
+//     offset equals C's, enums with String methods, the event table,
+//     SchemaHash, compile-time layout guards, zero-copy decoders and a
+//     layout test; plus a layout test for the hand-written ring types of
+//     package eventring ([RingTypes]).
+//
+// Go names follow [GoTypeName] and [GoFieldName]: prefixes monad_exec_,
+// monad_c_ and monad_event_ are stripped and the words CamelCased with the
+// initialisms ID, QC, EVM, EVMC, EIP<N> and 4GB.
+//
+// Decoders view payloads in place. A pointer conversion needs the payload
+// to be aligned for the Go type (Go's own rule, enforced by checkptr under
+// -race), so a misaligned payload is refused with ErrPayloadMisaligned
+// rather than copied: ring payloads are always 16-byte aligned, and the
+// rare caller holding a misaligned copy can copy it into an aligned buffer.
+// Go aligns a __uint128_t member to 8 where C uses 16, which is all ring
+// payloads need.
+package gen
