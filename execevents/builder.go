@@ -219,8 +219,8 @@ func (b *Builder) malformed(d *eventring.Descriptor, err error) error {
 }
 
 // drop discards the block in progress and returns the error describing why.
-func (b *Builder) drop(m *EventMeta, reason DropReason, txn int64, index, expected, actual uint64) error {
-	e := &DropError{Reason: reason, Seqno: m.Seqno, EventType: m.EventType, TxnIndex: txn,
+func (b *Builder) drop(m *EventMeta, reason DropReason, detail string, txn int64, index, expected, actual uint64) error {
+	e := &DropError{Reason: reason, Detail: detail, Seqno: m.Seqno, EventType: m.EventType, TxnIndex: txn,
 		Index: index, Expected: expected, Actual: actual}
 	if b.active {
 		e.Block, e.StartSeqno = b.cur.Start.BlockTag, b.cur.StartSeqno
@@ -245,14 +245,14 @@ func (b *Builder) reject(m *EventMeta) *RejectedError {
 func (b *Builder) txn(m *EventMeta, needHeader bool) (*ExecutedTxn, *txnState, error) {
 	i, ok := m.Flow.TxnIndex()
 	if !ok {
-		return nil, nil, b.drop(m, DropMalformed, -1, 0, 0, 0)
+		return nil, nil, b.drop(m, DropMalformed, "transaction-scope event without a TXN_ID tag", -1, 0, 0, 0)
 	}
 	if i >= uint64(len(b.cur.Txns)) {
-		return nil, nil, b.drop(m, DropBadIndex, int64(min(i, 1<<62)), i, uint64(len(b.cur.Txns)), 0)
+		return nil, nil, b.drop(m, DropBadIndex, "transaction index beyond the block's txn_count", int64(min(i, 1<<62)), i, uint64(len(b.cur.Txns)), 0)
 	}
 	st := &b.txst[i]
 	if needHeader && !st.hasHeader {
-		return nil, nil, b.drop(m, DropBadIndex, int64(i), i, i, 0)
+		return nil, nil, b.drop(m, DropBadIndex, "no TXN_HEADER_START for the transaction yet", int64(i), i, i, 0)
 	}
 	return &b.cur.Txns[i], st, nil
 }
@@ -268,7 +268,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 			return nil, err
 		}
 		if st.hasHeader {
-			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
+			return nil, b.drop(m, DropBadIndex, "duplicate TXN_HEADER_START", int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
 		}
 		st.hasHeader = true
 		tx.Header = *ev.TxnHeaderStart
@@ -282,7 +282,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		}
 		n, want := uint64(len(tx.AccessList)), uint64(tx.Header.TxnHeader.AccessListCount)
 		if uint64(ev.Index) != n || n >= want {
-			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(ev.Index), n, want)
+			return nil, b.drop(m, DropBadIndex, "access-list entry out of order or beyond access_list_count", int64(tx.Index), uint64(ev.Index), n, want)
 		}
 		if tx.AccessList == nil {
 			tx.AccessList = b.tuples.takeCap(int(min(want, 1024)))
@@ -299,7 +299,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		}
 		n, want := uint64(len(tx.AuthList)), uint64(tx.Header.TxnHeader.AuthListCount)
 		if uint64(ev.Index) != n || n >= want {
-			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(ev.Index), n, want)
+			return nil, b.drop(m, DropBadIndex, "authorization out of order or beyond auth_list_count", int64(tx.Index), uint64(ev.Index), n, want)
 		}
 		if tx.AuthList == nil {
 			tx.AuthList = b.auths.takeCap(int(min(want, 256)))
@@ -312,11 +312,11 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 			return nil, err
 		}
 		if st.hasReceipt {
-			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
+			return nil, b.drop(m, DropBadIndex, "duplicate TXN_EVM_OUTPUT", int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
 		}
 		nl := ev.Receipt.LogCount
 		if nl > b.opts.MaxLogs {
-			return nil, b.drop(m, DropLimit, int64(tx.Index), 0, uint64(b.opts.MaxLogs), uint64(nl))
+			return nil, b.drop(m, DropLimit, "log_count over the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxLogs), uint64(nl))
 		}
 		st.hasReceipt = true
 		tx.Receipt = ev.Receipt
@@ -327,7 +327,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		if b.opts.CallFrames {
 			nf := ev.CallFrameCount
 			if nf > b.opts.MaxCallFrames {
-				return nil, b.drop(m, DropLimit, int64(tx.Index), 0, uint64(b.opts.MaxCallFrames), uint64(nf))
+				return nil, b.drop(m, DropLimit, "call_frame_count over the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxCallFrames), uint64(nf))
 			}
 			tx.CallFrames = b.frames.take(int(nf))
 			for i := range tx.CallFrames {
@@ -342,7 +342,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		}
 		i := ev.Index
 		if !st.hasReceipt || uint64(i) >= uint64(len(tx.Logs)) || tx.Logs[i].Index != emptySlot {
-			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(i), uint64(st.logsFilled), uint64(len(tx.Logs)))
+			return nil, b.drop(m, DropBadIndex, "log without a receipt, beyond log_count, or a duplicate", int64(tx.Index), uint64(i), uint64(st.logsFilled), uint64(len(tx.Logs)))
 		}
 		st.logsFilled++
 		tx.Logs[i] = Log{
@@ -359,7 +359,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		}
 		i := ev.Index
 		if !st.hasReceipt || uint64(i) >= uint64(len(tx.CallFrames)) || tx.CallFrames[i].Index != emptySlot {
-			return nil, b.drop(m, DropBadIndex, int64(tx.Index), uint64(i), uint64(st.framesFilled), uint64(len(tx.CallFrames)))
+			return nil, b.drop(m, DropBadIndex, "call frame without a receipt, beyond call_frame_count, or a duplicate", int64(tx.Index), uint64(i), uint64(st.framesFilled), uint64(len(tx.CallFrames)))
 		}
 		st.framesFilled++
 		tx.CallFrames[i] = CallFrame{
@@ -391,7 +391,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 			if i, ok := ev.Flow.TxnIndex(); ok {
 				txn = int64(min(i, 1<<62))
 			}
-			return nil, b.drop(&ev.EventMeta, DropLostEvent, txn, uint64(ev.DroppedEventType), 0, ev.RequestedPayloadSize)
+			return nil, b.drop(&ev.EventMeta, DropLostEvent, "", txn, uint64(ev.DroppedEventType), 0, ev.RequestedPayloadSize)
 		}
 	case *BlockEndEvent:
 		return b.end(ev)
@@ -452,18 +452,18 @@ func (b *Builder) end(ev *BlockEndEvent) (*ExecutedBlock, error) {
 	for i := range blk.Txns {
 		tx, st := &blk.Txns[i], &b.txst[i]
 		if !st.hasHeader || !st.hasReceipt {
-			return nil, b.drop(m, DropMissingTransaction, int64(i), uint64(i), 0, 0)
+			return nil, b.drop(m, DropMissingTransaction, "", int64(i), uint64(i), 0, 0)
 		}
 		if h := &tx.Header.TxnHeader; uint64(len(tx.AccessList)) != uint64(h.AccessListCount) {
-			return nil, b.drop(m, DropMissingListEntry, int64(i), 0, uint64(h.AccessListCount), uint64(len(tx.AccessList)))
+			return nil, b.drop(m, DropMissingListEntry, "access list incomplete", int64(i), 0, uint64(h.AccessListCount), uint64(len(tx.AccessList)))
 		} else if uint64(len(tx.AuthList)) != uint64(h.AuthListCount) {
-			return nil, b.drop(m, DropMissingListEntry, int64(i), 0, uint64(h.AuthListCount), uint64(len(tx.AuthList)))
+			return nil, b.drop(m, DropMissingListEntry, "authorization list incomplete", int64(i), 0, uint64(h.AuthListCount), uint64(len(tx.AuthList)))
 		}
 		if st.logsFilled != uint32(len(tx.Logs)) {
-			return nil, b.drop(m, DropMissingLog, int64(i), 0, uint64(len(tx.Logs)), uint64(st.logsFilled))
+			return nil, b.drop(m, DropMissingLog, "", int64(i), 0, uint64(len(tx.Logs)), uint64(st.logsFilled))
 		}
 		if st.framesFilled != uint32(len(tx.CallFrames)) {
-			return nil, b.drop(m, DropMissingCallFrame, int64(i), 0, uint64(len(tx.CallFrames)), uint64(st.framesFilled))
+			return nil, b.drop(m, DropMissingCallFrame, "", int64(i), 0, uint64(len(tx.CallFrames)), uint64(st.framesFilled))
 		}
 		if b.opts.Accesses {
 			if err := b.checkAccesses(m, int64(i), &st.accesses, tx.Accesses); err != nil {
@@ -500,7 +500,7 @@ func (b *Builder) accessList(m *EventMeta, ctx AccountAccessContext) (*[]Account
 		}
 		return &tx.Accesses, &st.accesses, int64(tx.Index), nil
 	}
-	e := b.drop(m, DropMalformed, -1, 0, 0, 0)
+	e := b.drop(m, DropMalformed, "", -1, 0, 0, 0)
 	e.(*DropError).Err = fmt.Errorf("unknown account access context %d", uint8(ctx))
 	return nil, nil, 0, e
 }
@@ -512,7 +512,7 @@ func (b *Builder) accessListHeader(ev *AccountAccessListHeaderEvent) error {
 		return err
 	}
 	if st.seen {
-		return b.drop(m, DropBadIndex, txn, 0, 0, uint64(len(*list)))
+		return b.drop(m, DropBadIndex, "second account access list for the scope", txn, 0, 0, uint64(len(*list)))
 	}
 	st.seen, st.expected = true, ev.EntryCount
 	*list = b.accs.takeCap(int(min(ev.EntryCount, 1024)))
@@ -527,11 +527,11 @@ func (b *Builder) accountAccess(ev *AccountAccessEvent) error {
 	}
 	n := uint64(len(*list))
 	if !st.seen || uint64(ev.Index) != n || n >= uint64(st.expected) {
-		return b.drop(m, DropBadIndex, txn, uint64(ev.Index), n, uint64(st.expected))
+		return b.drop(m, DropBadIndex, "account out of order, beyond entry_count, or without a list header", txn, uint64(ev.Index), n, uint64(st.expected))
 	}
 	if n > 0 {
 		if prev := &(*list)[n-1]; !accountComplete(prev) {
-			return b.drop(m, DropMissingAccess, txn, uint64(prev.Index),
+			return b.drop(m, DropMissingAccess, "", txn, uint64(prev.Index),
 				uint64(prev.StorageKeyCount)+uint64(prev.TransientCount), uint64(len(prev.Storage)+len(prev.Transient)))
 		}
 	}
@@ -550,23 +550,23 @@ func (b *Builder) storageAccess(ev *StorageAccessEvent) error {
 		return err
 	}
 	if len(*list) == 0 {
-		return b.drop(m, DropBadIndex, txn, uint64(ev.Index), 0, 0)
+		return b.drop(m, DropBadIndex, "storage access without an account", txn, uint64(ev.Index), 0, 0)
 	}
 	acc := &(*list)[len(*list)-1]
 	if m.Flow.AccountIndex != uint64(acc.Index) {
-		return b.drop(m, DropBadIndex, txn, m.Flow.AccountIndex, uint64(acc.Index), 0)
+		return b.drop(m, DropBadIndex, "storage access for another account (ACCOUNT_INDEX)", txn, m.Flow.AccountIndex, uint64(acc.Index), 0)
 	}
 	if !ev.Transient {
 		n := uint64(len(acc.Storage))
 		if uint64(ev.Index) != n || n >= uint64(acc.StorageKeyCount) {
-			return b.drop(m, DropBadIndex, txn, uint64(ev.Index), n, uint64(acc.StorageKeyCount))
+			return b.drop(m, DropBadIndex, "storage slot out of order or beyond storage_key_count", txn, uint64(ev.Index), n, uint64(acc.StorageKeyCount))
 		}
 		acc.Storage = append(acc.Storage, *ev.StorageAccess)
 		return nil
 	}
 	n := uint64(len(acc.Transient))
 	if uint64(len(acc.Storage)) != uint64(acc.StorageKeyCount) || uint64(ev.Index) != n || n >= uint64(acc.TransientCount) {
-		return b.drop(m, DropBadIndex, txn, uint64(ev.Index), n, uint64(acc.TransientCount))
+		return b.drop(m, DropBadIndex, "transient slot out of order, before the ordinary slots, or beyond transient_count", txn, uint64(ev.Index), n, uint64(acc.TransientCount))
 	}
 	acc.Transient = append(acc.Transient, *ev.StorageAccess)
 	return nil
@@ -584,11 +584,11 @@ func (b *Builder) checkAccesses(m *EventMeta, txn int64, st *accessListState, li
 		return nil
 	}
 	if uint64(len(list)) != uint64(st.expected) {
-		return b.drop(m, DropMissingAccess, txn, 0, uint64(st.expected), uint64(len(list)))
+		return b.drop(m, DropMissingAccess, "", txn, 0, uint64(st.expected), uint64(len(list)))
 	}
 	if n := len(list); n > 0 && !accountComplete(&list[n-1]) {
 		a := &list[n-1]
-		return b.drop(m, DropMissingAccess, txn, uint64(a.Index),
+		return b.drop(m, DropMissingAccess, "", txn, uint64(a.Index),
 			uint64(a.StorageKeyCount)+uint64(a.TransientCount), uint64(len(a.Storage)+len(a.Transient)))
 	}
 	return nil

@@ -131,6 +131,7 @@ func (r DropReason) String() string {
 // the reason are zero; TxnIndex is -1 when no transaction is involved.
 type DropError struct {
 	Reason     DropReason
+	Detail     string   // what exactly was wrong, in words (may be empty)
 	Block      BlockTag // the dropped proposal
 	StartSeqno uint64   // seqno of its BLOCK_START
 	Seqno      uint64   // seqno of the event that revealed the problem
@@ -158,8 +159,13 @@ func (e *DropError) Error() string {
 		s += fmt.Sprintf(" (transaction %d: %d of %d)", e.TxnIndex, e.Actual, e.Expected)
 	case DropBadIndex:
 		s += fmt.Sprintf(" (transaction %d: index %d, expected %d)", e.TxnIndex, e.Index, e.Expected)
+	case DropLostEvent:
+		s += fmt.Sprintf(" (event type %d, %d-byte payload)", e.Index, e.Actual)
 	case DropLimit:
 		s += fmt.Sprintf(" (transaction %d: count %d over limit %d)", e.TxnIndex, e.Actual, e.Expected)
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
