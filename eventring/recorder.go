@@ -149,7 +149,14 @@ func (w *Recorder) Ring() (*Ring, error) {
 	if w.closed.Load() {
 		return nil, ErrClosed
 	}
-	return openFile(w.f, w.path, OpenOptions{})
+	// A new open file description, not w.f: a mapping pins its file
+	// description, and with it the recorder's flock, until unmapped.
+	f, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", w.f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("eventring: %w", err)
+	}
+	defer f.Close()
+	return openFile(f, w.path, OpenOptions{})
 }
 
 // Close unmaps the ring and closes the file, releasing the writer lock. The
