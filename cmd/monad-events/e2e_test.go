@@ -39,7 +39,7 @@ func TestReferenceInfo(t *testing.T) {
 		{emn30bPath, emn30bEvents, 1 << 18},
 		{emn1bPath, emn1bEvents, 0},
 	} {
-		t.Run(filepath.Base(filepath.Dir(c.path))+"/"+filepath.Base(c.path), func(t *testing.T) {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
 			p := sharedFile(t, c.path)
 			var info ringInfo
 			r := mustRun(t, "info", "--json", p)

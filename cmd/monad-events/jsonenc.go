@@ -48,7 +48,7 @@ func appendJSONValue(dst []byte, v reflect.Value) []byte {
 	}
 	t := v.Type()
 	switch {
-	case t == uint256Type:
+	case t == uint256Type && v.CanInterface():
 		u := v.Interface().(uint256.Int)
 		return strconv.AppendQuote(dst, u.Hex())
 	case isUint128(t):
@@ -104,7 +104,7 @@ func appendJSONValue(dst []byte, v reflect.Value) []byte {
 		dst, _ = appendStructFields(dst, v, true)
 		return append(dst, '}')
 	default:
-		return strconv.AppendQuote(dst, fmt.Sprint(v.Interface()))
+		return append(dst, "null"...) // funcs, channels, ...: nothing in a payload
 	}
 }
 
@@ -115,7 +115,7 @@ func appendStructFields(dst []byte, v reflect.Value, first bool) ([]byte, bool) 
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() || f.Type == eventMetaType {
+		if f.Type == eventMetaType || !f.IsExported() && !f.Anonymous {
 			continue
 		}
 		fv := v.Field(i)
@@ -129,6 +129,9 @@ func appendStructFields(dst []byte, v reflect.Value, first bool) ([]byte, bool) 
 			}
 			if ft.Kind() == reflect.Struct && !isSpecial(fv) {
 				dst, first = appendStructFields(dst, fv, first)
+				continue
+			}
+			if !f.IsExported() {
 				continue
 			}
 		}
@@ -168,7 +171,7 @@ func isSpecial(v reflect.Value) bool {
 // implements encoding.TextMarshaler, e.g. Bytes32 and Address.
 func textOf(v reflect.Value) (string, bool) {
 	t := v.Type()
-	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface {
+	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface || !v.CanInterface() {
 		return "", false
 	}
 	var m encoding.TextMarshaler
@@ -192,7 +195,7 @@ func textOf(v reflect.Value) (string, bool) {
 // enumName returns the String form of a named integer type that has one.
 func enumName(v reflect.Value) (string, bool) {
 	t := v.Type()
-	if t.PkgPath() == "" || !t.Implements(stringerType) {
+	if t.PkgPath() == "" || !t.Implements(stringerType) || !v.CanInterface() {
 		return "", false
 	}
 	return v.Interface().(fmt.Stringer).String(), true

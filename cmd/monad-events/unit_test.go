@@ -1,0 +1,91 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/holiman/uint256"
+
+	"github.com/monadgo/events/execevents"
+)
+
+func TestJSONName(t *testing.T) {
+	for in, want := range map[string]string{
+		"ChainID": "chainId", "BlockTag": "blockTag", "YParity": "yParity", "EVMOutput": "evmOutput",
+		"TxnHash": "txnHash", "ID": "id", "Lo": "lo", "MaxFeePerBlobGas": "maxFeePerBlobGas", "EIP2930": "eip2930",
+	} {
+		if got := jsonName(in); got != want {
+			t.Errorf("jsonName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAppendJSONValue(t *testing.T) {
+	type inner struct{ A uint8 }
+	type view struct {
+		*inner
+		Hash  execevents.Bytes32
+		Data  []byte
+		Big   uint256.Int
+		Flag  bool
+		Kind  execevents.EventType
+		Items []uint16
+		skip  int
+	}
+	v := view{inner: &inner{A: 7}, Data: []byte{1, 0xab}, Big: *uint256.NewInt(255), Flag: true,
+		Kind: execevents.EventTypeTxnLog, Items: []uint16{1, 2}}
+	v.Hash[31] = 1
+	_ = v.skip
+	got := string(appendJSONValue(nil, reflect.ValueOf(v)))
+	want := `{"a":7,"hash":"0x0000000000000000000000000000000000000000000000000000000000000001","data":"0x01ab","big":"0xff","flag":true,"kind":"TXN_LOG","items":[1,2]}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		pos  []string
+		json bool
+		n    int
+	}{
+		{[]string{"--json", "RING"}, []string{"RING"}, true, 0},
+		{[]string{"RING", "--json", "-n", "3"}, []string{"RING"}, true, 3},
+		{[]string{"A", "-n=2", "B"}, []string{"A", "B"}, false, 2},
+		{[]string{"--", "-weird-name"}, []string{"-weird-name"}, false, 0},
+		{[]string{"A", "--", "--json"}, []string{"A", "--json"}, false, 0},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		j := fs.Bool("json", false, "")
+		n := fs.Int("n", 0, "")
+		pos, err := parseArgs(fs, c.args, 0, 2)
+		if err != nil || !slices.Equal(pos, c.pos) || *j != c.json || *n != c.n {
+			t.Errorf("parseArgs(%q) = %q, json %v, n %d, %v; want %q, %v, %d", c.args, pos, *j, *n, err, c.pos, c.json, c.n)
+		}
+	}
+}
+
+func TestParseTypesAndStates(t *testing.T) {
+	keep, err := parseTypes(" block_start, TXN_LOG ,0x18,monad_exec_block_end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code := range keep {
+		want := code == 2 || code == 18 || code == 24 || code == 6
+		if keep[code] != want {
+			t.Errorf("code %d kept: %v", code, keep[code])
+		}
+	}
+	if _, err := parseTypes("BLOCK_STRAT"); err == nil {
+		t.Error("a misspelt type must be refused")
+	}
+	states, err := parseStates("Finalized,verified")
+	if err != nil || len(states) != 2 || !states[execevents.CommitFinalized] || !states[execevents.CommitVerified] {
+		t.Errorf("parseStates: %v %v", states, err)
+	}
+}
