@@ -514,3 +514,17 @@ func BenchmarkDecodePayload(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeTxnLog decodes one TXN_LOG payload (two topics, 64 data
+// bytes) through its typed decoder, which does not allocate.
+func BenchmarkDecodeTxnLog(b *testing.B) {
+	p := aligned(32 + 64 + 64)
+	p[24] = 2
+	binary.LittleEndian.PutUint32(p[28:], 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := execevents.DecodeTxnLog(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
