@@ -4,7 +4,6 @@ import (
 	"encoding"
 	"encoding/hex"
 	"fmt"
-	"math/big"
 	"reflect"
 	"strconv"
 	"unicode"
@@ -38,9 +37,10 @@ func appendPayloadJSON(dst []byte, ev execevents.Event) []byte {
 // appendJSONValue renders a decoded payload (a generated struct, a view
 // struct embedding one, or a scalar) as JSON, keeping Go's field order so
 // that output reads like the C struct. Conventions follow Ethereum JSON-RPC
-// where it has one: byte strings and hashes are 0x-hex, uint256 and uint128
-// quantities are 0x-hex strings, 64-bit and smaller integers are plain
-// numbers, enums with a String method print their name. Field names are the
+// where it has one: byte strings and hashes are 0x-hex, uint256 quantities
+// are 0x-hex strings, 64-bit and smaller integers are plain numbers, types
+// with a MarshalText method (Uint128: a decimal string) use it, enums with a
+// String method print their name. Field names are the
 // Go names in lower camel case ("ChainID" → "chainId").
 func appendJSONValue(dst []byte, v reflect.Value) []byte {
 	if !v.IsValid() {
@@ -51,11 +51,6 @@ func appendJSONValue(dst []byte, v reflect.Value) []byte {
 	case t == uint256Type && v.CanInterface():
 		u := v.Interface().(uint256.Int)
 		return strconv.AppendQuote(dst, u.Hex())
-	case isUint128(t):
-		lo, hi := v.Field(0).Uint(), v.Field(1).Uint()
-		n := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
-		n.Or(n, new(big.Int).SetUint64(lo))
-		return strconv.AppendQuote(dst, "0x"+n.Text(16))
 	}
 	if s, ok := textOf(v); ok {
 		return strconv.AppendQuote(dst, s)
@@ -153,14 +148,8 @@ var (
 	stringerType      = reflect.TypeFor[fmt.Stringer]()
 )
 
-func isUint128(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && t.Name() == "Uint128" && t.NumField() >= 2 &&
-		t.Field(0).Name == "Lo" && t.Field(0).Type.Kind() == reflect.Uint64 &&
-		t.Field(1).Name == "Hi" && t.Field(1).Type.Kind() == reflect.Uint64
-}
-
 func isSpecial(v reflect.Value) bool {
-	if v.Type() == uint256Type || isUint128(v.Type()) {
+	if v.Type() == uint256Type {
 		return true
 	}
 	_, ok := textOf(v)

@@ -127,6 +127,7 @@ type stream struct {
 	onIdle func()                // called when a live stream has to wait
 
 	last uint64 // seqno of the last event returned
+	n    uint64 // events returned, to check for cancellation now and then
 }
 
 // newStream returns a stream whose next event is the reader's next one.
@@ -143,6 +144,13 @@ func newStream(o *openedRing, rd *eventring.Reader, start uint64) *stream {
 // next fills d with the next event.
 func (s *stream) next(ctx context.Context, d *eventring.Descriptor) error {
 	for {
+		// A snapshot never waits, so look at ctx here (Ctrl-C in the middle
+		// of a large one).
+		if s.n++; s.n&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		res := s.rd.TryNext(d)
 		if res == eventring.NotReady {
 			if s.ring.snapshot {
