@@ -276,3 +276,31 @@ func TestSparseZstdRoundTrip(t *testing.T) {
 		t.Fatalf("decoded %d bytes, not the image", len(got))
 	}
 }
+
+// TestSchemaMismatch: a ring of another schema version is described by
+// info but refused by the commands that decode it, with both hashes named.
+func TestSchemaMismatch(t *testing.T) {
+	total, segs := smallRing()
+	h := goodHdr()
+	h.lastSeqno = 3
+	b := h.bytes()
+	b[8] ^= 0xff // first byte of the schema hash
+	segs[0] = segment{0, b}
+	path := filepath.Join(t.TempDir(), "other-schema.zst")
+	if err := os.WriteFile(path, sparseZstd(total, segs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	theirs := "7633f907c432c98ac0c8db62f9aa164c0c3f1672f41290e4ea3408df6c6723f3"
+	ours := hex.EncodeToString(execSchemaHash[:])
+	info := mustRun(t, "info", path).stdout
+	if !strings.Contains(info, theirs+" (DOES NOT MATCH the compiled bindings ("+ours+")") {
+		t.Errorf("info:\n%s", info)
+	}
+	for _, cmd := range []string{"watch", "blocks"} {
+		r := runCmd(t, 30*time.Second, cmd, path)
+		if r.code != 1 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 ||
+			!strings.Contains(r.stderr, theirs) || !strings.Contains(r.stderr, ours) || !strings.Contains(r.stderr, "regenerate") {
+			t.Errorf("%s: status %d, stderr %q", cmd, r.code, r.stderr)
+		}
+	}
+}

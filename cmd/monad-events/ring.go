@@ -108,7 +108,7 @@ func openExecRing(e *env, arg string) (*openedRing, error) {
 	}
 	if err := o.CheckSchema(execevents.RingContentType, execevents.SchemaHash); err != nil {
 		o.Close()
-		return nil, fmt.Errorf("%s: %w", o.path, err)
+		return nil, err // names the file and both hashes
 	}
 	return o, nil
 }
