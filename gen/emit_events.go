@@ -48,30 +48,31 @@ func (g *emitter) events() *jen.File {
 	f.Var().Id("Events").Op("=").Index(jen.Id("EventTypeCount")).Id("EventInfo").ValuesFunc(func(v *jen.Group) {
 		for i := range g.m.Events {
 			ev := &g.m.Events[i]
-			d := jen.Dict{
-				jen.Id("Type"):        jen.Id(g.eventConst(ev)),
-				jen.Id("Name"):        jen.Lit(ev.Name),
-				jen.Id("Description"): jen.Lit(ev.Description),
+			kv := func(k string, v jen.Code) jen.Code { return jen.Id(k).Op(":").Add(v) }
+			d := []jen.Code{
+				kv("Type", jen.Id(g.eventConst(ev))),
+				kv("Name", jen.Lit(ev.Name)),
+				kv("Description", jen.Lit(ev.Description)),
 			}
 			if ev.Payload != "" {
-				d[jen.Id("PayloadCType")] = jen.Lit(ev.Payload)
-				d[jen.Id("Size")] = jen.Lit(int(ev.Size))
+				d = append(d, kv("PayloadCType", jen.Lit(ev.Payload)), kv("Size", jen.Lit(int(ev.Size))))
 			}
 			if len(ev.Trailing) > 0 {
-				d[jen.Id("Trailing")] = jen.Index().Id("TrailingArray").ValuesFunc(func(t *jen.Group) {
-					for _, a := range ev.Trailing {
-						t.Values(jen.Lit(a.Name), jen.Lit(a.LengthField), jen.Lit(int(a.ElemSize)))
-					}
-				})
+				var arrays []jen.Code
+				for _, a := range ev.Trailing {
+					arrays = append(arrays, jen.Custom(jen.Options{Open: "{", Close: "}", Separator: ","},
+						kv("Name", jen.Lit(a.Name)), kv("LengthField", jen.Lit(a.LengthField)), kv("ElemSize", jen.Lit(int(a.ElemSize)))))
+				}
+				d = append(d, kv("Trailing", jen.Index().Id("TrailingArray").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, arrays...)))
 			}
 			if len(ev.SizeRule) > 0 {
-				d[jen.Id("Sizes")] = jen.Index().Int().ValuesFunc(func(t *jen.Group) {
+				d = append(d, kv("Sizes", jen.Index().Int().ValuesFunc(func(t *jen.Group) {
 					for _, s := range ev.SizeRule {
 						t.Lit(int(s))
 					}
-				})
+				})))
 			}
-			v.Line().Id(g.eventConst(ev)).Op(":").Values(d)
+			v.Line().Id(g.eventConst(ev)).Op(":").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, d...)
 		}
 		v.Line()
 	})
