@@ -41,11 +41,13 @@ func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[Co
 					yield(CommitUpdate{}, err)
 					return
 				}
+				// Reset before yielding: the consumer may take its time, and
+				// the events written meanwhile are the ones to resume with.
+				r.Reset()
+				t.Reset()
 				if !yield(CommitUpdate{}, err) {
 					return
 				}
-				r.Reset()
-				t.Reset()
 				continue
 			}
 			ups, err := t.Process(ring, &d)
@@ -77,11 +79,13 @@ func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[*Ex
 					yield(nil, err)
 					return
 				}
+				// Reset before yielding: the consumer may take its time, and
+				// the events written meanwhile are the ones to resume with.
+				r.Reset()
+				b.Reset()
 				if !yield(nil, err) {
 					return
 				}
-				r.Reset()
-				b.Reset()
 				continue
 			}
 			blk, err := b.Process(ring, &d)

@@ -1,0 +1,113 @@
+package execevents_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+)
+
+// TestLiveRingGap records the emn-1b block into a live ring with the
+// project's recorder, follows it with Tracker.Updates, lets the writer lap
+// the reader, and checks that the gap is reported and that blocks are
+// tracked again, identical to the snapshot's, once the next one starts.
+func TestLiveRingGap(t *testing.T) {
+	evs := loadSnapshot(t, snap1)
+	var opts execevents.BuilderOptions
+	clean := buildAll(t, evs, opts)[0]
+	// How many updates one copy of the recording yields.
+	perCopy := 0
+	{
+		tr := execevents.NewTracker(opts)
+		src := newMemSource(evs)
+		for i := range src.evs {
+			ups, err := tr.Process(src, &src.evs[i].d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perCopy += len(ups)
+		}
+	}
+
+	path := filepath.Join(t.TempDir(), "exec-ring")
+	rec, err := eventring.Create(path, eventring.Sizes{
+		DescriptorCapacity: eventring.MinDescriptorCapacity,
+		PayloadBufSize:     eventring.MinPayloadBufSize,
+	}, execevents.RingContentType, execevents.SchemaHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+
+	// writeCopy records the block again as proposal k: block ids get k in
+	// their last byte, BLOCK_SEQNO tags follow the new seqnos.
+	writeCopy := func(k byte) {
+		start := rec.LastSeqno() + 1
+		for _, e := range evs {
+			ext := e.d.ContentExt
+			if ext[execevents.FlowTypeBlockSeqno] != 0 {
+				ext[execevents.FlowTypeBlockSeqno] = start
+			}
+			p := e.p
+			switch execevents.EventType(e.d.EventType) {
+			case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
+				p = append([]byte(nil), p...)
+				p[31] = k
+			}
+			if _, err := rec.Record(e.d.EventType, ext, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tr := execevents.NewTracker(opts)
+	next, stop := iter.Pull2(tr.Updates(ctx, ring.NewReader()))
+	defer stop()
+	pull := func(k byte) {
+		t.Helper()
+		for range perCopy {
+			u, err, ok := next()
+			if !ok || err != nil {
+				t.Fatalf("copy %d: ok %v, error %v", k, ok, err)
+			}
+			if u.Block.ID()[31] != k {
+				t.Fatalf("copy %d: update for block id ...%02x", k, u.Block.ID()[31])
+			}
+			b := *u.Block
+			b.Start.BlockTag.ID[31] = clean.Start.BlockTag.ID[31]
+			b.StartSeqno, b.EndSeqno = clean.StartSeqno, clean.EndSeqno
+			if !equalBlocks(&b, clean) {
+				t.Fatalf("copy %d: block differs from the snapshot's", k)
+			}
+		}
+	}
+
+	writeCopy(1)
+	pull(1)
+	// The writer laps the reader: more than a descriptor array of events.
+	for k := byte(2); k <= 12; k++ {
+		writeCopy(k)
+	}
+	_, err, ok := next()
+	var gap *eventring.GapError
+	if !ok || !errors.As(err, &gap) {
+		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
+	}
+	t.Log(err)
+	// The reader jumped to the newest event, the tracker was reset: the
+	// next complete block is tracked normally.
+	writeCopy(13)
+	pull(13)
+}
