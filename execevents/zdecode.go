@@ -55,11 +55,11 @@ func (e *PayloadError) Is(target error) bool {
 
 func payloadError(t EventType, want uint64, got int, err error, reason string) *PayloadError {
 	return &PayloadError{
-		Err:       err,
 		EventType: t,
+		Want:      want,
 		Got:       uint64(got),
 		Reason:    reason,
-		Want:      want,
+		Err:       err,
 	}
 }
 
@@ -468,10 +468,5 @@ func DecodePayload(t EventType, p []byte) (any, error) {
 		}
 		return nil, nil
 	}
-	return nil, &PayloadError{
-		Err:       ErrUnknownEventType,
-		EventType: t,
-		Got:       uint64(len(p)),
-		Reason:    "unknown event type",
-	}
+	return nil, payloadError(t, 0, len(p), ErrUnknownEventType, "not an event type of this schema")
 }

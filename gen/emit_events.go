@@ -136,12 +136,7 @@ func (g *emitter) decoders() *jen.File {
 				)
 			}
 		}),
-		jen.Return(jen.Nil(), jen.Op("&").Id("PayloadError").Values(jen.Dict{
-			jen.Id("EventType"): jen.Id("t"),
-			jen.Id("Got"):       jen.Uint64().Call(jen.Len(jen.Id("p"))),
-			jen.Id("Reason"):    jen.Lit("unknown event type"),
-			jen.Id("Err"):       jen.Id("ErrUnknownEventType"),
-		})),
+		jen.Return(jen.Nil(), jen.Id("payloadError").Call(jen.Id("t"), jen.Lit(0), jen.Len(jen.Id("p")), jen.Id("ErrUnknownEventType"), jen.Lit("not an event type of this schema"))),
 	)
 	f.Line()
 	return f
@@ -189,13 +184,13 @@ func (g *emitter) decodeErrors(f *jen.File, et string) {
 	f.Func().Params(jen.Id("e").Op("*").Id("PayloadError")).Id("Is").Params(jen.Id("target").Error()).Bool().Block(jen.Return(jen.Id("target").Op("==").Id("ErrBadPayload")))
 	f.Line()
 	f.Func().Id("payloadError").Params(jen.Id("t").Id(et), jen.Id("want").Uint64(), jen.Id("got").Int(), jen.Id("err").Error(), jen.Id("reason").String()).Op("*").Id("PayloadError").Block(
-		jen.Return(jen.Op("&").Id("PayloadError").Values(jen.Dict{
-			jen.Id("EventType"): jen.Id("t"),
-			jen.Id("Want"):      jen.Id("want"),
-			jen.Id("Got"):       jen.Uint64().Call(jen.Id("got")),
-			jen.Id("Reason"):    jen.Id("reason"),
-			jen.Id("Err"):       jen.Id("err"),
-		})),
+		jen.Return(jen.Op("&").Id("PayloadError").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true},
+			jen.Id("EventType").Op(":").Id("t"),
+			jen.Id("Want").Op(":").Id("want"),
+			jen.Id("Got").Op(":").Uint64().Call(jen.Id("got")),
+			jen.Id("Reason").Op(":").Id("reason"),
+			jen.Id("Err").Op(":").Id("err"),
+		)),
 	)
 	f.Line()
 	f.Comment("view returns p as a *T after checking that p holds at least size bytes")
