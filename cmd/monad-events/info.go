@@ -40,6 +40,7 @@ type ringInfo struct {
 	// nobody writes (a snapshot, or a live ring whose writer is gone)
 	// checked; 0 when the ring is being written and was not scanned.
 	EventsChecked uint64 `json:"eventsChecked"`
+	Scanned       bool   `json:"scanned"` // whether the integrity scan ran
 }
 
 func runInfo(ctx context.Context, e *env, args []string) error {
@@ -60,7 +61,7 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		info.EventsChecked = n
+		info.EventsChecked, info.Scanned = n, true
 	}
 	if *asJSON {
 		b, err := json.MarshalIndent(info, "", "  ")
@@ -211,8 +212,14 @@ func printInfo(e *env, info *ringInfo, now time.Time) error {
 	if info.OldestEventTime != nil && info.NewestEventTime != nil {
 		row("time span", "%s", info.NewestEventTime.Sub(*info.OldestEventTime))
 	}
-	if info.EventsChecked > 0 {
-		row("integrity", "ok (%d events read, every descriptor and payload offset checked)", info.EventsChecked)
+	if info.Scanned {
+		msg := fmt.Sprintf("ok (%d events read, every descriptor and payload offset checked)", info.EventsChecked)
+		if present := info.LastSeqno - info.OldestSeqno + 1; info.OldestSeqno > 0 && info.EventsChecked < present {
+			// Reserved but never committed: the writer died mid-record.
+			msg = fmt.Sprintf("ok, but only %d of the %d events reserved were committed (the writer stopped in the middle of recording)",
+				info.EventsChecked, present)
+		}
+		row("integrity", "%s", msg)
 	}
 	switch {
 	case info.Kind == "snapshot":

@@ -199,7 +199,13 @@ func (s *stream) recover() error {
 		resume = s.rd.Reset() // the newest event; next TryNext returns it
 	}
 	if resume <= from {
-		// Nothing committed past the lost range yet: retry where we were.
+		// The slot of event `from` holds a later event, yet nothing past
+		// `from` is committed: a writer racing far ahead of Reset (retry),
+		// or, with no writer at all, a corrupt ring that would make us spin.
+		if pids, err := s.ring.WriterPIDs(); err == nil && len(pids) == 0 {
+			return fmt.Errorf("%s: corrupt ring: the slot of event %d holds a sequence number past the ring's newest event %d", s.ring.path, from, resume)
+		}
+		time.Sleep(time.Millisecond)
 		s.rd.SetSeqno(from)
 		return nil
 	}
