@@ -200,6 +200,11 @@ func (g *emitter) plan() error {
 			g.enums = append(g.enums, name)
 		}
 	}
+	for _, c := range g.m.Constants {
+		if c.Int && strings.HasSuffix(c.Name, "_EVENT_COUNT") && !g.ringFiles[c.File] && c.Value != int64(len(g.m.Events)) {
+			return fmt.Errorf("%s is %d but the metadata describes %d event types", c.Name, c.Value, len(g.m.Events))
+		}
+	}
 	return nil
 }
 
@@ -503,8 +508,8 @@ func (g *emitter) constants(f *jen.File) {
 			}
 		}
 		gn := camel(strings.ToLower(name))
-		if c.Int && gn == "EventCount" {
-			continue // EventTypeCount, checked against the table
+		if c.Int && strings.HasSuffix(c.Name, "_EVENT_COUNT") {
+			continue // EventTypeCount; plan checked it against the table
 		}
 		if c.Int {
 			defs = append(defs, jen.Comment(fmt.Sprintf("%s is %s (%s).", gn, c.Name, c.CType)), jen.Id(gn).Op("=").Lit(int(c.Value)))
