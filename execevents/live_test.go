@@ -110,4 +110,18 @@ func TestLiveRingGap(t *testing.T) {
 	// next complete block is tracked normally.
 	writeCopy(13)
 	pull(13)
+
+	// A consumer joining now with CommitUpdates starts at the newest
+	// BLOCK_START, so it sees copy 13 complete.
+	ctx2, cancel2 := context.WithCancel(ctx)
+	defer cancel2()
+	n := 0
+	for u, err := range execevents.CommitUpdates(ctx2, ring, opts) {
+		if err != nil || u.Block.ID()[31] != 13 {
+			t.Fatalf("late joiner: update for ...%02x, error %v; want copy 13", u.Block.ID()[31], err)
+		}
+		if n++; n == perCopy {
+			break
+		}
+	}
 }

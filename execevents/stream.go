@@ -9,12 +9,17 @@ import (
 	"github.com/monadgo/events/eventring"
 )
 
-// CommitUpdates opens nothing and owns nothing: it reads ring from a new
-// reader (sequence number 1 on a snapshot, the newest event on a live ring)
-// and yields the commit updates of a fresh [Tracker] with opts. See
-// [Tracker.Updates].
+// CommitUpdates yields the commit updates of a fresh [Tracker] with opts
+// reading ring with a new reader: from sequence number 1 on a snapshot,
+// from the newest BLOCK_START on a live ring (so that the first block is
+// complete). See [Tracker.Updates] for errors, gaps and the end. The caller
+// keeps ownership of ring.
 func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) iter.Seq2[CommitUpdate, error] {
-	return NewTracker(opts).Updates(ctx, ring.NewReader())
+	rd := ring.NewReader()
+	if !ring.IsSnapshot() {
+		RewindToLatestBlockStart(rd)
+	}
+	return NewTracker(opts).Updates(ctx, rd)
 }
 
 // Updates reads events with r (blocking in r.Next) and yields the commit
