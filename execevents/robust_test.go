@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
 
@@ -425,6 +426,25 @@ func TestBuilderErrors(t *testing.T) {
 			e.d.EventType = uint16(execevents.EventTypeTxnReject)
 			return append(s[:i:i], append([]memEvent{e}, s[i+1:]...)...)
 		}, 0, true},
+		{"block reject", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeBlockEnd, 0)
+			e := memEvent{d: s[i].d, p: []byte{3, 0, 0, 0}}
+			e.d.EventType = uint16(execevents.EventTypeBlockReject)
+			return append(s[:i:i], append([]memEvent{e}, s[i+1:]...)...)
+		}, 0, true},
+		{"block-scope EVM error", func(s []memEvent) []memEvent {
+			i := find(execevents.EventTypeBlockEnd, 0)
+			e := memEvent{d: s[i].d, p: make([]byte, 16)}
+			e.p[0], e.p[8] = 3, 3
+			e.d.EventType = uint16(execevents.EventTypeEVMError)
+			return append(s[:i:i], append([]memEvent{e}, s[i+1:]...)...)
+		}, 0, true},
+		{"log lost by the recorder", func(s []memEvent) []memEvent {
+			return replaceByRecordError(s, find(execevents.EventTypeTxnLog, 4))
+		}, execevents.DropLostEvent, false},
+		{"perf marker lost by the recorder: harmless", func(s []memEvent) []memEvent {
+			return replaceByRecordError(s, find(execevents.EventTypeTxnPerfEVMExit, 4))
+		}, 0, false},
 		{"malformed log", func(s []memEvent) []memEvent {
 			i := find(execevents.EventTypeTxnLog, 2)
 			c := append([]memEvent(nil), s...)
@@ -449,6 +469,12 @@ func TestBuilderErrors(t *testing.T) {
 					blocks = append(blocks, blk)
 				}
 			}
+			if c.reason == 0 && !c.reject {
+				if len(errs) != 0 || len(blocks) != 2 || !equalBlocks(blocks[0], clean) || !equalBlocks(blocks[1], clean) {
+					t.Fatalf("errors %v, %d blocks; want no error and the clean block twice", errs, len(blocks))
+				}
+				return
+			}
 			if len(errs) != 1 {
 				t.Fatalf("errors %v, want exactly one", errs)
 			}
@@ -456,8 +482,9 @@ func TestBuilderErrors(t *testing.T) {
 			var re *execevents.RejectedError
 			switch {
 			case c.reject:
-				if !errors.As(errs[0], &re) || !errors.Is(errs[0], execevents.ErrRejected) || re.RejectCode != 3 {
-					t.Fatalf("error %v, want a rejection with code 3", errs[0])
+				if !errors.As(errs[0], &re) || !errors.Is(errs[0], execevents.ErrRejected) ||
+					(re.RejectCode != 3 && re.EVMError.StatusCode != 3) || re.StartSeqno != clean.StartSeqno {
+					t.Fatalf("error %v, want a rejection of the block with code 3", errs[0])
 				}
 			case !errors.As(errs[0], &de) || de.Reason != c.reason || !errors.Is(errs[0], execevents.ErrImplicitDrop):
 				t.Fatalf("error %v, want a drop with reason %v", errs[0], c.reason)
@@ -470,4 +497,18 @@ func TestBuilderErrors(t *testing.T) {
 			t.Log(errs[0])
 		})
 	}
+}
+
+// replaceByRecordError replaces event i by the RECORD_ERROR the recorder
+// writes when a payload does not fit (spec §5.6): same flow tags, a 16-byte
+// record-error payload naming the dropped type.
+func replaceByRecordError(s []memEvent, i int) []memEvent {
+	c := append([]memEvent(nil), s...)
+	p := make([]byte, 16)
+	binary.LittleEndian.PutUint16(p[0:], uint16(eventring.RecordErrorOverflowExpire))
+	binary.LittleEndian.PutUint16(p[2:], c[i].d.EventType)
+	binary.LittleEndian.PutUint64(p[8:], 1<<30)
+	c[i].d.EventType = uint16(execevents.EventTypeRecordError)
+	c[i].p = p
+	return c
 }
