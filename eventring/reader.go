@@ -3,6 +3,7 @@ package eventring
 import (
 	"strconv"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Result is the outcome of [Reader.TryNext] and [Reader.TryCopy].
@@ -40,8 +41,10 @@ const resetSpins = 100
 // whole state is the last sequence number read. A Reader must be used by one
 // goroutine at a time; create one Reader per goroutine.
 type Reader struct {
-	ring *Ring
-	last uint64 // R: the last sequence number read; the next is last+1
+	descs unsafe.Pointer // ring.descs, cached for the hot path
+	mask  uint64         // ring.maskD
+	last  uint64         // R: the last sequence number read; the next is last+1
+	ring  *Ring
 
 	wait WaitStrategy
 }
@@ -51,7 +54,7 @@ type Reader struct {
 // (Reset); on a snapshot at sequence number 1, the first event ever recorded.
 // The Reader waits with DefaultWait.
 func (r *Ring) NewReader() *Reader {
-	rd := &Reader{ring: r, wait: DefaultWait}
+	rd := &Reader{descs: r.descs, mask: r.maskD, ring: r, wait: DefaultWait}
 	if !r.snapshot {
 		rd.Reset()
 	}
@@ -64,30 +67,43 @@ func (rd *Reader) Ring() *Ring { return rd.ring }
 // TryNext copies the next event's descriptor into d and advances on Ready.
 // It never blocks and never allocates (spec §3.2).
 func (rd *Reader) TryNext(d *Descriptor) Result {
-	res := rd.TryCopy(d)
-	if res == Ready {
-		rd.last++
+	r := rd.last
+	s := (*Descriptor)(unsafe.Add(rd.descs, (r&rd.mask)*DescriptorSize))
+	seq := atomic.LoadUint64(&s.Seqno)
+	if seq != r+1 {
+		return notReadyOrGap(seq, r)
 	}
-	return res
+	*d = *s
+	// The writer zeroes seqno before touching a slot, so an unchanged
+	// seqno after the copy proves the copy is not torn.
+	if d.Seqno = atomic.LoadUint64(&s.Seqno); d.Seqno != seq {
+		return Gap
+	}
+	rd.last = seq
+	return Ready
 }
 
 // TryCopy is TryNext without advancing: it copies the next event's
 // descriptor into d on Ready and leaves the reader in place.
 func (rd *Reader) TryCopy(d *Descriptor) Result {
 	r := rd.last
-	s := rd.ring.slot(r)
+	s := (*Descriptor)(unsafe.Add(rd.descs, (r&rd.mask)*DescriptorSize))
 	seq := atomic.LoadUint64(&s.Seqno)
-	if seq == r+1 {
-		*d = *s
-		// The writer zeroes seqno before touching a slot, so an unchanged
-		// seqno after the copy proves the copy is not torn.
-		d.Seqno = atomic.LoadUint64(&s.Seqno)
-		if d.Seqno == seq {
-			return Ready
-		}
+	if seq != r+1 {
+		return notReadyOrGap(seq, r)
+	}
+	*d = *s
+	if d.Seqno = atomic.LoadUint64(&s.Seqno); d.Seqno != seq {
 		return Gap
 	}
-	if seq < r || (seq == r && seq == 0) {
+	return Ready
+}
+
+// notReadyOrGap classifies a first seqno load seq != r+1 (spec §3.2): an
+// older lap or a slot being filled is NotReady, as is the empty ring read
+// from the start; anything newer is a Gap.
+func notReadyOrGap(seq, r uint64) Result {
+	if seq < r || seq == 0 {
 		return NotReady
 	}
 	return Gap

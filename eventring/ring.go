@@ -38,9 +38,14 @@ type Ring struct {
 	hdr     *ringHeader    // header at ring offset 0 (shared memory)
 	descs   unsafe.Pointer // descriptor array
 	payload unsafe.Pointer // payload buffer, mapped twice back to back
+	window  *uint64        // &hdr.Control.BufferWindowStart
 	maskD   uint64
 	maskP   uint64
 	sizes   Sizes
+
+	// maxPayload is the largest payload that can be valid: one of
+	// PayloadBufSize - WindowIncr bytes or more expires as it is reserved.
+	maxPayload uint64
 
 	// nextSeen caches a recent value of control.next_payload_byte: it only
 	// grows, so an offset+size below it is known to be allocated without
@@ -66,11 +71,14 @@ func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *R
 		maskD:    sizes.DescriptorCapacity - 1,
 		maskP:    sizes.PayloadBufSize - 1,
 		sizes:    sizes,
+
+		maxPayload: sizes.PayloadBufSize - WindowIncr,
 		snapshot: snapshot,
 		path:     path,
 		ino:      ino,
 		m:        m,
 	}
+	r.window = &r.hdr.Control.BufferWindowStart
 	r.nextSeen.Store(atomic.LoadUint64(&r.hdr.Control.NextPayloadByte))
 	r.cleanup = runtime.AddCleanup(r, func(m *mapping) { _ = m.unmap() }, m)
 	return r

@@ -1,0 +1,296 @@
+// Command ringbench measures eventring's reading speed and cross-process
+// latency.
+//
+//	ringbench read FILE [--mode desc|payload] [--passes N]
+//
+// reads every event of a ring or snapshot N times (pass 1 is a warm-up)
+// and prints one line, "events=N checksum=0x%016x ns_per_event=X", X being
+// the median over passes 2..N. The checksums are the ones the reference
+// testdata README defines: desc mode sums, with u64 wrap-around, the XOR of
+// every descriptor field; payload mode additionally copies each payload
+// (check, copy, check) and adds its first 8 bytes as a little-endian u64
+// (0 when shorter). The line format lets it run alternately with a C reader.
+//
+//	ringbench latency [--rate 1000000] [--size 100] [--duration 5s] [--dir /dev/shm]
+//
+// starts a writer process (this program, "write" subcommand) recording
+// events of --size bytes paced at --rate per second into a fresh minimal
+// ring, follows it with a busy-spinning reader and prints percentiles of the
+// reader's wall clock minus each event's record_epoch_nanos. The writer is
+// pinned to CPU 0 and the reader to CPU 1 (--no-pin to disable).
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/monadgo/events/eventring"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "read":
+		err = cmdRead(os.Args[2:])
+	case "latency":
+		err = cmdLatency(os.Args[2:])
+	case "write":
+		err = cmdWrite(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ringbench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload] [--passes N]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]")
+	os.Exit(2)
+}
+
+// parseInterspersed parses flags that may appear before or after the
+// positional arguments (Go's flag package stops at the first positional).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func cmdRead(args []string) error {
+	fs := flag.NewFlagSet("read", flag.ExitOnError)
+	mode := fs.String("mode", "desc", "desc: descriptors only; payload: also check/copy/check every payload")
+	passes := fs.Int("passes", 5, "passes over the ring; the first is a warm-up")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || (*mode != "desc" && *mode != "payload") || *passes < 2 {
+		usage()
+	}
+	ring, err := eventring.OpenWithOptions(pos[0], eventring.OpenOptions{Populate: true})
+	if err != nil {
+		return err
+	}
+	defer ring.Close()
+	var times []float64
+	var events, sum uint64
+	for p := range *passes {
+		start := time.Now()
+		var n uint64
+		var err error
+		if *mode == "desc" {
+			n, sum = passDesc(ring)
+		} else {
+			n, sum, err = passPayload(ring)
+		}
+		el := time.Since(start)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errors.New("no events")
+		}
+		events = n
+		if p > 0 {
+			times = append(times, float64(el.Nanoseconds())/float64(n))
+		}
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	if len(times)%2 == 0 {
+		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
+	}
+	fmt.Printf("events=%d checksum=0x%016x ns_per_event=%.3f\n", events, sum, med)
+	return nil
+}
+
+func descSum(d *eventring.Descriptor) uint64 {
+	return d.Seqno ^ uint64(d.EventType) ^ uint64(d.PayloadSize) ^ d.RecordEpochNanos ^ d.PayloadBufOffset ^
+		d.ContentExt[0] ^ d.ContentExt[1] ^ d.ContentExt[2] ^ d.ContentExt[3]
+}
+
+// passDesc reads every event from seqno 1 (descriptors only).
+func passDesc(ring *eventring.Ring) (n, sum uint64) {
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var d eventring.Descriptor
+	for rd.TryNext(&d) == eventring.Ready {
+		sum += descSum(&d)
+		n++
+	}
+	return n, sum
+}
+
+// passPayload reads every event from seqno 1 with a checked payload copy.
+func passPayload(ring *eventring.Ring) (n, sum uint64, err error) {
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var d eventring.Descriptor
+	buf := make([]byte, 0, 1<<20)
+	for rd.TryNext(&d) == eventring.Ready {
+		buf, err = ring.CopyPayload(&d, buf)
+		if err != nil {
+			return n, sum, err
+		}
+		sum += descSum(&d)
+		if len(buf) >= 8 {
+			sum += binary.LittleEndian.Uint64(buf)
+		}
+		n++
+	}
+	return n, sum, nil
+}
+
+// pin locks the goroutine to its thread and the thread to cpu.
+func pin(cpu int) error {
+	runtime.LockOSThread()
+	var set unix.CPUSet
+	set.Set(cpu)
+	return unix.SchedSetaffinity(0, &set)
+}
+
+func cmdLatency(args []string) error {
+	fs := flag.NewFlagSet("latency", flag.ExitOnError)
+	rate := fs.Float64("rate", 1e6, "events per second")
+	size := fs.Int("size", 100, "payload bytes per event")
+	dur := fs.Duration("duration", 5*time.Second, "how long the writer writes")
+	dir := fs.String("dir", "/dev/shm", "directory for the ring file")
+	noPin := fs.Bool("no-pin", false, "do not pin writer and reader to CPUs 0 and 1")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	path := filepath.Join(*dir, fmt.Sprintf("ringbench-%d", os.Getpid()))
+	defer os.Remove(path)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "write", path, "--rate", strconv.FormatFloat(*rate, 'f', -1, 64),
+		"--size", strconv.Itoa(*size), "--duration", dur.String(), "--no-pin="+strconv.FormatBool(*noPin))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("writer did not create the ring")
+		}
+	}
+	ring, err := eventring.OpenWithOptions(path, eventring.OpenOptions{Populate: true})
+	if err != nil {
+		return err
+	}
+	defer ring.Close()
+	if !*noPin {
+		if err := pin(1); err != nil {
+			return err
+		}
+	}
+	lat := make([]int64, 0, int(*rate*dur.Seconds())+1024)
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var d eventring.Descriptor
+	idle := 0
+	for {
+		switch rd.TryNext(&d) {
+		case eventring.Ready:
+			now := time.Now().UnixNano()
+			lat = append(lat, now-int64(d.RecordEpochNanos))
+			idle = 0
+		case eventring.Gap:
+			return fmt.Errorf("reader lapped at seqno %d", rd.LastSeqno()+1)
+		default:
+			// Busy spin; check for the writer's exit only now and then.
+			if idle++; idle&(1<<20-1) == 0 {
+				if pids, _ := ring.WriterPIDs(); len(pids) == 0 && rd.TryNext(&d) == eventring.NotReady {
+					return report(lat, ring)
+				}
+			}
+		}
+	}
+}
+
+func report(lat []int64, ring *eventring.Ring) error {
+	if len(lat) == 0 {
+		return errors.New("no events")
+	}
+	// The first events can see the reader's start-up; drop the first 1 %.
+	lat = lat[len(lat)/100:]
+	slices.Sort(lat)
+	pct := func(p float64) int64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	fmt.Printf("events=%d p50=%dns p90=%dns p99=%dns p99.9=%dns max=%dns\n",
+		len(lat), pct(0.50), pct(0.90), pct(0.99), pct(0.999), lat[len(lat)-1])
+	return nil
+}
+
+func cmdWrite(args []string) error {
+	fs := flag.NewFlagSet("write", flag.ExitOnError)
+	rate := fs.Float64("rate", 1e6, "events per second")
+	size := fs.Int("size", 100, "payload bytes per event")
+	dur := fs.Duration("duration", 5*time.Second, "how long to write")
+	noPin := fs.Bool("no-pin", false, "do not pin to CPU 0")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		usage()
+	}
+	sizes := eventring.Sizes{DescriptorCapacity: 1 << 20, PayloadBufSize: 1 << 28}
+	w, err := eventring.Create(pos[0], sizes, eventring.ContentTypeTest, [32]byte{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if !*noPin {
+		if err := pin(0); err != nil {
+			return err
+		}
+	}
+	payload := make([]byte, *size)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	time.Sleep(200 * time.Millisecond) // let the reader start spinning
+	period := time.Duration(float64(time.Second) / *rate)
+	start := time.Now()
+	end := start.Add(*dur)
+	next := start
+	for next.Before(end) {
+		for time.Now().Before(next) {
+		}
+		if _, err := w.Record(2, [4]uint64{}, payload); err != nil {
+			return err
+		}
+		next = next.Add(period)
+	}
+	return nil
+}
