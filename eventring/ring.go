@@ -65,18 +65,18 @@ type Ring struct {
 // newRing builds a Ring over a mapping laid out by mapRing.
 func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *Ring {
 	r := &Ring{
-		hdr:      (*ringHeader)(m.base),
-		descs:    unsafe.Add(m.base, HeaderSectionSize),
-		payload:  unsafe.Add(m.base, HeaderSectionSize+sizes.DescriptorCapacity*DescriptorSize),
-		maskD:    sizes.DescriptorCapacity - 1,
-		maskP:    sizes.PayloadBufSize - 1,
-		sizes:    sizes,
+		hdr:     (*ringHeader)(m.base),
+		descs:   unsafe.Add(m.base, HeaderSectionSize),
+		payload: unsafe.Add(m.base, HeaderSectionSize+sizes.DescriptorCapacity*DescriptorSize),
+		maskD:   sizes.DescriptorCapacity - 1,
+		maskP:   sizes.PayloadBufSize - 1,
+		sizes:   sizes,
 
 		maxPayload: sizes.PayloadBufSize - WindowIncr,
-		snapshot: snapshot,
-		path:     path,
-		ino:      ino,
-		m:        m,
+		snapshot:   snapshot,
+		path:       path,
+		ino:        ino,
+		m:          m,
 	}
 	r.window = &r.hdr.Control.BufferWindowStart
 	r.nextSeen.Store(atomic.LoadUint64(&r.hdr.Control.NextPayloadByte))
