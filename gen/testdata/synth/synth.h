@@ -79,6 +79,13 @@ static_assert(sizeof(struct synth_big) == 192);
 static_assert(alignof(struct synth_big) == 64, "two-argument form");
 static_assert(SYNTH_SLOTS == 3);
 
+struct monad_event_metadata
+{
+    uint16_t event_type;
+    char const *c_name;
+    char const *description;
+};
+
 extern struct monad_event_metadata const g_synth_metadata[SYNTH_EVENT_COUNT];
 extern uint8_t const g_synth_schema_hash[32];
 

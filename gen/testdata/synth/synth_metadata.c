@@ -2,14 +2,7 @@
 
 #include "synth.h"
 
-struct monad_event_metadata
-{
-    uint16_t event_type;
-    char const *c_name;
-    char const *description;
-};
-
-static void const *const synth_nothing = nullptr;
+void const *const synth_nothing = nullptr;
 
 struct monad_event_metadata const g_synth_metadata[SYNTH_EVENT_COUNT] = {
     [SYNTH_BIG] = {.event_type = SYNTH_BIG, .c_name = "BIG", .description = "every " "construct"},
