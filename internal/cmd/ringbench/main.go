@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"io"
 	"fmt"
 	"os"
 	"os/exec"
@@ -192,6 +193,10 @@ func cmdLatency(args []string) error {
 	cmd := exec.Command(self, "write", path, "--rate", strconv.FormatFloat(*rate, 'f', -1, 64),
 		"--size", strconv.Itoa(*size), "--duration", dur.String(), "--no-pin="+strconv.FormatBool(*noPin))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start, err := cmd.StdinPipe() // the writer starts when this is closed
+	if err != nil {
+		return err
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -217,6 +222,7 @@ func cmdLatency(args []string) error {
 	lat := make([]int64, 0, int(*rate*dur.Seconds())+1024)
 	rd := ring.NewReader()
 	rd.SetSeqno(1)
+	start.Close()
 	var d eventring.Descriptor
 	idle := 0
 	for {
@@ -279,7 +285,7 @@ func cmdWrite(args []string) error {
 	for i := range payload {
 		payload[i] = byte(i)
 	}
-	time.Sleep(200 * time.Millisecond) // let the reader start spinning
+	_, _ = io.Copy(io.Discard, os.Stdin) // wait until the reader is spinning
 	period := time.Duration(float64(time.Second) / *rate)
 	start := time.Now()
 	end := start.Add(*dur)
