@@ -125,11 +125,11 @@ func DecodeRecordError(p []byte) (RecordErrorView, error) {
 		if len(p) > 16 {
 			err = ErrPayloadLong
 		}
-		return v, payloadError(EventTypeRecordError, 16, len(p), err, "valid sizes are 16 or 8192")
+		return RecordErrorView{}, payloadError(EventTypeRecordError, 16, len(p), err, "valid sizes are 16 or 8192")
 	}
 	x, err := view[RecordError](EventTypeRecordError, p, 16, false)
 	if err != nil {
-		return v, err
+		return RecordErrorView{}, err
 	}
 	rest := p[16:]
 	v.Truncated = rest
@@ -188,21 +188,21 @@ func DecodeTxnHeaderStart(p []byte) (TxnHeaderStartView, error) {
 	var v TxnHeaderStartView
 	x, err := view[TxnHeaderStart](EventTypeTxnHeaderStart, p, 352, false)
 	if err != nil {
-		return v, err
+		return TxnHeaderStartView{}, err
 	}
 	rest := p[352:]
 	var raw []byte
 	v.Data, rest, err = trailing(EventTypeTxnHeaderStart, p, rest, uint64(x.TxnHeader.DataLength), 1, "txn_header.data_length")
 	if err != nil {
-		return v, err
+		return TxnHeaderStartView{}, err
 	}
 	raw, rest, err = trailing(EventTypeTxnHeaderStart, p, rest, uint64(x.TxnHeader.BlobVersionedHashLength), 32, "txn_header.blob_versioned_hash_length")
 	if err != nil {
-		return v, err
+		return TxnHeaderStartView{}, err
 	}
 	v.BlobVersionedHashes = bytes32s(raw)
 	if len(rest) != 0 {
-		return v, longError(EventTypeTxnHeaderStart, p, rest)
+		return TxnHeaderStartView{}, longError(EventTypeTxnHeaderStart, p, rest)
 	}
 	v.TxnHeaderStart = x
 	return v, nil
@@ -222,17 +222,17 @@ func DecodeTxnAccessListEntry(p []byte) (TxnAccessListEntryView, error) {
 	var v TxnAccessListEntryView
 	x, err := view[TxnAccessListEntry](EventTypeTxnAccessListEntry, p, 28, false)
 	if err != nil {
-		return v, err
+		return TxnAccessListEntryView{}, err
 	}
 	rest := p[28:]
 	var raw []byte
 	raw, rest, err = trailing(EventTypeTxnAccessListEntry, p, rest, uint64(x.Entry.StorageKeyCount), 32, "entry.storage_key_count")
 	if err != nil {
-		return v, err
+		return TxnAccessListEntryView{}, err
 	}
 	v.StorageKeys = bytes32s(raw)
 	if len(rest) != 0 {
-		return v, longError(EventTypeTxnAccessListEntry, p, rest)
+		return TxnAccessListEntryView{}, longError(EventTypeTxnAccessListEntry, p, rest)
 	}
 	v.TxnAccessListEntry = x
 	return v, nil
@@ -271,21 +271,21 @@ func DecodeTxnLog(p []byte) (TxnLogView, error) {
 	var v TxnLogView
 	x, err := view[TxnLog](EventTypeTxnLog, p, 32, false)
 	if err != nil {
-		return v, err
+		return TxnLogView{}, err
 	}
 	rest := p[32:]
 	var raw []byte
 	raw, rest, err = trailing(EventTypeTxnLog, p, rest, uint64(x.TopicCount), 32, "topic_count")
 	if err != nil {
-		return v, err
+		return TxnLogView{}, err
 	}
 	v.Topics = bytes32s(raw)
 	v.Data, rest, err = trailing(EventTypeTxnLog, p, rest, uint64(x.DataLength), 1, "data_length")
 	if err != nil {
-		return v, err
+		return TxnLogView{}, err
 	}
 	if len(rest) != 0 {
-		return v, longError(EventTypeTxnLog, p, rest)
+		return TxnLogView{}, longError(EventTypeTxnLog, p, rest)
 	}
 	v.TxnLog = x
 	return v, nil
@@ -306,19 +306,19 @@ func DecodeTxnCallFrame(p []byte) (TxnCallFrameView, error) {
 	var v TxnCallFrameView
 	x, err := view[TxnCallFrame](EventTypeTxnCallFrame, p, 128, false)
 	if err != nil {
-		return v, err
+		return TxnCallFrameView{}, err
 	}
 	rest := p[128:]
 	v.Input, rest, err = trailing(EventTypeTxnCallFrame, p, rest, uint64(x.InputLength), 1, "input_length")
 	if err != nil {
-		return v, err
+		return TxnCallFrameView{}, err
 	}
 	v.ReturnData, rest, err = trailing(EventTypeTxnCallFrame, p, rest, uint64(x.ReturnLength), 1, "return_length")
 	if err != nil {
-		return v, err
+		return TxnCallFrameView{}, err
 	}
 	if len(rest) != 0 {
-		return v, longError(EventTypeTxnCallFrame, p, rest)
+		return TxnCallFrameView{}, longError(EventTypeTxnCallFrame, p, rest)
 	}
 	v.TxnCallFrame = x
 	return v, nil

@@ -305,11 +305,11 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 			b.If(cond).Block(
 				jen.Id("err").Op(":=").Id("ErrPayloadShort"),
 				jen.If(jen.Len(jen.Id("p")).Op(">").Lit(size)).Block(jen.Id("err").Op("=").Id(errKind)),
-				jen.Return(jen.Id("v"), jen.Id("payloadError").Call(c, jen.Lit(int(ev.SizeRule[0])), jen.Len(jen.Id("p")), jen.Id("err"), jen.Lit("valid sizes are "+strings.Join(sizeStrings(ev.SizeRule), " or ")))),
+				jen.Return(jen.Id(vn).Values(), jen.Id("payloadError").Call(c, jen.Lit(int(ev.SizeRule[0])), jen.Len(jen.Id("p")), jen.Id("err"), jen.Lit("valid sizes are "+strings.Join(sizeStrings(ev.SizeRule), " or ")))),
 			)
 		}
 		b.List(jen.Id("x"), jen.Err()).Op(":=").Id("view").Types(jen.Id(tn)).Call(c, jen.Id("p"), jen.Lit(size), jen.False())
-		b.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("v"), jen.Err()))
+		b.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id(vn).Values(), jen.Err()))
 		b.Id("rest").Op(":=").Id("p").Index(jen.Lit(size).Op(":"))
 		for _, a := range ev.Trailing {
 			if a.ElemSize == 32 {
@@ -332,13 +332,13 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 				target = jen.Id("raw")
 			}
 			b.List(target, jen.Id("rest"), jen.Err()).Op("=").Id("trailing").Call(c, jen.Id("p"), jen.Id("rest"), jen.Uint64().Call(count), jen.Lit(int(a.ElemSize)), jen.Lit(a.LengthField))
-			b.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("v"), jen.Err()))
+			b.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id(vn).Values(), jen.Err()))
 			if a.ElemSize == 32 {
 				b.Add(field).Op("=").Id("bytes32s").Call(jen.Id("raw"))
 			}
 		}
 		if !ev.Trailing[len(ev.Trailing)-1].Remainder {
-			b.If(jen.Len(jen.Id("rest")).Op("!=").Lit(0)).Block(jen.Return(jen.Id("v"), jen.Id("longError").Call(c, jen.Id("p"), jen.Id("rest"))))
+			b.If(jen.Len(jen.Id("rest")).Op("!=").Lit(0)).Block(jen.Return(jen.Id(vn).Values(), jen.Id("longError").Call(c, jen.Id("p"), jen.Id("rest"))))
 		}
 		b.Id("v").Dot(tn).Op("=").Id("x")
 		b.Return(jen.Id("v"), jen.Nil())
