@@ -137,12 +137,37 @@ func TestNoAllocsWithoutOutput(t *testing.T) {
 	rd := ring.NewReader()
 	tr := execevents.NewTracker(execevents.BuilderOptions{CallFrames: true, Accesses: true})
 	passUpdates(t, ring, rd, tr)
-	tr.Reset()
 
+	// Mallocs counts the whole process: a cleanup or finalizer of an
+	// earlier test may allocate meanwhile. Settle those first and allow a
+	// retry; allocations of the code under test repeat on every pass.
+	var n, outputAllocs uint64
+	var quiet int
+	for range 3 {
+		runtime.GC()
+		runtime.GC()
+		tr.Reset()
+		n, outputAllocs, quiet = quietAllocs(t, ring, rd, tr)
+		if n == 0 {
+			break
+		}
+	}
+	// Nearly all of the 136 891 events produce no update.
+	if quiet < 130000 {
+		t.Fatalf("only %d quiet events", quiet)
+	}
+	if n != 0 {
+		t.Errorf("%d allocations over %d events that produced no output, want 0", n, quiet)
+	}
+	t.Logf("%d quiet events: %d allocations; output events: %d allocations for 30 blocks", quiet, n, outputAllocs)
+}
+
+// quietAllocs makes one pass and returns the allocations made while
+// processing events that cannot produce output, those of the events that
+// can, and the number of the former.
+func quietAllocs(t *testing.T, ring *eventring.Ring, rd *eventring.Reader, tr *execevents.Tracker) (quietN, outputN uint64, quiet int) {
 	var d eventring.Descriptor
 	var before, after, total0, total1 runtime.MemStats
-	var outputAllocs uint64
-	quiet := 0
 	rd.SetSeqno(1)
 	runtime.ReadMemStats(&total0)
 	for {
@@ -166,7 +191,7 @@ func TestNoAllocsWithoutOutput(t *testing.T) {
 		}
 		if mayOutput {
 			runtime.ReadMemStats(&after)
-			outputAllocs += after.Mallocs - before.Mallocs
+			outputN += after.Mallocs - before.Mallocs
 		} else {
 			quiet++
 			if len(ups) != 0 {
@@ -175,13 +200,6 @@ func TestNoAllocsWithoutOutput(t *testing.T) {
 		}
 	}
 	runtime.ReadMemStats(&total1)
-	// ReadMemStats itself does not allocate; anything left is the quiet
-	// events'.
-	if quiet < 130000 {
-		t.Fatalf("only %d quiet events", quiet)
-	}
-	if n := total1.Mallocs - total0.Mallocs - outputAllocs; n != 0 {
-		t.Errorf("%d allocations over %d events that produced no output, want 0", n, quiet)
-	}
-	t.Logf("%d quiet events: 0 allocations; output events: %d allocations for 30 blocks", quiet, outputAllocs)
+	// ReadMemStats itself does not allocate.
+	return total1.Mallocs - total0.Mallocs - outputN, outputN, quiet
 }
