@@ -69,11 +69,10 @@ func BenchmarkTrackerSnapshot(b *testing.B) {
 			}
 			cpu := threadCPU() - cpu0
 			runtime.ReadMemStats(&ms1)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
 			// The machine is shared: CPU time of this thread is the steadier
 			// figure (it excludes time spent descheduled and the GC's own
 			// threads).
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(events), "cpu-ns/event")
+			reportPerEvent(b, events, cpu)
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds()/1e6, "Mevents/s")
 			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(events), "allocs/event")
 			b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(events), "B/event")
@@ -96,13 +95,21 @@ func BenchmarkReadOnly(b *testing.B) {
 	rd := ring.NewReader()
 	var d eventring.Descriptor
 	events := 0
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
 	for b.Loop() {
 		rd.SetSeqno(1)
 		for rd.TryNext(&d) == eventring.Ready {
 			events++
 		}
 	}
+	reportPerEvent(b, events, threadCPU()-cpu0)
+}
+
+func reportPerEvent(b *testing.B, events int, cpu time.Duration) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(events), "cpu-ns/event")
 }
 
 // BenchmarkDecode measures the typed decoder alone over every event.
@@ -113,6 +120,9 @@ func BenchmarkDecode(b *testing.B) {
 	var dec execevents.Decoder
 	events := 0
 	b.ReportAllocs()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpu0 := threadCPU()
 	for b.Loop() {
 		rd.SetSeqno(1)
 		for rd.TryNext(&d) == eventring.Ready {
@@ -122,7 +132,7 @@ func BenchmarkDecode(b *testing.B) {
 			events++
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+	reportPerEvent(b, events, threadCPU()-cpu0)
 }
 
 // TestNoAllocsWithoutOutput checks that, once warmed up, the tracker
