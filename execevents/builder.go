@@ -187,6 +187,15 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 // Clone. It behaves like Process except that it cannot check payload
 // validity: the caller vouches that ev's payload is intact.
 func (b *Builder) AddEvent(ev Event) (*ExecutedBlock, error) {
+	if missingPayload(ev) {
+		if ev != nil && b.wants(ev.Type()) && (ev.Type() == EventTypeBlockStart || b.active) {
+			m := ev.Meta()
+			e := b.drop(m, DropMalformed, "", -1, 0, 0, 0)
+			e.(*DropError).Err = errMissingPayload(ev)
+			return nil, e
+		}
+		return nil, errMissingPayload(ev)
+	}
 	m := ev.Meta()
 	if !b.wants(m.EventType) {
 		return nil, nil

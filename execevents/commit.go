@@ -114,6 +114,10 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 // caller vouches that its payload is intact.
 func (t *Tracker) AddEvent(ev Event) ([]CommitUpdate, error) {
 	t.out = t.out[:0]
+	if missingPayload(ev) {
+		_, err := t.b.AddEvent(ev) // reports it
+		return nil, err
+	}
 	m := ev.Meta()
 	switch ev := ev.(type) {
 	case *BlockQCEvent:

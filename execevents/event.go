@@ -557,3 +557,55 @@ func emptyEvent(e Event, meta *EventMeta, m EventMeta, p []byte) (Event, error) 
 	*meta = m
 	return e, nil
 }
+
+// missingPayload reports whether ev lacks the payload struct its kind must
+// have: a hand-made event such as &BlockStartEvent{} rather than one from a
+// Decoder or Clone.
+func missingPayload(ev Event) bool {
+	switch ev := ev.(type) {
+	case nil:
+		return true
+	case *RecordErrorEvent:
+		return ev.RecordError == nil
+	case *BlockStartEvent:
+		return ev.BlockStart == nil
+	case *BlockEndEvent:
+		return ev.BlockEnd == nil
+	case *BlockQCEvent:
+		return ev.BlockQC == nil
+	case *BlockFinalizedEvent:
+		return ev.BlockFinalized == nil
+	case *BlockVerifiedEvent:
+		return ev.BlockVerified == nil
+	case *TxnHeaderStartEvent:
+		return ev.TxnHeaderStart == nil
+	case *TxnAccessListEntryEvent:
+		return ev.TxnAccessListEntry == nil
+	case *TxnAuthListEntryEvent:
+		return ev.TxnAuthListEntry == nil
+	case *TxnEVMOutputEvent:
+		return ev.TxnEVMOutput == nil
+	case *TxnLogEvent:
+		return ev.TxnLog == nil
+	case *TxnCallFrameEvent:
+		return ev.TxnCallFrame == nil
+	case *AccountAccessListHeaderEvent:
+		return ev.AccountAccessListHeader == nil
+	case *AccountAccessEvent:
+		return ev.AccountAccess == nil
+	case *StorageAccessEvent:
+		return ev.StorageAccess == nil
+	case *EVMErrorEvent:
+		return ev.EVMError == nil
+	}
+	return false
+}
+
+// errMissingPayload is the error of an event without its payload struct.
+func errMissingPayload(ev Event) error {
+	var t EventType
+	if ev != nil {
+		t = ev.Type()
+	}
+	return payloadError(t, 0, 0, ErrPayloadShort, "event value without its payload struct")
+}
