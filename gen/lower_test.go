@@ -80,3 +80,22 @@ func TestHermetic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzLower checks that lowering never panics and never moves a line.
+func FuzzLower(f *testing.F) {
+	for _, s := range []string{
+		"constexpr size_t N = 1'0;", "static constexpr char s[] = \"x\";", "static_assert(a, b);",
+		"[[x]] int y;", "char c = 'a'; // c", "/* [[ */ 0x1'2", "u8'a' L'b'", "static constexpr int",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, _, err := Lower("f.h", src)
+		if err != nil {
+			return
+		}
+		if a, b := bytes.Count(src, []byte("\n")), bytes.Count(out, []byte("\n")); a != b {
+			t.Fatalf("Lower(%q) has %d lines, input %d: %q", src, b, a, out)
+		}
+	})
+}
