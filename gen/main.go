@@ -49,13 +49,24 @@ func Run(o Options) (*Model, map[string][]byte, error) {
 }
 
 // Diff compares generated files with the disk and returns the paths that
-// differ or are missing.
+// differ or are missing, and the z*.go files of the output directories
+// that eventgen no longer generates.
 func Diff(files map[string][]byte) []string {
 	var bad []string
+	dirs := map[string]bool{}
 	for _, p := range sortedKeys(files) {
+		dirs[filepath.Dir(p)] = true
 		old, err := os.ReadFile(p)
 		if err != nil || !bytes.Equal(old, files[p]) {
 			bad = append(bad, p)
+		}
+	}
+	for _, d := range sortedKeys(dirs) {
+		stale, _ := filepath.Glob(filepath.Join(d, "z*.go"))
+		for _, p := range stale {
+			if _, ok := files[p]; !ok {
+				bad = append(bad, p+" (no longer generated)")
+			}
 		}
 	}
 	return bad

@@ -89,6 +89,15 @@ func TestCheck(t *testing.T) {
 		t.Errorf("-check with nothing changed: exit %d: %s", code, msg)
 	}
 
+	stale := filepath.Join(o.Out, "zold.go")
+	if err := os.WriteFile(stale, []byte("package execevents\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := run(true); code != 1 || !strings.Contains(msg, "zold.go (no longer generated)") {
+		t.Errorf("-check with a stale generated file: exit %d, %q", code, msg)
+	}
+	os.Remove(stale)
+
 	ctypes := filepath.Join(root, "category/execution/ethereum/event/exec_event_ctypes.h")
 	orig, _ := os.ReadFile(ctypes)
 	edit(t, ctypes, "    uint64_t round;\n", "    uint32_t round;\n")
