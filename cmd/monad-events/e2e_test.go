@@ -487,24 +487,22 @@ func TestReplayLive(t *testing.T) {
 	ring := filepath.Join(t.TempDir(), "replayed-ring")
 	startNs := uint64(time.Now().UnixNano())
 
-	// Pace the replay so that it lasts a couple of seconds: watch attaches
+	// Replay with the original spacing (the demo spans 2.4 s): watch attaches
 	// while events are still being written.
-	rate := max(len(want)/2, 100)
-	replay := exec.Command(binPath, "replay", "--rate", strconv.Itoa(rate), src, ring)
+	var info ringInfo
+	if err := json.Unmarshal([]byte(mustRun(t, "info", "--json", src).stdout), &info); err != nil {
+		t.Fatal(err)
+	}
+	span := info.NewestEventTime.Sub(*info.OldestEventTime)
+	began := time.Now()
+	replay := exec.Command(binPath, "replay", "--realtime", src, ring)
 	var replayErr strings.Builder
 	replay.Stderr = &replayErr
 	if err := replay.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer replay.Process.Kill()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(ring); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replay did not create %s; stderr:\n%s", ring, replayErr.String())
-		}
-	}
+	waitFile(t, ring)
 	// blocks follows the same ring from a third process.
 	blocks := exec.Command(binPath, "blocks", "--start", "oldest", ring)
 	var blocksOut, blocksErr strings.Builder
@@ -525,6 +523,11 @@ func TestReplayLive(t *testing.T) {
 	}
 	if err := replay.Wait(); err != nil {
 		t.Fatalf("replay: %v\n%s", err, tail(replayErr.String()))
+	}
+	// --realtime may be slower than the original (a loaded machine), never
+	// faster.
+	if took := time.Since(began); took < span*95/100 {
+		t.Errorf("--realtime replay took %v; the original events span %v", took, span)
 	}
 	got := parseEvents(t, r.stdout)
 	if len(got) != len(want) {
@@ -557,9 +560,9 @@ func TestReplayLive(t *testing.T) {
 
 	// The ring stays behind without a writer: info says so, and a snapshot
 	// of it reads back the same events.
-	info := mustRun(t, "info", ring).stdout
-	if !strings.Contains(info, "live ring") || !strings.Contains(info, "writer:") || !strings.Contains(info, "none (no process") {
-		t.Errorf("info on the finished replay:\n%s", info)
+	text := mustRun(t, "info", ring).stdout
+	if !strings.Contains(text, "live ring") || !strings.Contains(text, "writer:") || !strings.Contains(text, "none (no process") {
+		t.Errorf("info on the finished replay:\n%s", text)
 	}
 	snap := filepath.Join(t.TempDir(), "again.zst")
 	mustRun(t, "snapshot", ring, snap)
@@ -583,7 +586,9 @@ func TestReplayLive(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	src := replaySource(t)
 	ring := filepath.Join(t.TempDir(), "loop-ring")
-	replay, replayErr := start(t, "replay", "--loop", "--rate", "2000", src, ring)
+	const rate = 2000
+	began := time.Now()
+	replay, replayErr := start(t, "replay", "--loop", "--rate", strconv.Itoa(rate), src, ring)
 	waitFile(t, ring)
 	watch, watchErr := start(t, "watch", "--json", ring)
 	time.Sleep(1500 * time.Millisecond)
@@ -608,6 +613,14 @@ func TestInterrupt(t *testing.T) {
 		if strings.Contains(c.stderr.String(), "monad-events: ") {
 			t.Errorf("an interrupted %s is not an error:\n%s", c.name, c.stderr.String())
 		}
+	}
+	// --rate may be slower than asked, never faster.
+	var info ringInfo
+	if err := json.Unmarshal([]byte(mustRun(t, "info", "--json", ring).stdout), &info); err != nil {
+		t.Fatal(err)
+	}
+	if limit := uint64(time.Since(began).Seconds()*rate) + 10; info.LastSeqno > limit || info.LastSeqno == 0 {
+		t.Errorf("--rate %d: %d events recorded in %v", rate, info.LastSeqno, time.Since(began))
 	}
 	out := watch.Stdout.(*strings.Builder).String()
 	evs := parseEvents(t, out) // every line a complete JSON object
