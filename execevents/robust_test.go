@@ -512,3 +512,58 @@ func replaceByRecordError(s []memEvent, i int) []memEvent {
 	c[i].p = p
 	return c
 }
+
+// rawType maps a fuzz byte to an event code, including unknown ones.
+func rawType(b byte) uint16 { return uint16(b % 30) }
+
+// FuzzTrackerRaw feeds the tracker events made entirely of fuzz bytes (no
+// reference data needed): every event kind, arbitrary flow tags and
+// payloads. It must never panic and only return the package's errors.
+func FuzzTrackerRaw(f *testing.F) {
+	f.Add([]byte{2, 1, 0, 0}, uint16(600))
+	f.Add([]byte{2, 1, 0, 0, 10, 1, 1, 9, 17, 1, 1, 0, 18, 1, 1, 0, 6, 1, 0, 0}, uint16(40))
+	f.Add([]byte{2, 0, 0, 0, 21, 1, 0, 0, 22, 1, 0, 0, 23, 1, 0, 0, 6, 1, 0, 0, 7, 0, 0, 0, 8, 0, 0, 0, 9, 0, 0, 0}, uint16(7))
+	f.Fuzz(func(t *testing.T, data []byte, size uint16) {
+		var evs []memEvent
+		// Each event: type, BLOCK_SEQNO (0 or 1), TXN_ID, ACCOUNT_INDEX,
+		// then a payload of the type's fixed size (or of size%300 when the
+		// first bit of size says so) filled from the remaining bytes.
+		lastStart := uint64(0)
+		for len(data) >= 4 && len(evs) < 64 {
+			e := memEvent{}
+			e.d.Seqno = uint64(len(evs) + 1)
+			e.d.EventType = rawType(data[0])
+			if e.d.EventType == uint16(execevents.EventTypeBlockStart) {
+				lastStart = e.d.Seqno
+			}
+			// BLOCK_SEQNO: none, the current block's, or a foreign one.
+			tag := [3]uint64{0, lastStart, 1 << 40}[data[1]%3]
+			e.d.ContentExt = [4]uint64{tag, uint64(data[2] % 8), uint64(data[3] % 4)}
+			data = data[4:]
+			n := fixedSize(execevents.EventType(e.d.EventType))
+			if size&1 != 0 || n == 0 {
+				n = int(size % 300)
+			}
+			size = size>>1 | size<<15
+			e.p = make([]byte, n)
+			copy(e.p, data)
+			if len(e.p) >= 264+184+8 && e.d.EventType == uint16(execevents.EventTypeBlockStart) {
+				e.p[448] %= 8 // keep txn_count small so that blocks can complete
+				clear(e.p[449:456])
+			}
+			data = data[min(len(data), n):]
+			evs = append(evs, e)
+		}
+		src := newMemSource(evs)
+		for _, opts := range []execevents.BuilderOptions{{}, {CallFrames: true, Accesses: true, MaxTxns: 4, MaxLogs: 4, MaxCallFrames: 4}} {
+			tr := execevents.NewTracker(opts)
+			for i := range src.evs {
+				_, err := tr.Process(src, &src.evs[i].d)
+				if err != nil && !errors.Is(err, execevents.ErrImplicitDrop) && !errors.Is(err, execevents.ErrRejected) &&
+					!errors.Is(err, execevents.ErrPayloadExpired) && !errors.Is(err, execevents.ErrInconsistent) {
+					t.Fatalf("untyped error %T: %v", err, err)
+				}
+			}
+		}
+	})
+}
