@@ -89,6 +89,14 @@ func TestCheck(t *testing.T) {
 		t.Errorf("-check with nothing changed: exit %d: %s", code, msg)
 	}
 
+	// The same headers under another root: only the command line in the
+	// files' first line differs, which -check ignores.
+	other := copyTree(t, root)
+	var out, errs bytes.Buffer
+	if code := Main(Options{Root: other, Out: o.Out, Package: o.Package}, true, false, &out, &errs); code != 0 {
+		t.Errorf("-check of identical headers under another -root: exit %d: %s", code, errs.String())
+	}
+
 	stale := filepath.Join(o.Out, "zold.go")
 	if err := os.WriteFile(stale, []byte("package execevents\n"), 0o644); err != nil {
 		t.Fatal(err)
