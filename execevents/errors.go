@@ -37,6 +37,7 @@ type RejectedError struct {
 	EVMError   EVMError // EVM_ERROR payload
 }
 
+// Error names the block, the event and the offending values.
 func (e *RejectedError) Error() string {
 	s := fmt.Sprintf("execevents: block %d (id %s, start seqno %d) rejected by %s at seqno %d",
 		e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.StartSeqno, eventName(e.EventType), e.Seqno)
@@ -60,6 +61,7 @@ type PayloadExpiredError struct {
 	Offset    uint64 // payload_buf_offset of the expired payload
 }
 
+// Error names the block, the event and the offending values.
 func (e *PayloadExpiredError) Error() string {
 	return fmt.Sprintf("execevents: payload of %s event seqno %d (buffer offset %d) expired while reading",
 		eventName(e.EventType), e.Seqno, e.Offset)
@@ -147,6 +149,7 @@ type DropError struct {
 	Err error
 }
 
+// Error names the block, the event and the offending values.
 func (e *DropError) Error() string {
 	s := fmt.Sprintf("execevents: block %d (id %s, start seqno %d) dropped at %s seqno %d: %s",
 		e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.StartSeqno, eventName(e.EventType), e.Seqno, e.Reason)
@@ -189,6 +192,7 @@ type CommitError struct {
 	Msg       string
 }
 
+// Error names the block, the event and the offending values.
 func (e *CommitError) Error() string {
 	return fmt.Sprintf("execevents: %s seqno %d for block %d (id %s, state %s): %s",
 		eventName(e.EventType), e.Seqno, e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.State, e.Msg)
