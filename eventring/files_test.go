@@ -1,0 +1,147 @@
+package eventring
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestReferenceSnapshotEMN1B(t *testing.T) {
+	path := sharedTestdata(t, "emn-1b-15m.snapshot")
+	ok, err := IsSnapshot(path)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ring, err := Open(path)
+	require.NoError(t, err)
+	defer ring.Close()
+	require.Equal(t, uint64(6597), ring.Header().LastSeqno)
+	rd := ring.NewReader()
+	var d Descriptor
+	n := uint64(0)
+	for {
+		err := rd.Next(context.Background(), &d)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		n++
+		require.Equal(t, n, d.Seqno)
+		require.True(t, ring.PayloadValid(&d), "seqno %d expired", n)
+	}
+	require.Equal(t, uint64(6597), n)
+}
+
+func TestOpenFileAtOffset(t *testing.T) {
+	w, path := newTestRecorder(t)
+	recordSelfCheck(t, w, 100)
+	recordSelfCheck(t, w, 200)
+	ring0, err := w.Ring()
+	require.NoError(t, err)
+	snap := filepath.Join(t.TempDir(), "snap")
+	sf, err := os.Create(snap)
+	require.NoError(t, err)
+	require.NoError(t, ring0.WriteSnapshot(sf))
+	require.NoError(t, sf.Close())
+	require.NoError(t, ring0.Close())
+	require.NoError(t, w.Close())
+	off := 2 * pageSize
+
+	// A live ring inside a container file: copy the used pages of each
+	// section, keep the rest sparse.
+	src, err := os.Open(path)
+	require.NoError(t, err)
+	defer src.Close()
+	live := filepath.Join(t.TempDir(), "container")
+	dst, err := os.Create(live)
+	require.NoError(t, err)
+	_, err = dst.WriteString("some other content before the ring")
+	require.NoError(t, err)
+	require.NoError(t, dst.Truncate(off+int64(minSizes.Total())))
+	page := make([]byte, 4096)
+	for _, at := range []int64{0, HeaderSectionSize, HeaderSectionSize + MinDescriptorCapacity*DescriptorSize} {
+		_, err := src.ReadAt(page, at)
+		require.NoError(t, err)
+		_, err = dst.WriteAt(page, off+at)
+		require.NoError(t, err)
+	}
+	require.NoError(t, dst.Close())
+
+	// A snapshot inside a container file.
+	snapData, err := os.ReadFile(snap)
+	require.NoError(t, err)
+	snapContainer := filepath.Join(t.TempDir(), "snapcontainer")
+	require.NoError(t, os.WriteFile(snapContainer, append(make([]byte, off), snapData...), 0o644))
+
+	for _, p := range []string{live, snapContainer} {
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		ring, err := OpenFile(f, OpenOptions{Offset: off, Populate: true})
+		require.NoError(t, err, p)
+		f.Close() // not retained
+		rd := ring.NewReader()
+		rd.SetSeqno(1)
+		var d Descriptor
+		for i := uint64(1); i <= 2; i++ {
+			require.Equal(t, Ready, rd.TryNext(&d))
+			require.NoError(t, checkSelf(&d, ring.Payload(&d)))
+		}
+		require.Equal(t, NotReady, rd.TryNext(&d))
+		require.NoError(t, ring.Close())
+		require.NoError(t, ring.Close(), "idempotent")
+	}
+}
+
+func TestParseProcLocks(t *testing.T) {
+	locks := `1: FLOCK  ADVISORY  WRITE 4242 00:2f:1838 0 EOF
+2: FLOCK  ADVISORY  READ  4243 fd:01:1838 0 EOF
+2: -> FLOCK  ADVISORY  WRITE 4244 00:2f:1838 0 EOF
+3: POSIX  ADVISORY  WRITE 4245 00:2f:1838 0 EOF
+4: FLOCK  ADVISORY  WRITE 4246 00:2f:18380 0 EOF
+5: OFDLCK ADVISORY  READ  -1 00:2f:1838 0 EOF
+garbage
+`
+	require.Equal(t, []int{4242, 4243}, parseProcLocks([]byte(locks), 1838))
+	require.Empty(t, parseProcLocks([]byte(locks), 99))
+}
+
+func TestResolvePath(t *testing.T) {
+	p, err := ResolvePath("./here/ring")
+	require.NoError(t, err)
+	require.Equal(t, "./here/ring", p)
+	p, err = ResolvePath("/abs/ring")
+	require.NoError(t, err)
+	require.Equal(t, "/abs/ring", p)
+
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	p, err = ResolvePathIn(DefaultExecRingName, dir)
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "monad-exec-events"), p)
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	require.True(t, st.IsDir())
+
+	p, err = ResolvePath(DefaultExecRingName)
+	if err != nil {
+		require.ErrorIs(t, err, ErrNoHugetlbfs) // this machine has no hugetlbfs mount
+	} else {
+		require.Equal(t, DefaultRingDirName, filepath.Base(filepath.Dir(p)))
+	}
+	require.Equal(t, `/mnt/huge pages`, unescapeMount(`/mnt/huge\040pages`))
+}
+
+func TestStrings(t *testing.T) {
+	require.Equal(t, "EXEC", ContentTypeExec.String())
+	require.Equal(t, "TEST", ContentTypeTest.String())
+	require.Equal(t, "NONE", ContentTypeNone.String())
+	require.Equal(t, "ContentType(9)", ContentType(9).String())
+	require.Equal(t, "OVERFLOW_EXPIRE", RecordErrorOverflowExpire.String())
+	require.Equal(t, "RecordErrorType(7)", RecordErrorType(7).String())
+	require.Equal(t, "Gap", Gap.String())
+	require.Equal(t, "Ready", Ready.String())
+	require.Equal(t, "NotReady", NotReady.String())
+	require.Contains(t, (&GapError{Expected: 5, Oldest: 9}).Error(), "5..8")
+}
