@@ -385,6 +385,12 @@ func (g *emitter) members(s *Struct) []member {
 	for i := 0; i < len(fields); i++ {
 		fl := fields[i]
 		if !fl.BitField {
+			if fl.Type.Size <= 0 {
+				// A flexible array member: Go would pad a zero-size last
+				// field, so it is left out (trailing data is the decoders'
+				// business).
+				continue
+			}
 			ms = append(ms, member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type)})
 			continue
 		}

@@ -251,7 +251,8 @@ func (b *builder) typeOf(t cc.Type, member bool) (Type, error) {
 		}
 		r.Kind = KindArray
 		r.Elem = &e
-		r.Len = at.Len()
+		r.Len = max(at.Len(), 0) // a flexible array member has no length
+		r.Size = max(r.Size, 0)
 		r.CType = fmt.Sprintf("%s[%d]", e.CType, r.Len)
 	case cc.Ptr:
 		r.Kind = KindPointer
