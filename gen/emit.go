@@ -484,18 +484,20 @@ func (g *emitter) bitExpr(b Field) jen.Code {
 }
 
 func (g *emitter) constants(f *jen.File) {
-	f.Comment("SchemaHash is the schema fingerprint a ring must carry in its header for")
-	f.Commentf("these bindings to apply (%s).", g.m.SchemaHashSymbol)
-	var rows []jen.Code
-	for i := 0; i < 32; i += 8 {
-		var hex []string
-		for _, b := range g.m.SchemaHash[i : i+8] {
-			hex = append(hex, fmt.Sprintf("0x%02x", b))
+	if g.m.HasSchemaHash {
+		f.Comment("SchemaHash is the schema fingerprint a ring must carry in its header for")
+		f.Commentf("these bindings to apply (%s).", g.m.SchemaHashSymbol)
+		var rows []jen.Code
+		for i := 0; i < 32; i += 8 {
+			var hex []string
+			for _, b := range g.m.SchemaHash[i : i+8] {
+				hex = append(hex, fmt.Sprintf("0x%02x", b))
+			}
+			rows = append(rows, jen.Op(strings.Join(hex, ", ")))
 		}
-		rows = append(rows, jen.Op(strings.Join(hex, ", ")))
+		f.Var().Id("SchemaHash").Op("=").Index(jen.Lit(32)).Byte().Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, rows...)
+		f.Line()
 	}
-	f.Var().Id("SchemaHash").Op("=").Index(jen.Lit(32)).Byte().Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, rows...)
-	f.Line()
 	if g.m.HasContentType() {
 		f.Commentf("RingContentType is the content type of rings carrying these events.")
 		f.Const().Id("RingContentType").Op("=").Qual(RingPkg, "ContentType"+camel(strings.ToLower(g.m.ContentType)))

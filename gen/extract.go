@@ -171,7 +171,7 @@ func (b *builder) structOf(name string, st *cc.StructType) (*Struct, error) {
 		mf := Field{
 			Name:   f.Name(),
 			Offset: f.Offset(),
-			Size:   f.Type().Size(),
+			Size:   max(f.Type().Size(), 0), // -1 for a flexible array member
 			Align:  int64(f.Type().Align()),
 			Type:   ft,
 		}
