@@ -145,7 +145,7 @@ func (b *builder) typedef(name, file string, d *cc.Declarator) error {
 		}
 		b.m.Structs[name] = s
 	default:
-		mt, err := b.typeOf(t, false)
+		mt, err := b.typeOf(t)
 		if err != nil || mt.Kind != KindInt && mt.Kind != KindBool && mt.Kind != KindEnum {
 			return nil // not a payload candidate (function pointers, ...)
 		}
@@ -164,7 +164,7 @@ func (b *builder) structOf(name string, st *cc.StructType) (*Struct, error) {
 	s := &Struct{Name: name, Size: st.Size(), Align: int64(st.Align())}
 	for i := 0; i < st.NumFields(); i++ {
 		f := st.FieldByIndex(i)
-		ft, err := b.typeOf(f.Type(), true)
+		ft, err := b.typeOf(f.Type())
 		if err != nil {
 			return nil, fmt.Errorf("struct %s member %s: %w", name, f.Name(), err)
 		}
@@ -199,7 +199,7 @@ func intCType(k cc.Kind, size int64) (string, bool) {
 	return "", false
 }
 
-func (b *builder) typeOf(t cc.Type, member bool) (Type, error) {
+func (b *builder) typeOf(t cc.Type) (Type, error) {
 	r := Type{Size: t.Size(), Align: int64(t.Align())}
 	if d := t.Typedef(); d != nil {
 		r.CType = d.Name()
@@ -245,7 +245,7 @@ func (b *builder) typeOf(t cc.Type, member bool) (Type, error) {
 		}
 	case cc.Array:
 		at := t.(*cc.ArrayType)
-		e, err := b.typeOf(at.Elem(), member)
+		e, err := b.typeOf(at.Elem())
 		if err != nil {
 			return r, err
 		}
@@ -356,6 +356,7 @@ func walkTU(tu *cc.TranslationUnit, f func(*cc.InitDeclarator)) {
 	}
 }
 
+// tagOf returns a tag token's text (SrcStr needs an addressable Token).
 func tagOf(t cc.Token) string { return t.SrcStr() }
 
 // memberAlignas records the alignas specifiers of a struct's members.

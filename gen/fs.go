@@ -67,5 +67,5 @@ func (s *sourceFS) Open(name string) (fs.File, error) {
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
 
-// osDirFS is os.DirFS, named for the godoc of Options.Root.
+// osDirFS opens a header tree on disk.
 func osDirFS(dir string) fs.FS { return os.DirFS(dir) }
