@@ -4,10 +4,10 @@ package execevents
 // [Builder]: the BLOCK_START and BLOCK_END payloads and every transaction.
 //
 // All fields are owned copies; nothing refers to ring memory, so a block
-// stays valid after its payloads expire. Slices of different blocks built by
-// the same Builder may share backing arrays (the builder carves them from
-// large chunks to avoid per-event allocations); every slice is capped, so
-// appending to one never writes into another.
+// stays valid after its payloads expire, and no two blocks share memory.
+// The slices of one block are carved from a few exactly sized allocations
+// (one per element type); every slice is capped, so appending to one never
+// writes into another.
 type ExecutedBlock struct {
 	Start BlockStart // BLOCK_START payload
 	End   BlockEnd   // BLOCK_END payload
