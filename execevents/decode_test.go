@@ -283,6 +283,64 @@ func TestDecodeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDecodeRecordErrorOverflow records a TXN_CALL_FRAME too large for the
+// ring: the recorder stores an 8192-byte RECORD_ERROR instead (spec §5.6),
+// which must decode with the dropped event's first 8176 bytes.
+func TestDecodeRecordErrorOverflow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ring")
+	w, err := eventring.Create(path, eventring.Sizes{DescriptorCapacity: 1 << 16, PayloadBufSize: 1 << 27},
+		execevents.RingContentType, execevents.SchemaHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// 128 MiB of input: past S - 2·16 MiB, so it would expire at birth.
+	var cf execevents.TxnCallFrame
+	cf.Index, cf.InputLength = 3, 1<<27
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i)
+	}
+	parts := [][]byte{bytesOf(&cf)}
+	for range 128 {
+		parts = append(parts, chunk)
+	}
+	if _, err := w.Record(uint16(execevents.EventTypeTxnCallFrame), [4]uint64{}, parts...); !errors.Is(err, eventring.ErrPayloadTooLarge) {
+		t.Fatalf("Record of a 128 MiB payload: %v, want ErrPayloadTooLarge", err)
+	}
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var d eventring.Descriptor
+	if rd.TryNext(&d) != eventring.Ready {
+		t.Fatal("no event")
+	}
+	if execevents.EventType(d.EventType) != execevents.EventTypeRecordError || d.PayloadSize != 8192 {
+		t.Fatalf("recorded %v with %d bytes", execevents.EventType(d.EventType), d.PayloadSize)
+	}
+	v, err := execevents.DecodeRecordError(ring.Payload(&d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.ErrorType != eventring.RecordErrorOverflowExpire || v.DroppedEventType != uint16(execevents.EventTypeTxnCallFrame) ||
+		v.TruncatedPayloadSize != 8176 || v.RequestedPayloadSize != 128+1<<27 || len(v.Truncated) != 8176 {
+		t.Fatalf("RECORD_ERROR %+v with %d truncated bytes", *v.RecordError, len(v.Truncated))
+	}
+	// The truncated bytes start with the dropped fixed struct, then its
+	// input; they must not decode as a complete event.
+	if got, err := execevents.DecodeTxnCallFrame(v.Truncated); !errors.Is(err, execevents.ErrPayloadShort) {
+		t.Errorf("truncated TXN_CALL_FRAME decoded: %v, %v", got, err)
+	}
+	frame := (*execevents.TxnCallFrame)(unsafe.Pointer(&v.Truncated[0]))
+	if *frame != cf || v.Truncated[128+200] != 200 {
+		t.Errorf("truncated payload does not start with the dropped event")
+	}
+}
+
 // TestDecodeSpecOffsets writes values at the absolute payload offsets the
 // spec documents (§7.6, §8.2) and checks the decoded fields.
 func TestDecodeSpecOffsets(t *testing.T) {
@@ -445,6 +503,28 @@ func TestDecodeErrors(t *testing.T) {
 var snapshotCounts = map[execevents.EventType]int{
 	2: 30, 4: 30, 5: 30, 6: 30, 7: 30, 8: 30, 9: 29, 10: 6187, 11: 121, 13: 6187, 15: 6187, 16: 6187,
 	17: 6187, 18: 8299, 19: 21077, 20: 6187, 21: 6247, 22: 25530, 23: 38286,
+}
+
+// TestDecodeSnapshotSmall decodes every event of the one-block reference
+// snapshot.
+func TestDecodeSnapshotSmall(t *testing.T) {
+	ring, err := execevents.Open(decTestdata(t, "emn-1b-15m.snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var d eventring.Descriptor
+	n := 0
+	for ; rd.TryNext(&d) == eventring.Ready; n++ {
+		if _, err := execevents.DecodePayload(execevents.EventType(d.EventType), ring.Payload(&d)); err != nil {
+			t.Fatalf("seqno %d: %v", d.Seqno, err)
+		}
+	}
+	if n != 6597 {
+		t.Errorf("decoded %d events, the snapshot has 6597", n)
+	}
 }
 
 // TestDecodeSnapshot decodes every event of the emn-30b-15m reference
