@@ -69,6 +69,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	s.onIdle = func() { out.Flush() }
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
+	warnings := 0
 
 	for {
 		if err := s.next(ctx, &d); err != nil {
@@ -99,14 +100,26 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		if err != nil {
-			logBuildError(e, err)
+			logBuildError(e, err, &warnings)
 		}
 	}
 }
 
+// maxBuildWarnings bounds how many builder and tracker complaints are logged
+// (a looped replay repeats the same blocks, each one a complaint).
+const maxBuildWarnings = 20
+
 // logBuildError reports a block the builder had to drop or a consensus
-// event it could not apply; reading goes on either way.
-func logBuildError(e *env, err error) {
+// event it could not apply; reading goes on either way. After
+// maxBuildWarnings of them the rest go to the debug level.
+func logBuildError(e *env, err error, n *int) {
+	if *n++; *n > maxBuildWarnings {
+		if *n == maxBuildWarnings+1 {
+			e.log.Warn("further block builder warnings suppressed (-v shows them)")
+		}
+		e.log.Debug("block builder", "err", err)
+		return
+	}
 	var (
 		rej *execevents.RejectedError
 		ce  *execevents.CommitError

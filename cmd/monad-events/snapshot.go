@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/monadgo/events/eventring"
 )
 
 func runSnapshot(ctx context.Context, e *env, args []string) error {
@@ -38,7 +42,12 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 	cw := &countingWriter{w: tmp}
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- o.WriteSnapshot(cw) }()
+	if pids, err := o.WriterPIDs(); o.snapshot || err == nil && len(pids) == 0 {
+		// Nobody writes the ring: eventring's capture is exact.
+		go func() { done <- o.WriteSnapshot(cw) }()
+	} else {
+		go func() { done <- captureLive(ctx, o, cw) }()
+	}
 
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -71,6 +80,54 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 	e.log.Info("snapshot: done", "out", out, "events", h.LastSeqno, "compressed", size(cw.n.Load()),
 		"elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// captureLive writes a snapshot of a ring that a writer is filling. The
+// ring's sections are first copied out of the file into private memory and
+// the header is read last, then everything is compressed: its control words
+// then cover every descriptor and payload byte copied (no seqno past
+// last_seqno, no payload past next_payload_byte), and any payload the writer
+// overwrote during the copy lies below its window start, so readers of the
+// snapshot see it as expired rather than as valid torn bytes. (Compressing
+// straight from the shared mapping is not safe while it changes: the
+// encoder reads its input more than once, so the frame's checksum can
+// disagree with its content, and descriptors copied after the header can
+// point past its next_payload_byte.)
+func captureLive(ctx context.Context, o *openedRing, w io.Writer) error {
+	f, err := os.Open(o.path) // no lock: readers never lock ring files
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sz := o.Sizes()
+	body := make([]byte, sz.DescriptorCapacity*eventring.DescriptorSize+sz.PayloadBufSize)
+	const chunk = 4 << 20
+	for off := 0; off < len(body); off += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(off+chunk, len(body))
+		if _, err := f.ReadAt(body[off:end], eventring.HeaderSectionSize+int64(off)); err != nil {
+			return fmt.Errorf("reading %s: %w", o.path, err)
+		}
+	}
+	// The header section: the 192-byte header struct (spec §2.2), then
+	// zeros.
+	hdr := make([]byte, eventring.HeaderSectionSize)
+	if _, err := f.ReadAt(hdr[:192], 0); err != nil {
+		return fmt.Errorf("reading %s: %w", o.path, err)
+	}
+	enc, err := zstd.NewWriter(w)
+	if err != nil {
+		return err
+	}
+	for _, part := range [][]byte{hdr, body, make([]byte, sz.ContextAreaSize)} {
+		if _, err := enc.Write(part); err != nil {
+			enc.Close()
+			return err
+		}
+	}
+	return enc.Close()
 }
 
 // countingWriter counts bytes for progress reports.
