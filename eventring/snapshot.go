@@ -1,6 +1,7 @@
 package eventring
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -214,20 +215,12 @@ func decompressSnapshot(src io.ReaderAt, size int64, limit uint64) (*os.File, *r
 	return mfd, &h, nil
 }
 
-// allZero reports whether b holds only zero bytes.
+// zeroChunk is compared against decompressed chunks (bss: never written).
+var zeroChunk [decompChunk]byte
+
+// allZero reports whether b (at most decompChunk bytes) holds only zeros.
 func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
+	return bytes.Equal(b, zeroChunk[:len(b)])
 }
 
 // WriteSnapshot writes the ring image (header, descriptors, payload buffer
