@@ -197,7 +197,7 @@ func printInfo(e *env, info *ringInfo, now time.Time) error {
 	row("payload window", "bytes %d .. %d valid (%s; payload buffer %.1f%% used)",
 		info.BufferWindowStart, info.NextPayloadByte, size(info.NextPayloadByte-min(info.BufferWindowStart, info.NextPayloadByte)), info.PayloadUsedPct)
 	stamp := func(t *time.Time) string {
-		s := t.Format(time.RFC3339Nano)
+		s := t.Format(nanoTime)
 		if info.Kind == "live" {
 			s += fmt.Sprintf(" (%s ago)", now.Sub(*t).Round(time.Millisecond))
 		}

@@ -225,7 +225,7 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	b := w.line[:0]
 	b = fmt.Appendf(b, `{"seqno":%d,"eventType":%q,"eventCode":%d,"time":%q,"recordEpochNanos":%d,"payloadSize":%d,"payloadBufOffset":%d`,
 		d.Seqno, eventName(d.EventType), d.EventType,
-		time.Unix(0, int64(d.RecordEpochNanos)).UTC().Format(time.RFC3339Nano), d.RecordEpochNanos,
+		time.Unix(0, int64(d.RecordEpochNanos)).UTC().Format(nanoTime), d.RecordEpochNanos,
 		d.PayloadSize, d.PayloadBufOffset)
 	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
 		b = fmt.Appendf(b, `,"blockSeqno":%d`, bs)
@@ -257,3 +257,7 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	_, err := w.out.Write(b)
 	return err
 }
+
+// nanoTime is RFC 3339 with all nine fractional digits, so that times line
+// up and sort as text.
+const nanoTime = "2006-01-02T15:04:05.000000000Z07:00"
