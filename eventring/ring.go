@@ -18,8 +18,9 @@ type OpenOptions struct {
 	// of the C library); it must be a multiple of the page size. 0 for
 	// every file the daemon writes.
 	Offset int64
-	// Populate pre-faults the mapping of a live ring (MAP_POPULATE), so the
-	// first pass over it does not take page faults.
+	// Populate pre-faults the mapping (MAP_POPULATE), so the first pass
+	// over the ring does not take page faults. On a sparse live ring file it
+	// also allocates the holes' pages.
 	Populate bool
 	// MaxSnapshotSize caps the decompressed size of a snapshot; 0 means
 	// DefaultMaxSnapshotSize. Decompression also never exceeds the total

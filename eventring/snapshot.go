@@ -120,7 +120,7 @@ func openSnapshot(f *os.File, path string, opts OpenOptions, size int64) (*Ring,
 		return nil, err
 	}
 	defer mfd.Close() // the mapping keeps the memory alive
-	m, err := mapRing(mfd.Fd(), 0, h.Size, false, false)
+	m, err := mapRing(mfd.Fd(), 0, h.Size, false, opts.Populate)
 	if err != nil {
 		return nil, err
 	}
