@@ -360,8 +360,9 @@ func TestReferenceBlocks(t *testing.T) {
 // ---- the project's demo snapshot ----
 
 // TestDemoGolden pins the output of every read command on the demo
-// snapshot (go test -run TestDemoGolden -update rewrites the files after a
-// deliberate change; review the diff).
+// snapshot. After a deliberate change (or a regenerated demo), rewrite the
+// files with "go test ./cmd/monad-events -run TestDemoGolden -args -update"
+// and review the diff.
 func TestDemoGolden(t *testing.T) {
 	p := demoSnapshot(t)
 	for _, c := range []struct {

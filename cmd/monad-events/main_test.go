@@ -140,13 +140,13 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(p)
 	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
+		t.Fatalf("%v (create it: go test ./cmd/monad-events -run %s -args -update)", err, t.Name())
 	}
 	if got != string(want) {
 		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
 		for i := range min(len(gl), len(wl)) {
 			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(%d vs %d lines; -update rewrites it after a deliberate change)",
+				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(%d vs %d lines; after a deliberate change: go test ./cmd/monad-events -run TestDemoGolden -args -update)",
 					p, i+1, gl[i], wl[i], len(gl), len(wl))
 			}
 		}
