@@ -40,31 +40,38 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 	defer os.Remove(tmp.Name()) // no-op after the rename
 
 	cw := &countingWriter{w: tmp}
-	done := make(chan error, 1)
 	start := time.Now()
-	if pids, err := o.WriterPIDs(); o.snapshot || err == nil && len(pids) == 0 {
-		// Nobody writes the ring: eventring's capture is exact.
-		go func() { done <- o.WriteSnapshot(cw) }()
-	} else {
-		go func() { done <- captureLive(ctx, o, cw) }()
-	}
-
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case err = <-done:
-		case <-tick.C:
-			e.log.Info("snapshot: writing", "compressed", size(cw.n.Load()), "elapsed", time.Since(start).Round(time.Second))
-			continue
-		case <-ctx.Done():
-			// Closing the file makes the writer's next write fail; wait for it
-			// so nothing touches the ring after we return.
-			tmp.Close()
-			<-done
-			return ctx.Err()
+	// Progress and Ctrl-C are handled aside; the capture itself runs here,
+	// on the goroutine whose faults main turns into an error line.
+	stop := make(chan struct{})
+	watcherDone := make(chan struct{})
+	go func() {
+		defer close(watcherDone)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				e.log.Info("snapshot: writing", "compressed", size(cw.n.Load()), "elapsed", time.Since(start).Round(time.Second))
+			case <-ctx.Done():
+				tmp.Close() // the capture's next write fails: it stops soon
+				return
+			case <-stop:
+				return
+			}
 		}
-		break
+	}()
+	if pids, perr := o.WriterPIDs(); o.snapshot || perr == nil && len(pids) == 0 {
+		// Nobody writes the ring: eventring's capture is exact.
+		err = o.WriteSnapshot(cw)
+	} else {
+		err = captureLive(ctx, o, cw)
+	}
+	close(stop)
+	<-watcherDone
+	if ctx.Err() != nil {
+		tmp.Close()
+		return ctx.Err()
 	}
 	if err != nil {
 		tmp.Close()
