@@ -30,11 +30,20 @@ func (r *Ring) Payload(d *Descriptor) []byte {
 // impossible descriptors are never valid). Call it after using a Payload
 // view to confirm what was read.
 func (r *Ring) PayloadValid(d *Descriptor) bool {
+	off := d.PayloadBufOffset
+	end := off + uint64(d.PayloadSize)
+	if end > r.nextSeen.Load() || end < off {
+		return r.payloadValidSlow(d)
+	}
+	return off >= atomic.LoadUint64(r.window) && uint64(d.PayloadSize) <= r.maxPayload
+}
+
+// payloadValidSlow is PayloadValid when the payload's end lies beyond the
+// cached next_payload_byte (or the offset overflows).
+func (r *Ring) payloadValidSlow(d *Descriptor) bool {
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
 	end := off + size
-	return size <= r.maxPayload && end >= off &&
-		(end <= r.nextSeen.Load() || r.refreshNext(end)) &&
-		off >= atomic.LoadUint64(r.window)
+	return size <= r.maxPayload && end >= off && r.refreshNext(end) && off >= atomic.LoadUint64(r.window)
 }
 
 // refreshNext reloads next_payload_byte (which only grows) and reports
