@@ -188,18 +188,32 @@ func (w *watcher) event(d *eventring.Descriptor) error {
 	b = time.Unix(0, int64(d.RecordEpochNanos)).AppendFormat(b, "15:04:05.000000000")
 	b = append(b, ' ')
 	b = append(b, eventName(d.EventType)...)
-	b = fmt.Appendf(b, " [%d 0x%x] SEQ: %d LEN: %d BUF_OFF: %d", d.EventType, d.EventType, d.Seqno, d.PayloadSize, d.PayloadBufOffset)
+	// strconv rather than fmt: no allocation per event.
+	b = append(b, " ["...)
+	b = strconv.AppendUint(b, uint64(d.EventType), 10)
+	b = append(b, " 0x"...)
+	b = strconv.AppendUint(b, uint64(d.EventType), 16)
+	b = append(b, "] SEQ: "...)
+	b = strconv.AppendUint(b, d.Seqno, 10)
+	b = append(b, " LEN: "...)
+	b = strconv.AppendUint(b, uint64(d.PayloadSize), 10)
+	b = append(b, " BUF_OFF: "...)
+	b = strconv.AppendUint(b, d.PayloadBufOffset, 10)
 	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
-		b = fmt.Appendf(b, " BLK_SEQ: %d", bs)
+		b = append(b, " BLK_SEQ: "...)
+		b = strconv.AppendUint(b, bs, 10)
 		if bs == w.blockSeqno {
-			b = fmt.Appendf(b, " BLK: %d", w.blockNumber)
+			b = append(b, " BLK: "...)
+			b = strconv.AppendUint(b, w.blockNumber, 10)
 		}
 	}
 	if id := d.ContentExt[execevents.FlowTypeTxnID]; id != 0 {
-		b = fmt.Appendf(b, " TXN: %d", id-1)
+		b = append(b, " TXN: "...)
+		b = strconv.AppendUint(b, id-1, 10)
 	}
 	if execevents.EventType(d.EventType) == execevents.EventTypeStorageAccess {
-		b = fmt.Appendf(b, " ACCT: %d", d.ContentExt[execevents.FlowTypeAccountIndex])
+		b = append(b, " ACCT: "...)
+		b = strconv.AppendUint(b, d.ContentExt[execevents.FlowTypeAccountIndex], 10)
 	}
 	b = append(b, '\n')
 	if w.dump && d.PayloadSize > 0 {
