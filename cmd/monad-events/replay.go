@@ -120,7 +120,6 @@ func (r *replayer) pass(ctx context.Context, pass int) error {
 	var (
 		d         eventring.Descriptor
 		passStart = time.Now()
-		passBase  = r.recorded
 		firstNs   uint64
 		latestNs  uint64
 	)
@@ -161,7 +160,9 @@ func (r *replayer) pass(ctx context.Context, pass int) error {
 
 		switch {
 		case r.rate > 0:
-			r.waitUntil(ctx, passStart.Add(time.Duration(float64(r.recorded-passBase)*1e9/r.rate)))
+			// Paced from the very first event, across passes, so the rate
+			// holds over a long --loop.
+			r.waitUntil(ctx, r.start.Add(time.Duration(float64(r.recorded)*1e9/r.rate)))
 		case r.realtime:
 			// Record times are not monotonic in seqno order (several writer
 			// threads); pace by the latest time seen so far.
