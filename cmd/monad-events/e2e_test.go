@@ -351,6 +351,14 @@ func TestReferenceBlocks(t *testing.T) {
 	if !strings.HasPrefix(text, "Proposed   block 15000001  hash 0x7a7d7c23bb8c5e340eead8537bb5e2f3e125bfa0b588cf07e4aa140ba374295e") {
 		t.Errorf("blocks: first line %q", strings.SplitN(text, "\n", 2)[0])
 	}
+	// The one-block snapshot holds the same block 15 000 001.
+	one := parseUpdates(t, mustRun(t, "blocks", "--json", sharedFile(t, emn1bPath)).stdout)
+	if len(one) == 0 {
+		t.Error("emn-1b: no update")
+	} else if one[0].CommitState != "Proposed" || one[0].Block["hash"] != header["hash"] {
+		t.Errorf("emn-1b: first update %s of block %v, want Proposed %v", one[0].CommitState, one[0].Block["hash"], header["hash"])
+	}
+
 	fin := mustRun(t, "blocks", "--state", "finalized", p).stdout
 	if n := strings.Count(fin, "\n"); n != 30 || strings.Count(fin, "Finalized  block ") != 30 {
 		t.Errorf("--state finalized: %d lines, want 30 Finalized lines:\n%s", n, fin)
