@@ -20,7 +20,13 @@
 //
 // Data goes to standard output, diagnostics to standard error. On any error
 // the command prints one line saying why and exits with status 1. Ctrl-C
-// (SIGINT) or SIGTERM ends a command cleanly with status 0.
+// (SIGINT) or SIGTERM ends a command cleanly with status 0. A command
+// following a live ring also ends, with status 0, once the ring's writer has
+// exited and every event was read.
+//
+// Event times are the record times in the descriptors (never the reader's
+// clock), printed in the local time zone by watch (TZ=UTC for UTC) and in
+// UTC elsewhere, so output on a snapshot is reproducible.
 package main
 
 import (
