@@ -539,3 +539,63 @@ func TestConcurrentWriterNeverYieldsTornData(t *testing.T) {
 	t.Logf("ready=%d gaps=%d expired=%d", ready, gaps, expired)
 	require.Positive(t, ready)
 }
+
+// TestWriteSnapshotWhileWriting captures a ring that a writer keeps
+// filling: the snapshot decodes, and every event in it is either expired or
+// passes its self-check; none points past the snapshot's allocation end.
+func TestWriteSnapshotWhileWriting(t *testing.T) {
+	w, _ := newTestRecorder(t)
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			recordSelfCheck(t, w, uint64(16+(i*131)%20000))
+		}
+	})
+	waitUntil(t, func() bool { return ring.Header().NextPayloadByte > MinPayloadBufSize }) // wrapped
+	snap := filepath.Join(t.TempDir(), "snap.zst")
+	f, err := os.Create(snap)
+	require.NoError(t, err)
+	require.NoError(t, ring.WriteSnapshot(f))
+	require.NoError(t, f.Close())
+	close(stop)
+	wg.Wait()
+
+	s, err := Open(snap)
+	require.NoError(t, err)
+	defer s.Close()
+	h := s.Header()
+	rd := s.NewReader()
+	rd.SetSeqno(uint64(max(1, int64(h.LastSeqno)-MinDescriptorCapacity+1)))
+	var d Descriptor
+	var valid, expired int
+	buf := make([]byte, 0, 32<<10)
+	for {
+		res := rd.TryNext(&d)
+		if res == Gap { // slots the writer was refilling during the copy
+			rd.SetSeqno(rd.LastSeqno() + 2)
+			continue
+		}
+		if res != Ready {
+			break
+		}
+		buf, err = s.CopyPayload(&d, buf)
+		if err != nil {
+			require.ErrorIs(t, err, ErrPayloadExpired, "seqno %d", d.Seqno)
+			expired++
+			continue
+		}
+		valid++
+		require.NoError(t, checkSelf(&d, buf), "seqno %d", d.Seqno)
+	}
+	t.Logf("valid=%d expired=%d last=%d", valid, expired, h.LastSeqno)
+	require.Positive(t, valid)
+}

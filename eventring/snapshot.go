@@ -225,36 +225,47 @@ func allZero(b []byte) bool {
 
 // WriteSnapshot writes the ring image (header, descriptors, payload buffer
 // and a zeroed context area) to w as one zstd frame that Open reads back as
-// a snapshot. Capturing a ring that a writer is still filling gives a
-// snapshot whose newest payloads may have been overwritten during the
-// capture without the snapshot's window showing it; capture quiescent rings
-// (zombies, finished recordings) for exact results.
+// a snapshot.
+//
+// A live ring may be written to while it is captured, so its descriptors
+// and payload buffer are first copied into private memory (C×64 + S bytes,
+// released afterwards) and the control words are read last. The snapshot's
+// last_seqno and next_payload_byte then cover everything copied, and a
+// payload overwritten during the copy lies below its window start, so it
+// reads as expired rather than as valid torn bytes. (Compressing straight
+// from a changing mapping is unsafe: the encoder reads its input more than
+// once, so the frame checksum could disagree with the content.) A snapshot
+// Ring is compressed directly.
 func (r *Ring) WriteSnapshot(w io.Writer) error {
-	enc, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return err
+	body := unsafe.Slice((*byte)(r.descs), r.sizes.DescriptorCapacity*DescriptorSize+r.sizes.PayloadBufSize)
+	if !r.snapshot {
+		body = append([]byte(nil), body...)
 	}
-	// The header is copied with atomic loads of the control words; the
-	// rest of the header section is unused and written as zeros.
 	var hdr ringHeader
 	hdr.Magic = r.hdr.Magic
 	hdr.ContentType = r.hdr.ContentType
 	hdr.SchemaHash = r.hdr.SchemaHash
 	hdr.Size = r.sizes
+	// Window start before allocation end: both only grow, so the pair read
+	// in this order never shows a window wider than the buffer.
+	hdr.Control.BufferWindowStart = atomic.LoadUint64(&r.hdr.Control.BufferWindowStart)
 	hdr.Control.LastSeqno = atomic.LoadUint64(&r.hdr.Control.LastSeqno)
 	hdr.Control.NextPayloadByte = atomic.LoadUint64(&r.hdr.Control.NextPayloadByte)
-	hdr.Control.BufferWindowStart = atomic.LoadUint64(&r.hdr.Control.BufferWindowStart)
 	hdrBytes := unsafe.Slice((*byte)(unsafe.Pointer(&hdr)), ringHeaderSize)
+
+	enc, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, 64<<10)
 	if _, err := enc.Write(hdrBytes); err != nil {
 		enc.Close()
 		return err
 	}
-	zeros := make([]byte, 64<<10)
 	if err := writeZeros(enc, HeaderSectionSize-ringHeaderSize, zeros); err != nil {
 		enc.Close()
 		return err
 	}
-	body := unsafe.Slice((*byte)(r.descs), r.sizes.DescriptorCapacity*DescriptorSize+r.sizes.PayloadBufSize)
 	if _, err := enc.Write(body); err != nil {
 		enc.Close()
 		return err
