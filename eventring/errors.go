@@ -61,6 +61,7 @@ type SchemaError struct {
 	WantHash, GotHash [32]byte
 }
 
+// Error names the ring and both content types or schema hashes.
 func (e *SchemaError) Error() string {
 	if e.WantType != e.GotType {
 		return fmt.Sprintf("eventring: %s: content type is %v, want %v", e.Path, e.GotType, e.WantType)
@@ -86,6 +87,7 @@ type GapError struct {
 	Oldest   uint64 // the first sequence number believed still readable
 }
 
+// Error names the lost range.
 func (e *GapError) Error() string {
 	return fmt.Sprintf("eventring: gap: events %d..%d lost (reader lapped by the writer)", e.Expected, e.Oldest-1)
 }
@@ -103,6 +105,7 @@ type OversizeError struct {
 	Kind          RecordErrorType // OVERFLOW_4GB or OVERFLOW_EXPIRE
 }
 
+// Error describes the replaced event.
 func (e *OversizeError) Error() string {
 	return fmt.Sprintf("eventring: event type %d with a %d-byte payload recorded as RECORD_ERROR %v (seqno %d)",
 		e.EventType, e.RequestedSize, e.Kind, e.Seqno)

@@ -5,7 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -144,4 +147,27 @@ func TestStrings(t *testing.T) {
 	require.Equal(t, "Ready", Ready.String())
 	require.Equal(t, "NotReady", NotReady.String())
 	require.Contains(t, (&GapError{Expected: 5, Oldest: 9}).Error(), "5..8")
+}
+
+// TestCleanupUnmapsForgottenRing: a Ring dropped without Close is unmapped
+// by its cleanup (the memfd mapping disappears from /proc/self/maps).
+func TestCleanupUnmapsForgottenRing(t *testing.T) {
+	count := func() int {
+		maps, err := os.ReadFile("/proc/self/maps")
+		require.NoError(t, err)
+		return strings.Count(string(maps), "zstd-ring-decomp")
+	}
+	p := writeTemp(t, minSnapshot(0), 0)
+	before := count()
+	func() {
+		r, err := Open(p)
+		require.NoError(t, err)
+		require.Greater(t, count(), before)
+		_ = r.Header()
+	}()
+	for i := 0; i < 50 && count() > before; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, before, count())
 }

@@ -84,6 +84,7 @@ type PayloadError struct {
 	Err    error  // ErrPayloadExpired or ErrBadDescriptor
 }
 
+// Error names the event and its payload location.
 func (e *PayloadError) Error() string {
 	return fmt.Sprintf("%v (seqno %d, offset %d, size %d)", e.Err, e.Seqno, e.Offset, e.Size)
 }
