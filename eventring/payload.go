@@ -64,13 +64,17 @@ func (r *Ring) refreshNext(end uint64) bool {
 // is impossible for this ring. With a large enough dst it does not
 // allocate.
 func (r *Ring) CopyPayload(d *Descriptor, dst []byte) ([]byte, error) {
-	if !r.PayloadValid(d) {
-		return dst[:0], r.payloadError(d)
+	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
+	// PayloadValid, spelled out: this is the hot path of payload readers.
+	if end := off + size; end > r.nextSeen.Load() || end < off || size > r.maxPayload ||
+		off < atomic.LoadUint64(r.window) {
+		if !r.payloadValidSlow(d) {
+			return dst[:0], r.payloadError(d)
+		}
 	}
-	off := d.PayloadBufOffset
-	dst = append(dst[:0], unsafe.Slice((*byte)(unsafe.Add(r.payload, off&r.maskP)), d.PayloadSize)...)
+	dst = append(dst[:0], unsafe.Slice((*byte)(unsafe.Add(r.payload, off&r.maskP)), size)...)
 	if off < atomic.LoadUint64(r.window) {
-		return dst[:0], &PayloadError{Seqno: d.Seqno, Offset: off, Size: d.PayloadSize, Err: ErrPayloadExpired}
+		return dst[:0], r.payloadError(d)
 	}
 	return dst, nil
 }
@@ -93,6 +97,8 @@ func (e *PayloadError) Error() string {
 func (e *PayloadError) Unwrap() error { return e.Err }
 
 // payloadError explains why PayloadValid(d) failed.
+//
+//go:noinline
 func (r *Ring) payloadError(d *Descriptor) error {
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
 	err := ErrPayloadExpired
