@@ -238,9 +238,9 @@ func hostileCases(t *testing.T) []hostileCase {
 	}
 }
 
-// TestHostileInput gives every corrupt file to info, watch and blocks: each
-// run must end with exit status 1 and one line on stderr saying why, never
-// a panic trace, a fault or a hang.
+// TestHostileInput gives every corrupt file to info, watch, blocks and (as
+// its source) replay: each run must end with exit status 1 and one line on
+// stderr saying why, never a panic trace, a fault or a hang.
 func TestHostileInput(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range hostileCases(t) {
@@ -248,10 +248,15 @@ func TestHostileInput(t *testing.T) {
 		if err := c.write(path); err != nil {
 			t.Fatal(err)
 		}
-		for _, cmd := range [][]string{{"info"}, {"watch"}, {"watch", "--json"}, {"blocks"}} {
+		for _, cmd := range [][]string{{"info"}, {"watch"}, {"watch", "--json"}, {"blocks"}, {"replay"}} {
 			c := c
 			t.Run(c.name+"/"+strings.Join(cmd, "_"), func(t *testing.T) {
-				r := runCmd(t, 30*time.Second, append(cmd, path)...)
+				args := append(append([]string{}, cmd...), path)
+				replayed := filepath.Join(dir, "replayed")
+				if cmd[0] == "replay" { // replay SNAPSHOT RING
+					args = append(args, replayed)
+				}
+				r := runCmd(t, 30*time.Second, args...)
 				msg := strings.TrimSpace(r.stderr)
 				if c.mayWork && r.code == 0 {
 					if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
@@ -262,6 +267,15 @@ func TestHostileInput(t *testing.T) {
 				}
 				if r.code != 1 {
 					t.Fatalf("exit status %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, tail(r.stdout), tail(r.stderr))
+				}
+				if cmd[0] == "replay" {
+					// replay announces what it records before it reads; the
+					// reason is its last line, and no ring is left behind.
+					msg = msg[strings.LastIndexByte(msg, '\n')+1:]
+					if _, err := os.Stat(replayed); err == nil {
+						t.Errorf("replay of a corrupt source left %s behind", replayed)
+						os.Remove(replayed)
+					}
 				}
 				if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "monad-events: ") {
 					t.Fatalf("want one line \"monad-events: <reason>\" on stderr, got:\n%s", tail(r.stderr))

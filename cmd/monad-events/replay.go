@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/monadgo/events/eventring"
@@ -65,8 +66,13 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	for pass := 1; ; pass++ {
 		if err := r.pass(ctx, pass); err != nil {
 			if errors.Is(err, context.Canceled) {
+				// What was recorded is a valid ring: keep it.
 				e.log.Info("replay: interrupted", "events", r.recorded)
+				return err
 			}
+			// A half-replayed ring of a corrupt source is of no use.
+			rec.Close()
+			os.Remove(dst)
 			return err
 		}
 		if !*loop {
@@ -129,15 +135,19 @@ func (r *replayer) pass(ctx context.Context, pass int) error {
 			return nil // end of the snapshot
 		}
 		if res == eventring.Gap {
-			return fmt.Errorf("replay: %s: event %d is missing from the snapshot", r.src.path, rd.Reset())
+			return fmt.Errorf("%s: corrupt ring: the slot of event %d holds another sequence number", r.src.path, rd.LastSeqno()+1)
 		}
 		if n&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		// A snapshot never changes, so one validity check is enough.
+		// A snapshot never changes, so one validity check is enough: an
+		// expired payload is skipped, an impossible one is an error.
 		if !r.src.PayloadValid(&d) {
+			if err := r.src.checkDescriptor(&d); err != nil {
+				return err
+			}
 			r.skipped++
 			continue
 		}
