@@ -64,6 +64,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	r.start = time.Now()
 	r.lastReport = r.start
 	for pass := 1; ; pass++ {
+		before := r.recorded
 		if err := r.pass(ctx, pass); err != nil {
 			if errors.Is(err, context.Canceled) {
 				// What was recorded is a valid ring: keep it.
@@ -74,6 +75,12 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 			rec.Close()
 			os.Remove(dst)
 			return err
+		}
+		if r.recorded == before {
+			if pass == 1 {
+				e.log.Warn("replay: the source holds no event that can be replayed", "source", src.path)
+			}
+			break // also ends --loop: an empty pass would spin
 		}
 		if !*loop {
 			break
