@@ -189,7 +189,7 @@ type Reservation struct {
 
 // Commit publishes the event (release store of its seqno, spec §5.4).
 func (res *Reservation) Commit() {
-	atomic.StoreUint64(&res.slot.Seqno, res.Seqno)
+	storeRelease(&res.slot.Seqno, res.Seqno)
 }
 
 // Reserve allocates a sequence number, a descriptor slot and payloadSize
@@ -224,7 +224,7 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	slot := (*Descriptor)(unsafe.Add(w.descs, ((seqno-1)&w.maskD)*DescriptorSize))
 	// Zero seqno before touching anything else so a reader copying the
 	// slot's previous occupant sees its re-check fail.
-	atomic.StoreUint64(&slot.Seqno, 0)
+	storeRelease(&slot.Seqno, 0)
 	end := begin + rounded
 	width := w.sizes.PayloadBufSize - WindowIncr
 	if ws := atomic.LoadUint64(&c.BufferWindowStart); end-ws > width {
