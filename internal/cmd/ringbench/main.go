@@ -46,7 +46,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "read":
-		err = cmdRead(os.Args[2:])
+		err = cmdRead(os.Stdout, os.Args[2:])
 	case "latency":
 		err = cmdLatency(os.Args[2:])
 	case "write":
@@ -81,7 +81,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func cmdRead(args []string) error {
+func cmdRead(out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("read", flag.ExitOnError)
 	mode := fs.String("mode", "desc", "desc: descriptors only; payload: also check/copy/check every payload")
 	passes := fs.Int("passes", 5, "passes over the ring; the first is a warm-up")
@@ -131,7 +131,7 @@ func cmdRead(args []string) error {
 	if len(times)%2 == 0 {
 		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
 	}
-	fmt.Printf("events=%d checksum=0x%016x ns_per_event=%.3f\n", events, sum, med)
+	fmt.Fprintf(out, "events=%d checksum=0x%016x ns_per_event=%.3f\n", events, sum, med)
 	return nil
 }
 
