@@ -46,7 +46,7 @@ type Reader struct {
 	last  uint64         // R: the last sequence number read; the next is last+1
 	ring  *Ring
 
-	wait WaitStrategy
+	wait *WaitStrategy // nil: DefaultWait
 }
 
 // NewReader returns a Reader over the ring. On a live ring it is positioned
@@ -54,7 +54,7 @@ type Reader struct {
 // (Reset); on a snapshot at sequence number 1, the first event ever recorded.
 // The Reader waits with DefaultWait.
 func (r *Ring) NewReader() *Reader {
-	rd := &Reader{descs: r.descs, mask: r.maskD, ring: r, wait: DefaultWait}
+	rd := &Reader{descs: r.descs, mask: r.maskD, ring: r}
 	if !r.snapshot {
 		rd.Reset()
 	}

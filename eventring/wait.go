@@ -43,7 +43,7 @@ var (
 )
 
 // SetWaitStrategy sets how Next waits. New readers use DefaultWait.
-func (rd *Reader) SetWaitStrategy(w WaitStrategy) { rd.wait = w }
+func (rd *Reader) SetWaitStrategy(w WaitStrategy) { rd.wait = &w }
 
 // Next waits for the next event, copies its descriptor into d and advances.
 // It returns nil on success; a *GapError if the reader was lapped (the
@@ -60,7 +60,11 @@ func (rd *Reader) Next(ctx context.Context, d *Descriptor) error {
 	if rd.ring.snapshot {
 		return io.EOF
 	}
-	return rd.wait.wait(ctx, rd, d)
+	w := rd.wait
+	if w == nil {
+		w = &DefaultWait
+	}
+	return w.wait(ctx, rd, d)
 }
 
 func (w *WaitStrategy) wait(ctx context.Context, rd *Reader, d *Descriptor) error {
