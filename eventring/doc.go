@@ -21,7 +21,10 @@
 //
 // [Reader.Next] wraps TryNext in a blocking call with a configurable
 // [WaitStrategy], typed [GapError]s, io.EOF at the end of a snapshot and
-// detection of a dead writer.
+// detection of a dead writer; [Reader.Events] offers the same as a
+// range-over-func iterator:
+//
+//	for d, err := range r.Events(ctx) { ... }
 //
 // Payloads live in shared memory that the writer recycles. [Ring.Payload]
 // returns a zero-copy view that is trustworthy only if [Ring.PayloadValid]

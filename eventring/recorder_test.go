@@ -599,3 +599,49 @@ func TestWriteSnapshotWhileWriting(t *testing.T) {
 	t.Logf("valid=%d expired=%d last=%d", valid, expired, h.LastSeqno)
 	require.Positive(t, valid)
 }
+
+func TestEventsIterator(t *testing.T) {
+	w, _ := newTestRecorder(t)
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	rd := ring.NewReader()
+	rd.SetWaitStrategy(WaitStrategy{Spin: 10, MinSleep: time.Microsecond, MaxSleep: time.Millisecond, WriterCheck: 20 * time.Millisecond})
+	for range 10 {
+		recordSelfCheck(t, w, 32)
+	}
+	var seen []uint64
+	for d, err := range rd.Events(context.Background()) {
+		require.NoError(t, err)
+		seen = append(seen, d.Seqno)
+		if d.Seqno == 3 {
+			// Lap the reader: the next step is a gap, then it resumes at
+			// the newest event.
+			for range MinDescriptorCapacity + 5 {
+				recordSelfCheck(t, w, 16)
+			}
+			break
+		}
+	}
+	require.Equal(t, []uint64{1, 2, 3}, seen)
+	var gaps int
+	seen = seen[:0]
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		w.Close()
+	}()
+	for d, err := range rd.Events(context.Background()) {
+		var ge *GapError
+		switch {
+		case errors.As(err, &ge):
+			gaps++
+			require.Equal(t, uint64(4), ge.Expected)
+		case err != nil:
+			require.ErrorIs(t, err, ErrWriterGone)
+		default:
+			seen = append(seen, d.Seqno)
+		}
+	}
+	require.Equal(t, 1, gaps)
+	require.Equal(t, []uint64{MinDescriptorCapacity + 15}, seen, "resumed at the newest event")
+}

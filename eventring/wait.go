@@ -2,8 +2,10 @@ package eventring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"runtime"
 	"sync/atomic"
@@ -164,4 +166,37 @@ func (rd *Reader) gapError() error {
 		oldest = latest - r.sizes.DescriptorCapacity + 1
 	}
 	return &GapError{Expected: exp, Oldest: oldest}
+}
+
+// Events returns an iterator over the reader's events, waiting for each like
+// Next. It yields the descriptor of every event with a nil error; the
+// *Descriptor is reused by the next step (copy it to keep it). A gap is
+// yielded as (nil, *GapError): if the loop goes on, the reader continues
+// from the newest event (Reset), so the consumer must drop state built from
+// the lost range. The iteration ends silently at the end of a snapshot, and
+// with a final (nil, err) when ctx is done or the writer is gone.
+func (rd *Reader) Events(ctx context.Context) iter.Seq2[*Descriptor, error] {
+	return func(yield func(*Descriptor, error) bool) {
+		var d Descriptor
+		for {
+			err := rd.Next(ctx, &d)
+			var gap *GapError
+			switch {
+			case err == nil:
+				if !yield(&d, nil) {
+					return
+				}
+			case err == io.EOF:
+				return
+			case errors.As(err, &gap):
+				if !yield(nil, err) {
+					return
+				}
+				rd.Reset()
+			default:
+				yield(nil, err)
+				return
+			}
+		}
+	}
 }
