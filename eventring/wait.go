@@ -75,7 +75,7 @@ func (w *WaitStrategy) wait(ctx context.Context, rd *Reader, d *Descriptor) erro
 		spin = math.MaxInt
 	}
 	done := ctx.Done()
-	var start, nextCheck time.Time
+	var nextCheck time.Time // zero until the first idle check point
 	sleep := w.MinSleep
 	if sleep <= 0 {
 		sleep = time.Microsecond
@@ -105,11 +105,11 @@ func (w *WaitStrategy) wait(ctx context.Context, rd *Reader, d *Descriptor) erro
 		}
 		if w.WriterCheck > 0 {
 			now := time.Now()
-			if start.IsZero() {
-				start, nextCheck = now, now.Add(w.WriterCheck)
+			if nextCheck.IsZero() {
+				nextCheck = now.Add(w.WriterCheck)
 			} else if now.After(nextCheck) {
 				nextCheck = now.Add(w.WriterCheck)
-				if done, err := rd.checkWriter(d); done {
+				if stop, err := rd.checkWriter(d); stop {
 					return err
 				}
 			}
