@@ -227,8 +227,10 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	storeRelease(&slot.Seqno, 0)
 	end := begin + rounded
 	width := w.sizes.PayloadBufSize - WindowIncr
-	if ws := atomic.LoadUint64(&c.BufferWindowStart); end-ws > width {
-		// One attempt: a failed CAS means another writer moved it.
+	if ws := atomic.LoadUint64(&c.BufferWindowStart); end > ws && end-ws > width {
+		// One attempt: a failed CAS means another writer moved it. (The
+		// end > ws guard, absent in C, keeps a writer that fell a whole
+		// buffer behind another from moving the window backwards.)
 		atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width)
 	}
 	slot.PayloadSize = uint32(size)
