@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,7 @@ func writerProcess(mode, path string) error {
 		// events to wrap the descriptor array several times, and sizes
 		// that straddle the buffer's end.
 		n, _ := strconv.Atoi(os.Getenv("EVENTRING_TEST_N"))
+		_, _ = io.Copy(io.Discard, os.Stdin) // start once the reader is ready
 		for i := range n {
 			size := uint64(16 + (i*7919)%5000)
 			if i%1000 == 999 {
@@ -70,7 +72,7 @@ func writerProcess(mode, path string) error {
 	return fmt.Errorf("unknown mode %q", mode)
 }
 
-func startWriter(t *testing.T, mode string, env ...string) (*exec.Cmd, string, *bufio.Reader) {
+func startWriter(t *testing.T, mode string, env ...string) (*exec.Cmd, string, *bufio.Reader, io.WriteCloser) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ring")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -78,9 +80,11 @@ func startWriter(t *testing.T, mode string, env ...string) (*exec.Cmd, string, *
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
+	in, err := cmd.StdinPipe()
+	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, path, bufio.NewReader(out)
+	return cmd, path, bufio.NewReader(out), in
 }
 
 func waitUntil(t *testing.T, cond func() bool) {
@@ -110,13 +114,15 @@ func waitForFile(t *testing.T, path string) {
 // writer's exit is detected.
 func TestCrossProcessStream(t *testing.T) {
 	const n = 150_000
-	_, path, _ := startWriter(t, "stream", "EVENTRING_TEST_N="+strconv.Itoa(n))
+	_, path, _, start := startWriter(t, "stream", "EVENTRING_TEST_N="+strconv.Itoa(n))
 	waitForFile(t, path)
 	ring, err := Open(path)
 	require.NoError(t, err)
 	defer ring.Close()
 	rd := ring.NewReader()
 	rd.SetWaitStrategy(WaitStrategy{Spin: 1000, Yield: 10, MinSleep: time.Microsecond, MaxSleep: 100 * time.Microsecond, WriterCheck: 50 * time.Millisecond})
+	require.Equal(t, uint64(0), rd.LastSeqno(), "the writer waits for us")
+	require.NoError(t, start.Close())
 	var d Descriptor
 	buf := make([]byte, 0, 2<<20)
 	var ready, gaps, expired, lost uint64
@@ -176,7 +182,7 @@ func TestCrossProcessStream(t *testing.T) {
 // commit: readers see the committed events, then NotReady; Reset returns
 // promptly with the last committed event; Next reports the dead writer.
 func TestCrossProcessWriterKilledMidRecord(t *testing.T) {
-	cmd, path, out := startWriter(t, "killmid")
+	cmd, path, out, _ := startWriter(t, "killmid")
 	line, err := out.ReadString('\n')
 	require.NoError(t, err)
 	require.Equal(t, "reserved 11\n", line)
