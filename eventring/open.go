@@ -62,6 +62,9 @@ func openFile1(f *os.File, path string, opts OpenOptions) (*Ring, error) {
 		return nil, fmt.Errorf("not a regular file (%v): %w", st.Mode().Type(), ErrBadMagic)
 	}
 	size := st.Size() - opts.Offset
+	if size <= 0 {
+		return nil, fmt.Errorf("file holds %d bytes, ring offset %d: %w", st.Size(), opts.Offset, ErrFileTooShort)
+	}
 	var head [ringHeaderSize]byte
 	n, err := f.ReadAt(head[:], opts.Offset)
 	if err != nil && err != io.EOF {
