@@ -35,9 +35,18 @@ func (a *scratch[T]) take(n int) []T {
 	}
 }
 
-// takeCap returns an empty slice with capacity n for lists filled by
-// append.
-func (a *scratch[T]) takeCap(n int) []T { return a.take(n)[:0] }
+// push appends v to s, a slice taken from a, moving s to a scratch slice of
+// twice the capacity when it is full (the old one is recycled at reset).
+// Lists grow with the events that fill them, never with a count an event
+// announces.
+func (a *scratch[T]) push(s []T, v T) []T {
+	if len(s) == cap(s) {
+		d := a.take(max(2*cap(s), 4))[:len(s)]
+		copy(d, s)
+		s = d
+	}
+	return append(s, v)
+}
 
 // clone returns a scratch copy of src (nil when src is empty).
 func (a *scratch[T]) clone(src []T) []T {

@@ -17,11 +17,15 @@ type PayloadSource interface {
 var _ PayloadSource = (*eventring.Ring)(nil)
 
 // Default sanity limits of a Builder (BuilderOptions). They are far above
-// what a real block can hold and only protect against garbage counts.
+// what a real block holds (a log costs at least 375 gas, so 2^19 logs need
+// about 200 M gas) and only protect against garbage counts: the builder
+// reserves slots for the counts a block announces, so they bound the memory
+// one hostile block can make it hold (about 40 MB of transaction slots,
+// 40 MB of log slots and 90 MB of call-frame slots).
 const (
 	DefaultMaxTxns       = 1 << 16 // transactions per block
-	DefaultMaxLogs       = 1 << 17 // logs per transaction
-	DefaultMaxCallFrames = 1 << 19 // call frames per transaction
+	DefaultMaxLogs       = 1 << 19 // logs per block (sum of the receipts' log_count)
+	DefaultMaxCallFrames = 1 << 19 // call frames per block (sum of call_frame_count)
 )
 
 // BuilderOptions select what a [Builder] keeps. The zero value builds blocks
@@ -33,8 +37,11 @@ type BuilderOptions struct {
 	// (transaction, block prologue and epilogue).
 	Accesses bool
 	// MaxTxns, MaxLogs and MaxCallFrames bound the counts a block's events
-	// may announce; 0 selects the defaults. A block over a limit is dropped
-	// with DropLimit.
+	// may announce: transactions (txn_count), and the logs and call frames
+	// of all its transactions together; 0 selects the defaults. A block
+	// over a limit is dropped with DropLimit. Lists that are filled one
+	// event at a time (access lists, authorizations, state accesses) grow
+	// with the events that arrive, whatever count was announced.
 	MaxTxns, MaxLogs, MaxCallFrames uint32
 }
 
@@ -62,6 +69,10 @@ type Builder struct {
 	txst   []txnState    // per transaction slot of cur
 
 	prologue, epilogue accessListState
+
+	// Log and call-frame slots reserved in the block in progress, checked
+	// against the options' per-block limits.
+	logSlots, frameSlots uint64
 
 	bytes  scratch[byte]
 	b32    scratch[Bytes32]
@@ -293,10 +304,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		if uint64(ev.Index) != n || n >= want {
 			return nil, b.drop(m, DropBadIndex, "access-list entry out of order or beyond access_list_count", int64(tx.Index), uint64(ev.Index), n, want)
 		}
-		if tx.AccessList == nil {
-			tx.AccessList = b.tuples.takeCap(int(min(want, 1024)))
-		}
-		tx.AccessList = append(tx.AccessList, AccessTuple{
+		tx.AccessList = b.tuples.push(tx.AccessList, AccessTuple{
 			Address:     ev.Entry.Address,
 			StorageKeys: b.b32.clone(ev.StorageKeys),
 		})
@@ -310,10 +318,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		if uint64(ev.Index) != n || n >= want {
 			return nil, b.drop(m, DropBadIndex, "authorization out of order or beyond auth_list_count", int64(tx.Index), uint64(ev.Index), n, want)
 		}
-		if tx.AuthList == nil {
-			tx.AuthList = b.auths.takeCap(int(min(want, 256)))
-		}
-		tx.AuthList = append(tx.AuthList, *ev.TxnAuthListEntry)
+		tx.AuthList = b.auths.push(tx.AuthList, *ev.TxnAuthListEntry)
 	case *TxnEVMOutputEvent:
 		m := &ev.EventMeta
 		tx, st, err := b.txn(m, true)
@@ -324,8 +329,8 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 			return nil, b.drop(m, DropBadIndex, "duplicate TXN_EVM_OUTPUT", int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
 		}
 		nl := ev.Receipt.LogCount
-		if nl > b.opts.MaxLogs {
-			return nil, b.drop(m, DropLimit, "log_count over the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxLogs), uint64(nl))
+		if b.logSlots += uint64(nl); b.logSlots > uint64(b.opts.MaxLogs) {
+			return nil, b.drop(m, DropLimit, "the block's log_counts add up to more than the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxLogs), b.logSlots)
 		}
 		st.hasReceipt = true
 		tx.Receipt = ev.Receipt
@@ -335,8 +340,8 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		}
 		if b.opts.CallFrames {
 			nf := ev.CallFrameCount
-			if nf > b.opts.MaxCallFrames {
-				return nil, b.drop(m, DropLimit, "call_frame_count over the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxCallFrames), uint64(nf))
+			if b.frameSlots += uint64(nf); b.frameSlots > uint64(b.opts.MaxCallFrames) {
+				return nil, b.drop(m, DropLimit, "the block's call_frame_counts add up to more than the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxCallFrames), b.frameSlots)
 			}
 			tx.CallFrames = b.frames.take(int(nf))
 			for i := range tx.CallFrames {
@@ -450,6 +455,7 @@ func (b *Builder) start(ev *BlockStartEvent) error {
 	}
 	b.cur = ExecutedBlock{Start: *ev.BlockStart, StartSeqno: ev.Seqno, Txns: b.txns}
 	b.prologue, b.epilogue = accessListState{}, accessListState{}
+	b.logSlots, b.frameSlots = 0, 0
 	b.active = true
 	return err
 }
@@ -524,7 +530,7 @@ func (b *Builder) accessListHeader(ev *AccountAccessListHeaderEvent) error {
 		return b.drop(m, DropBadIndex, "second account access list for the scope", txn, 0, 0, uint64(len(*list)))
 	}
 	st.seen, st.expected = true, ev.EntryCount
-	*list = b.accs.takeCap(int(min(ev.EntryCount, 1024)))
+	*list = nil // grows with the ACCOUNT_ACCESS events, not with the announced count
 	return nil
 }
 
@@ -544,11 +550,7 @@ func (b *Builder) accountAccess(ev *AccountAccessEvent) error {
 				uint64(prev.StorageKeyCount)+uint64(prev.TransientCount), uint64(len(prev.Storage)+len(prev.Transient)))
 		}
 	}
-	*list = append(*list, AccountAccessRecord{
-		AccountAccess: *ev.AccountAccess,
-		Storage:       b.stor.takeCap(int(min(ev.StorageKeyCount, 1024))),
-		Transient:     b.stor.takeCap(int(min(ev.TransientCount, 1024))),
-	})
+	*list = b.accs.push(*list, AccountAccessRecord{AccountAccess: *ev.AccountAccess})
 	return nil
 }
 
@@ -570,14 +572,14 @@ func (b *Builder) storageAccess(ev *StorageAccessEvent) error {
 		if uint64(ev.Index) != n || n >= uint64(acc.StorageKeyCount) {
 			return b.drop(m, DropBadIndex, "storage slot out of order or beyond storage_key_count", txn, uint64(ev.Index), n, uint64(acc.StorageKeyCount))
 		}
-		acc.Storage = append(acc.Storage, *ev.StorageAccess)
+		acc.Storage = b.stor.push(acc.Storage, *ev.StorageAccess)
 		return nil
 	}
 	n := uint64(len(acc.Transient))
 	if uint64(len(acc.Storage)) != uint64(acc.StorageKeyCount) || uint64(ev.Index) != n || n >= uint64(acc.TransientCount) {
 		return b.drop(m, DropBadIndex, "transient slot out of order, before the ordinary slots, or beyond transient_count", txn, uint64(ev.Index), n, uint64(acc.TransientCount))
 	}
-	acc.Transient = append(acc.Transient, *ev.StorageAccess)
+	acc.Transient = b.stor.push(acc.Transient, *ev.StorageAccess)
 	return nil
 }
 
