@@ -748,12 +748,17 @@ func TestUsageAndErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		code int
-		want string // in stderr
+		want string // in stderr, or in stdout for status 0
 	}{
 		{nil, 1, "no command given"},
 		{[]string{"frobnicate"}, 1, `unknown command "frobnicate"`},
+		{[]string{"-h"}, 0, "monad-events blocks testdata/demo.snapshot.zst"},
+		{[]string{"help", "blocks"}, 0, "Usage: monad-events blocks [flags] [RING]"},
 		{[]string{"watch", "-h"}, 0, "Usage: monad-events watch"},
-		{[]string{"watch", "--bogus"}, 1, "flag provided but not defined"},
+		{[]string{"replay", "--help"}, 0, "-realtime"},
+		{[]string{"--bogus"}, 1, "flag provided but not defined: -bogus (run monad-events -h for usage)"},
+		{[]string{"watch", "--bogus"}, 1, "watch: flag provided but not defined: -bogus (run monad-events watch -h for usage)"},
+		{[]string{"watch", "-n", "x", "x/y"}, 1, `invalid value "x" for flag -n`},
 		{[]string{"watch", "--types", "NOPE", "x/y"}, 1, `unknown event type "NOPE"`},
 		{[]string{"blocks", "--state", "maybe", "x/y"}, 1, `unknown commit state "maybe"`},
 		{[]string{"info", "a", "b"}, 1, "want at most 1 argument"},
@@ -761,11 +766,18 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"info", "./does/not/exist"}, 1, "does/not/exist"},
 	} {
 		r := runCmd(t, 30*time.Second, c.args...)
-		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("monad-events %q: status %d, stderr %q; want status %d and %q", c.args, r.code, r.stderr, c.code, c.want)
+		where := r.stderr
+		if c.code == 0 {
+			where = r.stdout // asked-for help is output, not a diagnostic
+		}
+		if r.code != c.code || !strings.Contains(where, c.want) {
+			t.Errorf("monad-events %q: status %d, stdout %q, stderr %q; want status %d and %q", c.args, r.code, r.stdout, r.stderr, c.code, c.want)
 		}
 		if c.code == 1 {
 			last := strings.TrimSpace(r.stderr)
+			if c.args != nil && strings.Contains(last, "\n") {
+				t.Errorf("monad-events %q: want one error line, got:\n%s", c.args, r.stderr)
+			}
 			if i := strings.LastIndexByte(last, '\n'); i >= 0 {
 				last = last[i+1:]
 			}
@@ -782,8 +794,16 @@ func TestDefaultRingMissing(t *testing.T) {
 	if p, err := resolveRing(""); err == nil {
 		t.Skipf("a default execution ring exists here (%s)", p)
 	}
-	r := runCmd(t, 30*time.Second, "info")
-	if r.code != 1 || !strings.Contains(r.stderr, "monad-exec-events") || !strings.Contains(r.stderr, "snapshot") {
-		t.Errorf("info without a ring: status %d, %q", r.code, r.stderr)
+	for _, cmd := range []string{"info", "watch", "blocks"} {
+		r := runCmd(t, 30*time.Second, cmd)
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "event-rings/monad-exec-events") ||
+			!strings.Contains(r.stderr, "monad-events blocks testdata/demo.snapshot.zst") {
+			t.Errorf("%s without a ring: status %d, %q; want one line naming where it looked and how to use a snapshot", cmd, r.code, r.stderr)
+		}
+	}
+	// The usage of the bare command says the same.
+	r := runCmd(t, 30*time.Second)
+	if !strings.Contains(r.stderr, "event-rings/monad-exec-events") || !strings.Contains(r.stderr, "monad-events blocks testdata/demo.snapshot.zst") {
+		t.Errorf("monad-events alone:\n%s", r.stderr)
 	}
 }

@@ -46,7 +46,7 @@ type ringInfo struct {
 func runInfo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "info")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	pos, err := parseArgs(fs, args, 0, 1)
+	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	level  *slog.LevelVar // -v (before or after the command) lowers it to debug
 }
 
 var commands = []command{
@@ -106,21 +107,17 @@ func mainExit(args []string, stdout, stderr io.Writer) (status int) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	e := &env{stdout: stdout, stderr: stderr, level: new(slog.LevelVar)}
+	e.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: e.level}))
 	fs := flag.NewFlagSet("monad-events", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "verbose diagnostics (debug level) on stderr")
-	fs.Usage = func() { usage(stderr) }
+	fs.SetOutput(io.Discard) // usage and errors are printed below, once
+	fs.BoolFunc("v", "verbose diagnostics (debug level) on stderr", e.verbose)
 	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	e := &env{
-		stdout: stdout,
-		stderr: stderr,
-		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+			return err
+		}
+		return fmt.Errorf("%w (run monad-events -h for usage)", err)
 	}
 	if fs.NArg() == 0 {
 		usage(stderr)
@@ -140,28 +137,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay)", name)
 }
 
+func (e *env) verbose(string) error {
+	e.level.Set(slog.LevelDebug)
+	return nil
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "Usage: monad-events [-v] <command> [flags] [args]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %-14s %s\n", c.name, strings.TrimPrefix(c.args, "[flags] "), c.summary)
 	}
 	fmt.Fprintf(w, `
-RING is a ring file path, a bare ring name (resolved in the daemon's default
-ring directory on the hugetlbfs mount) or a zstd snapshot; without it the
-daemon's default execution ring is used. Run "monad-events <command> -h" for
-a command's flags.
-`)
+RING is a ring file path (anything with a '/'), a bare ring name (looked up
+in the event-rings directory of the 2 MiB hugetlbfs mount, then in the
+current directory) or a zstd snapshot. Without RING the commands read the
+daemon's default execution ring:
+  %s
+
+To try the tool without a node, give it a snapshot; in a clone of the
+repository:
+
+  monad-events blocks testdata/demo.snapshot.zst
+
+Run "monad-events <command> -h" for a command's flags.
+`, defaultRingWhere())
 }
 
-// newFlagSet returns a flag set for a subcommand whose usage line shows the
-// command's synopsis.
+// newFlagSet returns a flag set for a subcommand; parseArgs prints its
+// usage.
 func newFlagSet(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard)
+	fs.BoolFunc("v", "verbose diagnostics (debug level) on stderr", e.verbose)
 	fs.Usage = func() {
+		w := fs.Output()
 		for _, c := range commands {
 			if c.name == name {
-				fmt.Fprintf(e.stderr, "Usage: monad-events %s %s\n\n%s.\n\nFlags:\n", name, c.args, upperFirst(c.summary))
+				fmt.Fprintf(w, "Usage: monad-events %s %s\n\n%s.\n\nFlags:\n", name, c.args, upperFirst(c.summary))
 			}
 		}
 		fs.PrintDefaults()
@@ -172,11 +184,17 @@ func newFlagSet(e *env, name string) *flag.FlagSet {
 // parseArgs parses flags that may appear before, between or after the
 // positional arguments ("watch RING --json" works as well as
 // "watch --json RING"); "--" ends flag parsing.
-func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
+// -h prints the command's usage on w; a mistake is one error line that
+// points to it.
+func parseArgs(w io.Writer, fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(w)
+				fs.Usage()
+			}
+			return nil, fmt.Errorf("%s: %w (run monad-events %[1]s -h for usage)", fs.Name(), err)
 		}
 		rest := fs.Args()
 		// flag.Parse consumed a literal "--" if it stopped there.
@@ -192,13 +210,11 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, e
 		args = rest[1:]
 	}
 	if len(pos) < minPos || len(pos) > maxPos {
-		fs.Usage()
-		switch {
-		case minPos == maxPos:
-			return nil, fmt.Errorf("%s: want %d argument(s), got %d", fs.Name(), minPos, len(pos))
-		default:
-			return nil, fmt.Errorf("%s: want at most %d argument(s), got %d", fs.Name(), maxPos, len(pos))
+		want := fmt.Sprintf("at most %d", maxPos)
+		if minPos == maxPos {
+			want = fmt.Sprint(minPos)
 		}
+		return nil, fmt.Errorf("%s: want %s argument(s), got %d (run monad-events %[1]s -h for usage)", fs.Name(), want, len(pos))
 	}
 	return pos, nil
 }

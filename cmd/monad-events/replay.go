@@ -18,7 +18,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	loop := fs.Bool("loop", false, "start over at the end of the snapshot, until interrupted")
 	descShift := fs.Uint("descriptors-shift", 0, "log2 of the new ring's descriptor capacity (16..32; 0: same as the snapshot)")
 	payloadShift := fs.Uint("payload-shift", 0, "log2 of the new ring's payload buffer size (27..40; 0: same as the snapshot)")
-	pos, err := parseArgs(fs, args, 2, 2)
+	pos, err := parseArgs(e.stdout, fs, args, 2, 2)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func resolveRing(arg string) (string, error) {
 // missingRingError explains where a ring was looked for and what to do
 // instead.
 type missingRingError struct {
-	name, path string
+	name, path string // path: where it was looked for ("" without a hugetlbfs mount)
 	err        error
 }
 
@@ -67,15 +67,42 @@ func (e *missingRingError) Error() string {
 	var msg string
 	switch {
 	case e.name == eventring.DefaultExecRingName && e.path != "":
-		msg = fmt.Sprintf("no default execution ring: %s does not exist; is the daemon running with --exec-event-ring?", e.path)
-	case e.name == eventring.DefaultExecRingName:
-		msg = fmt.Sprintf("no default execution ring %s: nowhere to look for it (%v); is the daemon running with --exec-event-ring?", e.name, e.err)
+		msg = fmt.Sprintf("no default execution ring: %s does not exist (is the daemon running with --exec-event-ring?)", e.path)
 	case e.path != "":
-		msg = fmt.Sprintf("no event ring %q: looked for %s and ./%s", e.name, e.path, e.name)
+		msg = fmt.Sprintf("no event ring %q: neither %s nor ./%s exists", e.name, e.path, e.name)
 	default:
-		msg = fmt.Sprintf("no event ring %q in the current directory, and no default ring directory to look in (%v)", e.name, e.err)
+		// No ring directory: say why, without repeating the usual reason.
+		why := "/proc/mounts lists no accessible hugetlbfs mount with 2 MiB pages"
+		if !errors.Is(e.err, eventring.ErrNoHugetlbfs) {
+			why = e.err.Error()
+		}
+		if e.name == eventring.DefaultExecRingName {
+			msg = fmt.Sprintf("no default execution ring: it would be %s/%s on the 2 MiB hugetlbfs mount, but %s (is the daemon running with --exec-event-ring?)",
+				eventring.DefaultRingDirName, e.name, why)
+		} else {
+			msg = fmt.Sprintf("no event ring %q: ./%s does not exist, and there is no ring directory to look in (%s)", e.name, e.name, why)
+		}
 	}
-	return msg + "; to try the tool without a node, give a snapshot: monad-events blocks testdata/demo.snapshot.zst"
+	return msg + "; to try the tool without a node, give a snapshot, e.g. monad-events blocks testdata/demo.snapshot.zst"
+}
+
+// defaultRingWhere says, for the usage text, where the default execution
+// ring is on this machine and whether it exists.
+func defaultRingWhere() string {
+	p, err := eventring.ResolvePath(eventring.DefaultExecRingName)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s/%s on that mount (this machine has none)", eventring.DefaultRingDirName, eventring.DefaultExecRingName)
+	case fileExists(p):
+		return p
+	default:
+		return p + " (absent: no daemon is recording here)"
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func (e *missingRingError) Unwrap() error { return e.err }

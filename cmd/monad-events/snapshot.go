@@ -17,7 +17,7 @@ import (
 func runSnapshot(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "snapshot")
 	force := fs.Bool("force", false, "overwrite OUT.zst if it exists")
-	pos, err := parseArgs(fs, args, 2, 2)
+	pos, err := parseArgs(e.stdout, fs, args, 2, 2)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestParseArgs(t *testing.T) {
 		fs.SetOutput(io.Discard)
 		j := fs.Bool("json", false, "")
 		n := fs.Int("n", 0, "")
-		pos, err := parseArgs(fs, c.args, 0, 2)
+		pos, err := parseArgs(io.Discard, fs, c.args, 0, 2)
 		if err != nil || !slices.Equal(pos, c.pos) || *j != c.json || *n != c.n {
 			t.Errorf("parseArgs(%q) = %q, json %v, n %d, %v; want %q, %v, %d", c.args, pos, *j, *n, err, c.pos, c.json, c.n)
 		}

@@ -23,7 +23,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	types := fs.String("types", "", "only these event types: comma-separated names (BLOCK_START, txn_log, ...) or codes")
 	start := fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
 	count := fs.Uint64("n", 0, "stop after printing this many events (0: no limit)")
-	pos, err := parseArgs(fs, args, 0, 1)
+	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
 	}
