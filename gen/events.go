@@ -37,6 +37,25 @@ func (b *builder) events() error {
 	if in == nil || in.InitializerList == nil {
 		return fmt.Errorf("%s has no initializer list", b.metadata[0].Name())
 	}
+	// The element struct's members in order, for positional initializers.
+	var members []string
+	if at, ok := b.metadata[0].Type().(*cc.ArrayType); ok {
+		if st, ok := at.Elem().(*cc.StructType); ok {
+			for i := 0; i < st.NumFields(); i++ {
+				members = append(members, st.FieldByIndex(i).Name())
+			}
+		}
+	}
+	// enumOf notes the enum an enumerator used in the table belongs to.
+	enumOf := func(e cc.ExpressionNode, pos fmt.Stringer) error {
+		if o := owner[identOf(e)]; o != nil {
+			if b.m.EventEnum != "" && b.m.EventEnum != o.Name {
+				return fmt.Errorf("%v: event metadata mixes enums %s and %s", pos, b.m.EventEnum, o.Name)
+			}
+			b.m.EventEnum = o.Name
+		}
+		return nil
+	}
 	byValue := map[int64]*Event{}
 	next := int64(0)
 	for l := in.InitializerList; l != nil; l = l.InitializerList {
@@ -47,13 +66,8 @@ func (b *builder) events() error {
 				return fmt.Errorf("%v: unsupported designator in event metadata", ds.Position())
 			}
 			idx = intValue(ds.ConstantExpression.Value())
-			if id := identOf(ds.ConstantExpression); id != "" {
-				if e := owner[id]; e != nil {
-					if b.m.EventEnum != "" && b.m.EventEnum != e.Name {
-						return fmt.Errorf("%v: event metadata mixes enums %s and %s", ds.Position(), b.m.EventEnum, e.Name)
-					}
-					b.m.EventEnum = e.Name
-				}
+			if err := enumOf(ds.ConstantExpression, ds.Position()); err != nil {
+				return err
 			}
 		}
 		next = idx + 1
@@ -61,12 +75,30 @@ func (b *builder) events() error {
 		if l.Initializer == nil || l.Initializer.InitializerList == nil {
 			return fmt.Errorf("%v: event metadata element is not a braced initializer", l.Position())
 		}
+		// Members are designated (.c_name = ...) or positional, in the
+		// order of the struct's declaration.
+		pos := 0
 		for f := l.Initializer.InitializerList; f != nil; f = f.InitializerList {
-			if f.Designation == nil || f.Designation.DesignatorList == nil || f.Initializer == nil || f.Initializer.AssignmentExpression == nil {
+			if d := f.Designation; d != nil && d.DesignatorList != nil {
+				ds := d.DesignatorList.Designator
+				name := ds.Token2.SrcStr()
+				if ds.Case == cc.DesignatorField2 {
+					name = ds.Token.SrcStr()
+				}
+				if pos = slices.Index(members, name); pos < 0 {
+					return fmt.Errorf("%v: unsupported designator in event metadata", ds.Position())
+				}
+			}
+			member := ""
+			if pos >= 0 && pos < len(members) {
+				member = members[pos]
+			}
+			pos++
+			if f.Initializer == nil || f.Initializer.AssignmentExpression == nil {
 				continue
 			}
 			v := f.Initializer.AssignmentExpression.Value()
-			switch f.Designation.DesignatorList.Designator.Token2.SrcStr() {
+			switch member {
 			case "c_name":
 				if s, ok := v.(cc.StringValue); ok {
 					ev.Name = strings.TrimSuffix(string(s), "\x00")
@@ -79,12 +111,18 @@ func (b *builder) events() error {
 				if got := intValue(v); got != idx {
 					return fmt.Errorf("%v: metadata element [%d] has event_type %d", f.Position(), idx, got)
 				}
+				if err := enumOf(f.Initializer.AssignmentExpression, f.Position()); err != nil {
+					return err
+				}
 			}
+		}
+		if ev.Name == "" {
+			return fmt.Errorf("%v: metadata element [%d] has no c_name string", l.Position(), idx)
 		}
 		byValue[idx] = ev
 	}
 	if b.m.EventEnum == "" {
-		return fmt.Errorf("cannot tell the event enum: the metadata array has no [ENUMERATOR] designators")
+		return fmt.Errorf("cannot tell the event enum: the metadata array names no enumerator")
 	}
 	enum := b.m.Enums[b.m.EventEnum]
 	for _, v := range enum.Values {
