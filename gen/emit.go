@@ -376,6 +376,7 @@ type member struct {
 	off, size int64
 	code      jen.Code
 	name      string // Go field name, "" for padding
+	note      string // added to the offset comment
 	bits      []Field
 }
 
@@ -391,7 +392,14 @@ func (g *emitter) members(s *Struct) []member {
 				// business).
 				continue
 			}
-			ms = append(ms, member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type)})
+			m := member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type)}
+			if a := min(fl.Type.Align, 8); fl.Offset%a != 0 || a > s.Align {
+				// A packed struct puts members where Go cannot align
+				// them; their bytes are kept as they are.
+				m.code = jen.Index(jen.Lit(int(fl.Type.Size))).Byte()
+				m.note = fmt.Sprintf(", unaligned %s as raw bytes", fl.Type.CType)
+			}
+			ms = append(ms, m)
 			continue
 		}
 		// A run of bit-fields becomes one byte array covering their
@@ -439,8 +447,7 @@ func (g *emitter) structDecl(f *jen.File, s *Struct) {
 			if m.off > cur {
 				st.Id("_").Index(jen.Lit(int(m.off-cur))).Byte().Commentf("padding at %d", cur)
 			}
-			c := fmt.Sprintf("offset %d", m.off)
-			st.Id(m.name).Add(m.code).Comment(c)
+			st.Id(m.name).Add(m.code).Commentf("offset %d%s", m.off, m.note)
 			cur = m.off + m.size
 		}
 		if s.Size > cur {
