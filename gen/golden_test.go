@@ -53,7 +53,7 @@ func TestSynthModel(t *testing.T) {
 	for _, e := range m.Events {
 		names = append(names, e.Name+":"+e.Payload)
 	}
-	if got, want := strings.Join(names, " "), "NONE: PING:synth_ping BIG:synth_big TAGGED:synth_tagged BLOB:synth_blob EMPTY:"; got != want {
+	if got, want := strings.Join(names, " "), "NONE: PING:synth_ping BIG:synth_big TAGGED:synth_tagged BLOB:synth_blob EMPTY: ATTRS:synth_attrs PACKED:synth_packed"; got != want {
 		t.Errorf("events %s, want %s", got, want)
 	}
 	if got := m.Events[2].Description; got != "every construct" {
@@ -61,6 +61,14 @@ func TestSynthModel(t *testing.T) {
 	}
 	if got := m.Events[1].Description; got != "a scalar payload" {
 		t.Errorf("concatenated description %q", got)
+	}
+	// ATTRS and PACKED use positional member initializers (PACKED without
+	// an array designator either).
+	if e := m.Events[6]; e.Name != "ATTRS" || e.Description != "alignment attributes" || e.Value != 6 {
+		t.Errorf("positional metadata element: %+v", e)
+	}
+	if e := m.Events[7]; e.Name != "PACKED" || e.Description != "a packed payload" || e.Value != 7 {
+		t.Errorf("positional metadata element: %+v", e)
 	}
 	if len(m.Warnings) != 2 || !strings.Contains(m.Warnings[0], "GONE") || !strings.Contains(m.Warnings[1], "no_such_field") {
 		t.Errorf("warnings %q, want one for GONE and one for no_such_field", m.Warnings)
@@ -93,7 +101,7 @@ func TestSynthModel(t *testing.T) {
 			t.Errorf("enum %s = %+v", c.name, e)
 		}
 	}
-	if e := m.Enums["synth_event_type"]; e == nil || e.Size != 2 || len(e.Values) != 6 {
+	if e := m.Enums["synth_event_type"]; e == nil || e.Size != 2 || len(e.Values) != 8 {
 		t.Errorf("enum synth_event_type = %+v", e)
 	}
 
@@ -104,7 +112,10 @@ func TestSynthModel(t *testing.T) {
 	if c := consts["SYNTH_SLOTS"]; !c.Int || c.Value != 3 || c.CType != "size_t" {
 		t.Errorf("SYNTH_SLOTS = %+v", c)
 	}
-	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 6 {
+	if c := consts["SYNTH_WIDE_MASK"]; !c.Int || c.Value != 1<<40-1 || c.CType != "uint64_t" {
+		t.Errorf("SYNTH_WIDE_MASK = %+v", c)
+	}
+	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 8 {
 		t.Errorf("SYNTH_EVENT_COUNT = %+v", c)
 	}
 	if c := consts["SYNTH_FILE_NAME"]; c.Int || c.String != "synth-events" {
@@ -160,6 +171,31 @@ func TestSynthModel(t *testing.T) {
 		if !f.BitField || f.Offset*8+f.BitOffset != c.bit || f.Bits != c.bits || f.Type.Signed != c.signed {
 			t.Errorf("bit-field %s at bit %d width %d (unit %d+%d), want bit %d width %d", c.name, f.Offset*8+f.BitOffset, f.Bits, f.Offset, f.Size, c.bit, c.bits)
 		}
+	}
+	// synth_attrs: a@0; _Alignas(8) b@8; c aligned(16) by attribute @16;
+	// alignas(uint64_t) d@24; size 32, align 16.
+	attrs := m.Structs["synth_attrs"]
+	if attrs.Size != 32 || attrs.Align != 16 {
+		t.Errorf("synth_attrs size %d align %d, want 32 and 16", attrs.Size, attrs.Align)
+	}
+	for _, c := range []struct {
+		name string
+		off  int64
+	}{{"a", 0}, {"b", 8}, {"c", 16}, {"d", 24}} {
+		if f := field(t, attrs, c.name); f.Offset != c.off {
+			t.Errorf("synth_attrs.%s at %d, want %d", c.name, f.Offset, c.off)
+		}
+	}
+	if f := field(t, attrs, "d"); f.Alignas != 8 {
+		t.Errorf("synth_attrs.d alignas %d, want 8", f.Alignas)
+	}
+	// __attribute__((packed)): tag@0, value@1, more@5; 7 bytes, align 1.
+	packed := m.Structs["synth_packed"]
+	if packed.Size != 7 || packed.Align != 1 || field(t, packed, "value").Offset != 1 || field(t, packed, "more").Offset != 5 {
+		t.Errorf("synth_packed = %+v", packed)
+	}
+	if _, ok := m.Structs["synth_callback"]; ok {
+		t.Errorf("the function pointer typedef synth_callback became a struct")
 	}
 	unnamed := slices.IndexFunc(big.Fields, func(f Field) bool { return f.Name == "" })
 	if unnamed < 0 || big.Fields[unnamed].Offset != 68 || !big.Fields[unnamed].BitField || big.Fields[unnamed].Bits != 16 {
@@ -239,8 +275,14 @@ func TestDecodeBlob(t *testing.T) {
 	if SynthKindB.String() != "B" || SynthSigned(-5).String() != "LOW" || SynthKind(7).String() != "SynthKind(7)" {
 		t.Errorf("enum strings %v %v %v", SynthKindB, SynthSigned(-5), SynthKind(7))
 	}
-	if SynthSlots != 3 || SynthFileName != "synth-events" {
-		t.Errorf("constants %d %q", SynthSlots, SynthFileName)
+	pk := make([]byte, 7)
+	pk[1], pk[4], pk[5] = 0x78, 0x12, 0xCD
+	v2, err := DecodeSynthPacked(pk)
+	if err != nil || v2.Value != [4]byte{0x78, 0, 0, 0x12} || v2.More != [2]byte{0xCD, 0} {
+		t.Errorf("DecodeSynthPacked: %+v, %v", v2, err)
+	}
+	if SynthSlots != 3 || SynthFileName != "synth-events" || SynthWideMask != 1<<40-1 {
+		t.Errorf("constants %d %q %d", SynthSlots, SynthFileName, SynthWideMask)
 	}
 }
 `

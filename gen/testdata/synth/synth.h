@@ -1,9 +1,14 @@
 // Synthetic schema exercising every construct the generator supports.
 #pragma once
 
+#include <assert.h>
+#include <limits.h>
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
 
 #include "inc/common.h"
 #include <inc/common.h>
@@ -15,6 +20,15 @@ extern "C"
 
 enum synth_kind : uint8_t; // forward declaration with its underlying type
 
+// What real daemon headers also carry and the generator must get past:
+// function-like macros, function pointer typedefs, GNU attributes.
+#define SYNTH_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MONAD_EVENT_SYNTH_BIT(n) (UINT64_C(1) << (n))
+
+typedef void (*synth_callback)(void *arg, size_t len);
+
+constexpr uint64_t SYNTH_WIDE_MASK = MONAD_EVENT_SYNTH_BIT(40) - 1; // > INT_MAX
+
 constexpr size_t SYNTH_SLOTS = 1'0 - 7; // digit separator; 3
 
 enum synth_event_type : uint16_t
@@ -25,9 +39,11 @@ enum synth_event_type : uint16_t
     SYNTH_TAGGED,
     SYNTH_BLOB,
     SYNTH_EMPTY,
+    SYNTH_ATTRS,
+    SYNTH_PACKED,
 };
 
-constexpr uint16_t SYNTH_EVENT_COUNT = SYNTH_EMPTY + 1;
+constexpr uint16_t SYNTH_EVENT_COUNT = SYNTH_PACKED + 1;
 
 enum synth_kind : uint8_t
 {
@@ -73,7 +89,39 @@ struct synth_blob
     uint64_t len;
 };
 
+// Alignment spelled three ways, and a static_assert among the members.
+struct synth_attrs
+{
+    uint8_t a;
+    _Alignas(8) uint16_t b;
+    uint32_t c __attribute__((aligned(16)));
+    static_assert(sizeof(uint32_t) == 4);
+    alignas(uint64_t) uint8_t d;
+};
+
+// A packed struct: members at offsets Go cannot align.
+struct __attribute__((packed)) synth_packed
+{
+    uint8_t tag;
+    uint32_t value;
+    uint16_t more;
+};
+
 [[nodiscard]] int synth_check(void const *p [[maybe_unused]]);
+
+__attribute__((visibility("default"))) extern int synth_version(void);
+
+// An inline helper, as event_ring.h has: builtins, macros, libc calls.
+[[gnu::always_inline]] static inline uint64_t
+synth_blob_len(struct synth_blob const *b, synth_callback cb)
+{
+    uint64_t n;
+    memcpy(&n, &b->len, sizeof n);
+    if (SYNTH_LIKELY(cb != nullptr)) {
+        cb(&n, sizeof n);
+    }
+    return n & SYNTH_WIDE_MASK;
+}
 
 static_assert(sizeof(struct synth_big) == 192);
 static_assert(alignof(struct synth_big) == 64, "two-argument form");

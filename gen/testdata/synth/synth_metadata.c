@@ -14,6 +14,9 @@ struct monad_event_metadata const g_synth_metadata[SYNTH_EVENT_COUNT] = {
     [SYNTH_TAGGED] = {.event_type = SYNTH_TAGGED, .c_name = "TAGGED", .description = "an alias payload"},
     [SYNTH_BLOB] = {.event_type = SYNTH_BLOB, .c_name = "BLOB", .description = "trailing arrays"},
     [SYNTH_EMPTY] = {.event_type = SYNTH_EMPTY, .c_name = "EMPTY", .description = "no payload"},
+    // Positional member initializers, in declaration order.
+    [SYNTH_ATTRS] = {SYNTH_ATTRS, "ATTRS", "alignment " "attributes"},
+    {SYNTH_PACKED, "PACKED", "a packed payload"},
 };
 
 uint8_t const g_synth_schema_hash[32] = {0x01, 0x02, [31] = 0xff};
