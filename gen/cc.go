@@ -112,7 +112,24 @@ func translate(root fs.FS, entries []string) (*cc.AST, *sourceFS, error) {
 		return nil, nil, sfs.err
 	}
 	if err != nil {
+		if strings.Contains(err.Error(), "include file not found: <") {
+			// Say what the hermetic libc offers rather than let the user
+			// look for the host's headers.
+			err = fmt.Errorf("%w\n(<...> includes resolve to the header tree and the generator's embedded libc, which has %s; add a missing system header to gen/libc)", err, strings.Join(libcHeaders(), ", "))
+		}
 		return nil, nil, fmt.Errorf("parsing C headers: %w", err)
 	}
 	return ast, sfs, nil
+}
+
+// libcHeaders lists the embedded libc headers.
+func libcHeaders() []string {
+	var r []string
+	fs.WalkDir(libc, libcDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			r = append(r, "<"+strings.TrimPrefix(p, libcDir+"/")+">")
+		}
+		return nil
+	})
+	return r
 }

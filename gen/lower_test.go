@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestLower(t *testing.T) {
@@ -78,6 +79,17 @@ func TestHermetic(t *testing.T) {
 	t.Setenv("CC", "/nonexistent/cc")
 	if _, err := Build(osDirFS("../headers"), nil, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHermeticMissingSystemHeader: a system header outside the embedded
+// libc is an error naming it and what the libc has; the host's headers are
+// never consulted (this machine has <stdio.h>).
+func TestHermeticMissingSystemHeader(t *testing.T) {
+	root := fstest.MapFS{"a.h": {Data: []byte("#include <stdint.h>\n#include <stdio.h>\n")}}
+	_, err := Build(root, []string{"a.h"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "a.h:2:10: include file not found: <stdio.h>") || !strings.Contains(err.Error(), "<stdint.h>, <string.h>") {
+		t.Errorf("error %v, want one naming <stdio.h> and the embedded headers", err)
 	}
 }
 
