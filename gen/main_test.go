@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,30 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 		if _, ok := files[want]; !ok {
 			t.Errorf("eventgen does not generate %s", want)
 		}
+	}
+}
+
+// TestHermeticGoRun runs eventgen as CI and go generate do, through the go
+// command, with nothing but go on PATH (so no C compiler and cgo off) and
+// no module proxy: it must build offline and find the committed files
+// current.
+func TestHermeticGoRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(goBin, filepath.Join(bin, "go")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "go"), "run", "./cmd/eventgen", "-check")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "PATH="+bin, "CC=", "CGO_ENABLED=", "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./cmd/eventgen -check with only go on PATH: %v\n%s", err, out)
 	}
 }
 
