@@ -2,12 +2,10 @@ package gen
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -287,48 +285,63 @@ func TestDecodeBlob(t *testing.T) {
 }
 `
 
-// TestSynthCompiles builds, vets and tests the generated synthetic package
-// (its generated layout test included) inside this module through a
-// go build overlay, so nothing is written to the source tree.
+// TestSynthCompiles vets and tests the generated synthetic package (its
+// generated layout test included) as a module of its own in a temporary
+// directory, with this module's go.sum and no module proxy.
 func TestSynthCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}
 	files := synthFiles(t)
 	files["bits_test.go"] = []byte(synthBitsTest)
-	dir := t.TempDir()
-	_, self, _, _ := runtime.Caller(0)
-	pkgDir := filepath.Join(filepath.Dir(self), "internal", "synthcheck")
-	overlay := map[string]map[string]string{"Replace": {}}
-	for name, b := range files {
-		src := filepath.Join(dir, name)
-		if err := os.WriteFile(src, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		overlay["Replace"][filepath.Join(pkgDir, name)] = src
-	}
-	ob, _ := json.Marshal(overlay)
-	ov := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(ov, ob, 0o644); err != nil {
+	files["go.mod"] = []byte("module synthcheck\n\ngo 1.26\n\nrequire " + uint256Pkg + " " + requiredVersion(t, uint256Pkg) + "\n")
+	sum, err := os.ReadFile("../go.sum")
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The package directory does not exist, so build the test binary
-	// (vet needs the directory) and run it from the temporary one.
-	bin := filepath.Join(dir, "synthcheck.test")
-	cmd := exec.Command("go", "test", "-c", "-vet=off", "-o", bin, "-overlay", ov, "./internal/synthcheck")
-	cmd.Dir = filepath.Dir(self)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go test -c: %v\n%s", err, out)
+	files["go.sum"] = sum
+	dir := t.TempDir()
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cmd = exec.Command(bin, "-test.count=1", "-test.v")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Errorf("generated package tests: %v\n%s", err, out)
+	goCmd := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=readonly")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
 	}
+	goCmd("vet", ".")
+	out := goCmd("test", "-count=1", "-v", ".")
 	for _, name := range []string{"TestLayout", "TestEventSizes", "TestBitFields", "TestDecodeBlob"} {
 		if !bytes.Contains(out, []byte("--- PASS: "+name+" ")) {
 			t.Errorf("generated package test %s did not pass:\n%s", name, out)
 		}
 	}
+}
+
+// requiredVersion returns the version of module path in this module's
+// go.mod.
+func requiredVersion(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == path || len(f) >= 3 && f[0] == "require" && f[1] == path) {
+			if f[0] == "require" {
+				return f[2]
+			}
+			return f[1]
+		}
+	}
+	t.Fatalf("go.mod does not require %s", path)
+	return ""
 }
