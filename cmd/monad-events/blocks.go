@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,24 +40,14 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	o, err := openExecRing(e, argOrEmpty(pos))
-	if err != nil {
-		return err
-	}
-	defer o.Close()
-
 	// By default a live ring is read from its newest block start, so the
 	// first update comes with the next block executed.
-	rd, first, err := positionReader(e, o, *start)
+	s, out, err := follow(e, argOrEmpty(pos), *start)
 	if err != nil {
 		return err
 	}
-	var d eventring.Descriptor
-
-	out := bufio.NewWriterSize(e.stdout, 64<<10)
-	defer out.Flush()
+	defer s.ring.Close()
 	tr := execevents.NewTracker(execevents.BuilderOptions{})
-	s := newStream(o, rd, first)
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
 		if !*asJSON {
@@ -66,23 +55,16 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 		}
 		tr.Reset()
 	}
-	s.onIdle = func() { out.Flush() }
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	warnings := 0
 
+	var d eventring.Descriptor
 	for {
 		if err := s.next(ctx, &d); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out.Flush()
-			}
-			if errors.Is(err, errWriterGone) {
-				e.log.Info("writer exited; end of stream", "last seqno", s.last)
-				return out.Flush()
-			}
-			return err
+			return s.end(e, err, out)
 		}
-		ups, err := tr.Process(o, &d)
+		ups, err := tr.Process(s.ring, &d)
 		for _, u := range ups {
 			if !keep[u.State] {
 				continue
@@ -206,13 +188,4 @@ func short(id execevents.Bytes32) string {
 		return s
 	}
 	return s[:10] + "…" + s[len(s)-8:]
-}
-
-// oldestSeqno is the oldest event still present in a ring.
-func oldestSeqno(o *openedRing) uint64 {
-	h := o.Header()
-	if h.LastSeqno > h.Sizes.DescriptorCapacity {
-		return h.LastSeqno - h.Sizes.DescriptorCapacity + 1
-	}
-	return 1
 }

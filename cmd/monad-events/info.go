@@ -57,7 +57,7 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 	defer o.Close()
 	info := collectInfo(o)
 	if o.snapshot || !info.WriterAlive {
-		n, err := checkIntegrity(o, info.OldestSeqno)
+		n, err := checkIntegrity(o)
 		if err != nil {
 			return err
 		}
@@ -131,33 +131,13 @@ func collectInfo(o *openedRing) *ringInfo {
 	return info
 }
 
-// checkIntegrity reads every event of a ring that nobody writes, from seqno
-// first on, and fails on the first one a sane writer cannot have produced:
-// a slot holding the wrong sequence number or a payload outside the bytes
-// written. It returns the number of events checked.
-func checkIntegrity(o *openedRing, first uint64) (uint64, error) {
-	if first == 0 {
-		return 0, nil
-	}
-	rd := o.NewReader()
-	rd.SetSeqno(first)
+// checkIntegrity reads every event of a ring that nobody writes (see scan)
+// and returns how many it checked.
+func checkIntegrity(o *openedRing) (uint64, error) {
 	var d eventring.Descriptor
 	var n uint64
-	for {
-		switch rd.TryNext(&d) {
-		case eventring.Ready:
-			if err := o.checkDescriptor(&d); err != nil {
-				return n, err
-			}
-			n++
-			continue
-		case eventring.Gap:
-			return n, fmt.Errorf("%s: corrupt ring: the slot of event %d holds another sequence number", o.path, rd.LastSeqno()+1)
-		}
-		// The end: the newest event, or a reservation whose writer died
-		// before committing it (a zombie may end that way).
-		return n, nil
-	}
+	err := o.scan(&d, func() error { n++; return nil })
+	return n, err
 }
 
 func recordTime(rd *eventring.Reader, d *eventring.Descriptor, seqno uint64) (time.Time, bool) {

@@ -94,11 +94,6 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 // resolveNewRing resolves the destination of replay: a path as given, or a
 // bare name in the default ring directory (spec §6.2).
 func resolveNewRing(arg string) (string, error) {
-	for _, c := range arg {
-		if c == '/' {
-			return arg, nil
-		}
-	}
 	p, err := eventring.ResolvePath(arg)
 	if err != nil {
 		return "", fmt.Errorf("replay: cannot place ring %q in the default ring directory (%w); give a path such as ./%s", arg, err, arg)
@@ -122,41 +117,26 @@ type replayer struct {
 
 // pass records every event of the snapshot once.
 func (r *replayer) pass(ctx context.Context, pass int) error {
-	h := r.src.Header()
-	rd := r.src.NewReader()
-	if h.LastSeqno > h.Sizes.DescriptorCapacity {
-		rd.SetSeqno(h.LastSeqno - h.Sizes.DescriptorCapacity + 1) // the oldest event left
-	} else {
-		rd.SetSeqno(1)
-	}
 	clear(r.remap)
 	var (
 		d         eventring.Descriptor
+		n         int
 		passStart = time.Now()
 		firstNs   uint64
 		latestNs  uint64
 	)
-	for n := 0; ; n++ {
-		res := rd.TryNext(&d)
-		if res == eventring.NotReady {
-			return nil // end of the snapshot
-		}
-		if res == eventring.Gap {
-			return fmt.Errorf("%s: corrupt ring: the slot of event %d holds another sequence number", r.src.path, rd.LastSeqno()+1)
-		}
+	return r.src.scan(&d, func() error {
 		if n&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		// A snapshot never changes, so one validity check is enough: an
-		// expired payload is skipped, an impossible one is an error.
+		n++
+		// A snapshot never changes, so one validity check is enough (scan
+		// refused impossible payloads): an expired payload is skipped.
 		if !r.src.PayloadValid(&d) {
-			if err := r.src.checkDescriptor(&d); err != nil {
-				return err
-			}
 			r.skipped++
-			continue
+			return nil
 		}
 		ext := d.ContentExt
 		next := r.recorded + 1 // we are the only writer: seqnos are consecutive
@@ -170,7 +150,7 @@ func (r *replayer) pass(ctx context.Context, pass int) error {
 				// Its BLOCK_START was overwritten before the capture: the
 				// event cannot be tagged consistently.
 				r.skipped++
-				continue
+				return nil
 			}
 			ext[execevents.FlowTypeBlockSeqno] = m
 		}
@@ -200,10 +180,11 @@ func (r *replayer) pass(ctx context.Context, pass int) error {
 		r.recorded++
 		if now := time.Now(); now.Sub(r.lastReport) >= time.Second {
 			r.lastReport = now
-			r.e.log.Info("replay: progress", "pass", pass, "source seqno", d.Seqno, "of", h.LastSeqno,
+			r.e.log.Info("replay: progress", "pass", pass, "source seqno", d.Seqno, "of", r.src.Header().LastSeqno,
 				"recorded", r.recorded, "events/s", int(float64(r.recorded)/now.Sub(r.start).Seconds()))
 		}
-	}
+		return nil
+	})
 }
 
 // waitUntil sleeps until t (or until ctx ends; the caller notices at its

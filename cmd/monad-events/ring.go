@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -140,13 +141,10 @@ func openExecRing(e *env, arg string) (*openedRing, error) {
 	return o, nil
 }
 
-// errWriterGone ends a live stream whose writer exited (no process holds the
-// ring file's writer lock any more) after every event was read.
-var errWriterGone = eventring.ErrWriterGone
-
 // stream reads a ring's events in order, waiting on a live ring, reporting
 // and recovering from gaps, and ending at the end of a snapshot (io.EOF) or
-// when a live ring's writer is gone (an error wrapping errWriterGone).
+// when a live ring's writer is gone (an error wrapping
+// eventring.ErrWriterGone).
 type stream struct {
 	ring   *openedRing
 	rd     *eventring.Reader
@@ -155,6 +153,39 @@ type stream struct {
 
 	last uint64 // seqno of the last event returned
 	n    uint64 // events returned, to check for cancellation now and then
+}
+
+// follow opens an execution RING argument for watch and blocks: a reader
+// positioned as --start says, and standard output buffered, flushed
+// whenever the stream waits for a live writer. The caller closes s.ring and
+// ends with s.end.
+func follow(e *env, arg, start string) (s *stream, out *bufio.Writer, err error) {
+	o, err := openExecRing(e, arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd, first, err := positionReader(e, o, start)
+	if err != nil {
+		o.Close()
+		return nil, nil, err
+	}
+	out = bufio.NewWriterSize(e.stdout, 64<<10)
+	s = newStream(o, rd, first)
+	s.onIdle = func() { out.Flush() }
+	return s, out, nil
+}
+
+// end flushes out and turns the normal ends of a stream (the end of a
+// snapshot, the exit of a live ring's writer) into success.
+func (s *stream) end(e *env, err error, out *bufio.Writer) error {
+	ferr := out.Flush()
+	switch {
+	case errors.Is(err, eventring.ErrWriterGone):
+		e.log.Info("writer exited; end of stream", "last seqno", s.last)
+	case err != nil && !errors.Is(err, io.EOF):
+		return err
+	}
+	return ferr
 }
 
 // newStream returns a stream whose next event is the reader's next one.
@@ -215,12 +246,10 @@ func (s *stream) recover() error {
 		// A snapshot never changes: the only legitimate gap is at the start
 		// of one whose ring wrapped before the capture (the oldest events
 		// are gone); go on with the oldest one still present.
-		h := s.ring.Header()
-		c := h.Sizes.DescriptorCapacity
-		if h.LastSeqno < c || from > h.LastSeqno-c {
-			return fmt.Errorf("%s: corrupt snapshot: the slot of event %d holds another sequence number", s.ring.path, from)
+		resume = s.ring.oldest()
+		if from >= resume {
+			return s.ring.wrongSlot(from)
 		}
-		resume = h.LastSeqno - c + 1
 		s.rd.SetSeqno(resume)
 	} else {
 		resume = s.rd.Reset() // the newest event; next TryNext returns it
@@ -241,6 +270,46 @@ func (s *stream) recover() error {
 	}
 	s.last = resume - 1
 	return nil
+}
+
+// oldest is the sequence number of the oldest event still present (1 for
+// an empty ring).
+func (o *openedRing) oldest() uint64 {
+	h := o.Header()
+	if h.LastSeqno > h.Sizes.DescriptorCapacity {
+		return h.LastSeqno - h.Sizes.DescriptorCapacity + 1
+	}
+	return 1
+}
+
+// scan reads every event of a ring that nobody writes (a snapshot, or a
+// ring file whose writer is gone) into d, oldest first, calling each for
+// it. It fails at the first event a sane writer cannot have produced: a
+// slot holding another sequence number, or a payload outside the bytes
+// written (an expired payload is normal). It ends at the newest event, or
+// at a reservation whose writer died before committing it.
+func (o *openedRing) scan(d *eventring.Descriptor, each func() error) error {
+	rd := o.NewReader()
+	rd.SetSeqno(o.oldest())
+	for {
+		switch rd.TryNext(d) {
+		case eventring.Ready:
+			if err := o.checkDescriptor(d); err != nil {
+				return err
+			}
+			if err := each(); err != nil {
+				return err
+			}
+		case eventring.Gap:
+			return o.wrongSlot(rd.LastSeqno() + 1)
+		default:
+			return nil
+		}
+	}
+}
+
+func (o *openedRing) wrongSlot(seqno uint64) error {
+	return fmt.Errorf("%s: corrupt ring: the slot of event %d holds another sequence number", o.path, seqno)
 }
 
 // absPath is for messages only.

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -31,38 +29,21 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	o, err := openExecRing(e, argOrEmpty(pos))
+	s, out, err := follow(e, argOrEmpty(pos), *start)
 	if err != nil {
 		return err
 	}
-	defer o.Close()
-
-	rd, first, err := positionReader(e, o, *start)
-	if err != nil {
-		return err
-	}
-	out := bufio.NewWriterSize(e.stdout, 64<<10)
-	defer out.Flush()
-	w := &watcher{ring: o, out: out, dump: *dump, json: *asJSON}
-	s := newStream(o, rd, first)
+	defer s.ring.Close()
+	w := &watcher{ring: s.ring, out: out, dump: *dump, json: *asJSON}
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost, continuing with the newest", "from", from, "to", to)
 		w.gap(from, to)
 	}
-	s.onIdle = func() { out.Flush() }
 
 	var d eventring.Descriptor
-	var printed uint64
-	for *count == 0 || printed < *count {
+	for printed := uint64(0); *count == 0 || printed < *count; {
 		if err := s.next(ctx, &d); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out.Flush()
-			}
-			if errors.Is(err, errWriterGone) {
-				e.log.Info("writer exited; end of stream", "last seqno", s.last)
-				return out.Flush()
-			}
-			return err
+			return s.end(e, err, out)
 		}
 		w.track(&d)
 		if filter != nil && !filter[d.EventType] {
@@ -82,7 +63,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 // are a whole block.
 func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, uint64, error) {
 	rd := o.NewReader()
-	oldest := oldestSeqno(o)
+	oldest := o.oldest()
 	switch start {
 	case "block":
 		if o.snapshot {
