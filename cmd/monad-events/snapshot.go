@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -15,9 +17,9 @@ import (
 )
 
 func runSnapshot(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "snapshot")
-	force := fs.Bool("force", false, "overwrite OUT.zst if it exists")
-	pos, err := parseArgs(e.stdout, fs, args, 2, 2)
+	flags := newFlagSet(e, "snapshot")
+	force := flags.Bool("force", false, "overwrite OUT.zst if it exists")
+	pos, err := parseArgs(e.stdout, flags, args, 2, 2)
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,11 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 	// interrupted capture never leaves a truncated snapshot under OUT.
 	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp-*")
 	if err != nil {
-		return err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name would only confuse
+		}
+		return fmt.Errorf("snapshot: cannot create %s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 
