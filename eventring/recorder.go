@@ -29,6 +29,7 @@ type Recorder struct {
 	sizes   Sizes
 	maskD   uint64
 	maskP   uint64
+	clock   func() uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -45,12 +46,36 @@ type Recorder struct {
 // The sizes must be valid (powers of two within limits; a context area of
 // 0 or a power-of-two multiple of 2 MiB); contentType must be TEST or EXEC.
 func Create(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
+	return CreateWithOptions(path, sizes, contentType, schemaHash, RecorderOptions{})
+}
+
+// RecorderOptions tune a Recorder. The zero value gives the daemon's
+// behaviour.
+type RecorderOptions struct {
+	// Clock returns the record_epoch_nanos of each event. Reserve calls it
+	// once per event, before taking a sequence number (spec §5.2 step 1).
+	// It must be safe for concurrent use if the Recorder is used
+	// concurrently. nil means CLOCK_REALTIME nanoseconds, as the daemon
+	// records; set it for deterministic output (fixtures, or replays that
+	// keep the original times).
+	Clock func() uint64
+}
+
+// CreateWithOptions is Create with options.
+func CreateWithOptions(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte, opts RecorderOptions) (*Recorder, error) {
 	w, err := create(path, sizes, contentType, schemaHash)
 	if err != nil {
 		return nil, fmt.Errorf("eventring: create %s: %w", path, err)
 	}
+	w.clock = opts.Clock
+	if w.clock == nil {
+		w.clock = wallClock
+	}
 	return w, nil
 }
+
+// wallClock is CLOCK_REALTIME in nanoseconds since the UNIX epoch.
+func wallClock() uint64 { return uint64(time.Now().UnixNano()) }
 
 func create(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
 	if !platformSupported {
@@ -204,7 +229,7 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	if w.closed.Load() {
 		return Reservation{}, ErrClosed
 	}
-	t := uint64(time.Now().UnixNano())
+	t := w.clock()
 	kind := RecordErrorNone
 	rounded := (payloadSize + PayloadAlign - 1) &^ (PayloadAlign - 1)
 	switch {

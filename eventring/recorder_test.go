@@ -645,3 +645,35 @@ func TestEventsIterator(t *testing.T) {
 	require.Equal(t, 1, gaps)
 	require.Equal(t, []uint64{MinDescriptorCapacity + 15}, seen, "resumed at the newest event")
 }
+
+// TestRecorderClock: a Clock option supplies record_epoch_nanos, sampled
+// once per event in reservation order, also for RECORD_ERROR stand-ins.
+func TestRecorderClock(t *testing.T) {
+	now := uint64(1_767_225_600_000_000_000) // 2026-01-01T00:00:00Z
+	calls := 0
+	path := filepath.Join(t.TempDir(), "ring")
+	w, err := CreateWithOptions(path, minSizes, ContentTypeTest, testHash, RecorderOptions{
+		Clock: func() uint64 { calls++; now += 1000; return now },
+	})
+	require.NoError(t, err)
+	defer w.Close()
+	_, err = w.Record(2, [4]uint64{}, []byte("a"))
+	require.NoError(t, err)
+	res, err := w.Reserve(2, [4]uint64{}, 8)
+	require.NoError(t, err)
+	res.Commit()
+	_, err = w.Record(2, [4]uint64{}, make([]byte, MinPayloadBufSize-2*WindowIncr)) // RECORD_ERROR
+	require.ErrorIs(t, err, ErrPayloadTooLarge)
+	require.Equal(t, 3, calls)
+
+	// Read the words straight from the file (spec §2.3: offset 16).
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	for i := range uint64(3) {
+		var b [8]byte
+		_, err := f.ReadAt(b[:], int64(HeaderSectionSize+i*DescriptorSize+16))
+		require.NoError(t, err)
+		require.Equal(t, 1_767_225_600_000_000_000+(i+1)*1000, binary.LittleEndian.Uint64(b[:]), "seqno %d", i+1)
+	}
+}

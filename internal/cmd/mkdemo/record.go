@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -37,15 +36,14 @@ func hashes(hs []common.Hash) []byte {
 }
 
 // emitter records events with the flow tags of spec §7.2 and a
-// deterministic clock.
+// deterministic clock (the Recorder's Clock option reads now).
 type emitter struct {
 	rec   *eventring.Recorder
-	seq   uint64   // last recorded seqno
-	block uint64   // BLOCK_SEQNO of the open block scope, 0 between blocks
-	now   uint64   // record_epoch_nanos of the last event
-	floor uint64   // earliest record time of the next event
-	times []uint64 // record_epoch_nanos by seqno - 1
-	rnd   uint64   // xorshift state for the clock's jitter
+	seq   uint64 // last recorded seqno
+	block uint64 // BLOCK_SEQNO of the open block scope, 0 between blocks
+	now   uint64 // record_epoch_nanos of the last (or current) event
+	floor uint64 // earliest record time of the next event
+	rnd   uint64 // xorshift state for the clock's jitter
 }
 
 // tick advances the clock to 0.2–3.3 µs after the previous event or floor,
@@ -69,7 +67,6 @@ func (e *emitter) emit(t ee.EventType, txnID, accountIndex uint64, payload ...[]
 		return fmt.Errorf("recording %v: got seqno %d, want %d", t, seq, e.seq+1)
 	}
 	e.seq = seq
-	e.times = append(e.times, e.now)
 	return nil
 }
 
@@ -320,11 +317,13 @@ func (e *emitter) accesses(txnID uint64, ctx ee.AccountAccessContext, list []acc
 func generate(dir string) ([]byte, error) {
 	path := filepath.Join(dir, "demo.ring")
 	defer os.Remove(path)
-	rec, err := eventring.Create(path, demoSizes, ee.RingContentType, ee.SchemaHash)
+	e := &emitter{rnd: 0x9e3779b97f4a7c15}
+	rec, err := eventring.CreateWithOptions(path, demoSizes, ee.RingContentType, ee.SchemaHash,
+		eventring.RecorderOptions{Clock: func() uint64 { return e.now }})
 	if err != nil {
 		return nil, err
 	}
-	e := &emitter{rec: rec, rnd: 0x9e3779b97f4a7c15}
+	e.rec = rec
 	steps := buildDemo().Steps
 	floors := recordFloors(steps)
 	for i, s := range steps {
@@ -335,9 +334,6 @@ func generate(dir string) ([]byte, error) {
 		}
 	}
 	if err := rec.Close(); err != nil {
-		return nil, err
-	}
-	if err := setRecordTimes(path, e.times); err != nil {
 		return nil, err
 	}
 	return compressFile(path)
@@ -361,29 +357,6 @@ func recordFloors(steps []step) []uint64 {
 		floors[i] = next
 	}
 	return floors
-}
-
-// setRecordTimes overwrites each descriptor's record_epoch_nanos (spec
-// §2.3) with the demo clock's value: the Recorder samples CLOCK_REALTIME at
-// reserve time and has no clock option yet. With one, emit would pass e.now
-// to the Recorder and this step would go.
-func setRecordTimes(path string, times []uint64) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	var d eventring.Descriptor
-	field := int64(unsafe.Offsetof(d.RecordEpochNanos))
-	for i, t := range times {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], t)
-		off := int64(eventring.HeaderSectionSize) + int64(i)*eventring.DescriptorSize + field
-		if _, err := f.WriteAt(b[:], off); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	return f.Close()
 }
 
 // compressFile compresses the ring image into one zstd frame (spec §6.5)
