@@ -31,11 +31,11 @@ var (
 
 // PayloadError reports a payload that does not fit its event type.
 type PayloadError struct {
-	EventType EventType
-	Want      uint64 // size the payload should have (as far as it could be computed)
-	Got       uint64 // actual payload size
-	Reason    string // what is wrong, in words
-	Err       error  // ErrPayloadShort, ErrPayloadLong, ErrPayloadMisaligned or ErrUnknownEventType
+	EventType EventType // type of the event whose payload was decoded
+	Want      uint64    // size the payload should have (as far as it could be computed)
+	Got       uint64    // actual payload size
+	Reason    string    // what is wrong, in words
+	Err       error     // ErrPayloadShort, ErrPayloadLong, ErrPayloadMisaligned or ErrUnknownEventType
 }
 
 // Error describes the problem with the event type and sizes.

@@ -164,7 +164,7 @@ func (g *emitter) decodeErrors(f *jen.File, et string) {
 	f.Line()
 	f.Comment("PayloadError reports a payload that does not fit its event type.")
 	f.Type().Id("PayloadError").Struct(
-		jen.Id("EventType").Id(et),
+		jen.Id("EventType").Id(et).Comment("type of the event whose payload was decoded"),
 		jen.Id("Want").Uint64().Comment("size the payload should have (as far as it could be computed)"),
 		jen.Id("Got").Uint64().Comment("actual payload size"),
 		jen.Id("Reason").String().Comment("what is wrong, in words"),

@@ -33,8 +33,8 @@ type Model struct {
 // Struct is a C struct's layout.
 type Struct struct {
 	Name  string // C name: tag or typedef name
-	Size  int64
-	Align int64
+	Size  int64  // sizeof, bytes
+	Align int64  // alignof, bytes
 	// Typedef is set for a typedef name: TypedefOf is the C spelling of the
 	// target ("struct monad_exec_block_tag", "uint32_t") and Scalar is set
 	// when the target is not a struct (Fields is then empty).
@@ -43,8 +43,8 @@ type Struct struct {
 	Scalar    *Type
 	// Anonymous is set for a typedef of an untagged struct.
 	Anonymous bool
-	File      string // header file, relative to the root
-	Fields    []Field
+	File      string  // header file, relative to the root
+	Fields    []Field // members in declaration order
 }
 
 // Field is one member of a struct; unnamed bit-fields are kept (Name "")
@@ -108,26 +108,26 @@ type EnumValue struct {
 
 // Event is one row of the event table.
 type Event struct {
-	Value       int64
+	Value       int64  // event code
 	Name        string // metadata c_name, e.g. "BLOCK_START"
 	CEnum       string // enumerator, e.g. "MONAD_EXEC_BLOCK_START"
-	Description string
+	Description string // metadata description
 	// Payload is the C name of the payload type, "" for an empty payload.
 	Payload  string
-	Size     int64 // fixed payload size, 0 for an empty payload
-	Trailing []TrailingArray
+	Size     int64           // fixed payload size, 0 for an empty payload
+	Trailing []TrailingArray // from TrailingRules, in payload order
 	// SizeRule lists the only payload sizes allowed, when set (RECORD_ERROR).
 	SizeRule []int64
 }
 
 // Constant is a named compile-time constant of the header tree.
 type Constant struct {
-	Name   string
-	CType  string
-	Int    bool
+	Name   string // C identifier
+	CType  string // declared C type, e.g. "size_t" or "char[]"
+	Int    bool   // an integer constant (Value); otherwise a string (String)
 	Value  int64
 	String string
-	File   string
+	File   string // header file, relative to the root
 }
 
 // HasContentType reports whether the ring header's content type enum
