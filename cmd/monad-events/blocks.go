@@ -31,7 +31,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "blocks")
 	asJSON := fs.Bool("json", false, "print one JSON object per update: commit state, ids, abandoned proposals, and on Proposed the eth_getBlockByNumber block and the receipts")
 	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
-	start := fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
+	start := startFlag(fs)
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err

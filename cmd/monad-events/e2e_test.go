@@ -590,8 +590,8 @@ func TestReplayLive(t *testing.T) {
 	}
 }
 
-// TestInterrupt: Ctrl-C ends a watch following a live ring and an endless
-// replay cleanly (status 0, no error line, complete output lines).
+// TestInterrupt: Ctrl-C ends a watch and a blocks following a live ring and
+// an endless replay cleanly (status 0, no error line, complete output lines).
 func TestInterrupt(t *testing.T) {
 	src := replaySource(t)
 	ring := filepath.Join(t.TempDir(), "loop-ring")
@@ -600,6 +600,7 @@ func TestInterrupt(t *testing.T) {
 	replay, replayErr := start(t, "replay", "--loop", "--rate", strconv.Itoa(rate), src, ring)
 	waitFile(t, ring)
 	watch, watchErr := start(t, "watch", "--json", ring)
+	blocks, blocksErr := start(t, "blocks", ring)
 	time.Sleep(1500 * time.Millisecond)
 
 	// Capture the ring while it is being written: the snapshot must be
@@ -623,7 +624,7 @@ func TestInterrupt(t *testing.T) {
 		name   string
 		cmd    *exec.Cmd
 		stderr *strings.Builder
-	}{{"watch", watch, watchErr}, {"replay", replay, replayErr}} {
+	}{{"watch", watch, watchErr}, {"blocks", blocks, blocksErr}, {"replay", replay, replayErr}} {
 		if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
@@ -648,6 +649,9 @@ func TestInterrupt(t *testing.T) {
 	}
 	if limit := uint64(time.Since(began).Seconds()*rate) + 10; info.LastSeqno > limit || info.LastSeqno == 0 {
 		t.Errorf("--rate %d: %d events recorded in %v", rate, info.LastSeqno, time.Since(began))
+	}
+	if out := blocks.Stdout.(*strings.Builder).String(); !strings.Contains(out, "Proposed   block ") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("blocks printed no complete update before SIGINT: %q", out)
 	}
 	out := watch.Stdout.(*strings.Builder).String()
 	evs := parseEvents(t, out) // every line a complete JSON object

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	dump := fs.Bool("d", false, "add a hexdump of each event's payload")
 	asJSON := fs.Bool("json", false, "print one JSON object per event, with its decoded payload")
 	types := fs.String("types", "", "only these event types: comma-separated names (BLOCK_START, txn_log, ...) or codes")
-	start := fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
+	start := startFlag(fs)
 	count := fs.Uint64("n", 0, "stop after printing this many events (0: no limit)")
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
@@ -55,6 +56,11 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 		printed++
 	}
 	return out.Flush()
+}
+
+// startFlag defines --start, which positionReader interprets.
+func startFlag(fs *flag.FlagSet) *string {
+	return fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
 }
 
 // positionReader returns a reader at the first event to show. Snapshots
