@@ -9,13 +9,14 @@ import (
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
 )
 
 // openSnapshotRing opens a reference snapshot as a ring (decompressed in
 // memory), skipping when the reference data is absent.
 func openSnapshotRing(tb testing.TB, rel string) *eventring.Ring {
 	tb.Helper()
-	ring, err := execevents.Open(sharedTestdata(tb, rel))
+	ring, err := execevents.Open(testdata.Shared(tb, rel))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
 )
 
 // Per-type event counts of emn-30b-15m from ../shared/testdata/README.md.
@@ -220,12 +221,21 @@ type expectedTag struct {
 
 func hex0x(b []byte) string { return "0x" + hex.EncodeToString(b) }
 
-// TestCommitUpdatesReference drives the real ring through CommitUpdates and
-// compares the update sequence (state, block tag, hashes, senders, gas,
-// abandoned proposals) with the other SDK's expected.json.
+// TestCommitUpdatesReference drives the real ring of every reference case
+// through CommitUpdates and compares the update sequence (state, block tag,
+// hashes, senders, gas, abandoned proposals) with the other SDK's
+// expected.json. The expected recording may run past its snapshot: the
+// produced sequence must be a prefix of it, at most 8 updates short.
 func TestCommitUpdatesReference(t *testing.T) {
-	path := sharedTestdata(t, snap30)
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(path), "expected.json.zst"))
+	for _, dir := range testdata.ExecCases(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			commitUpdatesReference(t, dir)
+		})
+	}
+}
+
+func commitUpdatesReference(t *testing.T, dir string) {
+	raw, err := os.ReadFile(filepath.Join(dir, "expected.json.zst"))
 	if err != nil {
 		t.Skipf("expected.json.zst: %v", err)
 	}
@@ -242,7 +252,7 @@ func TestCommitUpdatesReference(t *testing.T) {
 	if err := json.Unmarshal(js, &want); err != nil {
 		t.Fatal(err)
 	}
-	ring, err := execevents.Open(path)
+	ring, err := execevents.Open(filepath.Join(dir, "snapshot.zst"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,9 +264,12 @@ func TestCommitUpdatesReference(t *testing.T) {
 		}
 		got = append(got, u)
 	}
-	// The README: the snapshot yields the first 119 of the 124 updates.
-	if len(got) != 119 || len(got) > len(want) {
-		t.Fatalf("%d updates, want 119 (prefix of the expected %d)", len(got), len(want))
+	if len(got) > len(want) || len(got) < len(want)-8 {
+		t.Fatalf("%d updates, want a prefix of the expected %d of length at least %d", len(got), len(want), len(want)-8)
+	}
+	// The README: emn-30b-15m yields the first 119 of its 124 updates.
+	if filepath.Base(dir) == "emn-30b-15m" && (len(got) != 119 || len(want) != 124) {
+		t.Fatalf("%d of %d updates, README says 119 of 124", len(got), len(want))
 	}
 	for i, u := range got {
 		w := want[i]

@@ -4,30 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
 )
-
-// demoSnapshot is the project's own synthetic snapshot (testdata/README.md).
-func demoSnapshot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "testdata", "demo.snapshot.zst")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("demo snapshot: %v", err)
-	}
-	return p
-}
 
 // TestDemoCommitSequence compares the tracker's updates on the demo
 // snapshot with the sequence testdata/README.md documents for its scripted
 // consensus (competing proposals, a skipped Voted, an ignored QC).
 func TestDemoCommitSequence(t *testing.T) {
-	ring, err := execevents.Open(demoSnapshot(t))
+	ring, err := execevents.Open(testdata.Project(t, "demo.snapshot.zst"))
 	if err != nil {
 		t.Fatal(err)
 	}

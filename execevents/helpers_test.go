@@ -2,28 +2,14 @@ package execevents_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
 )
-
-// sharedTestdata returns ../shared/testdata (relative to the module root),
-// skipping the test when it is absent.
-func sharedTestdata(t testing.TB, rel string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "testdata", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("reference data %s not available (%v): the tests need ../shared/testdata next to the repository", p, err)
-	}
-	return p
-}
 
 const (
 	snap30 = "exec-events/emn-30b-15m/snapshot.zst"
@@ -75,7 +61,7 @@ var snapCache sync.Map // path -> []memEvent
 // event is missing.
 func loadSnapshot(t testing.TB, rel string) []memEvent {
 	t.Helper()
-	path := sharedTestdata(t, rel)
+	path := testdata.Shared(t, rel)
 	if v, ok := snapCache.Load(path); ok {
 		return v.([]memEvent)
 	}

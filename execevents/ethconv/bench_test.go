@@ -8,15 +8,16 @@ import (
 
 	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/execevents/ethconv"
+	"github.com/monadgo/events/internal/testdata"
 )
 
 // benchBlock returns the largest block of the first reference case, or the
 // synthetic block when the reference data is absent.
 func benchBlock(b *testing.B) *execevents.ExecutedBlock {
 	b.Helper()
-	snaps, _ := filepath.Glob(filepath.Join(casesDir, "*", "snapshot.zst"))
+	snaps, _ := filepath.Glob(filepath.Join(testdata.SharedDir, "exec-events", "*", "snapshot.zst"))
 	if len(snaps) == 0 {
-		b.Logf("no reference data under %s: using the synthetic block", casesDir)
+		b.Logf("no reference data under %s: using the synthetic block", testdata.SharedDir)
 		return synthBlock()
 	}
 	var best *execevents.ExecutedBlock

@@ -15,29 +15,8 @@ import (
 
 	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/execevents/ethconv"
+	"github.com/monadgo/events/internal/testdata"
 )
-
-// Reference data, relative to this package's directory (see
-// ../shared/testdata/README.md from the module root).
-var (
-	casesDir     = filepath.Join("..", "..", "..", "shared", "testdata", "exec-events")
-	oneBlockSnap = filepath.Join("..", "..", "..", "shared", "testdata", "emn-1b-15m.snapshot")
-	demoSnap     = filepath.Join("..", "..", "testdata", "demo.snapshot.zst")
-)
-
-// cases returns every case folder holding a snapshot.zst, skipping the test
-// when there is none.
-func cases(t *testing.T) []string {
-	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(casesDir, "*", "snapshot.zst"))
-	if len(dirs) == 0 {
-		t.Skipf("no reference cases under %s (the shared test data is not present)", casesDir)
-	}
-	for i := range dirs {
-		dirs[i] = filepath.Dir(dirs[i])
-	}
-	return dirs
-}
 
 func requireFile(t *testing.T, path string) {
 	t.Helper()
@@ -50,14 +29,12 @@ func requireFile(t *testing.T, path string) {
 // reference case, the one-block snapshot and the demo snapshot.
 func TestEthereumHashes(t *testing.T) {
 	t.Run("one-block", func(t *testing.T) {
-		requireFile(t, oneBlockSnap)
-		checkEthereumHashes(t, oneBlockSnap)
+		checkEthereumHashes(t, testdata.Shared(t, "emn-1b-15m.snapshot"))
 	})
 	t.Run("demo", func(t *testing.T) {
-		requireFile(t, demoSnap)
-		checkEthereumHashes(t, demoSnap)
+		checkEthereumHashes(t, testdata.Project(t, "demo.snapshot.zst"))
 	})
-	for _, dir := range cases(t) {
+	for _, dir := range testdata.ExecCases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			checkEthereumHashes(t, filepath.Join(dir, "snapshot.zst"))
 		})
@@ -141,7 +118,7 @@ func checkBlock(t *testing.T, eb *execevents.ExecutedBlock) int {
 // recording may run past its snapshot: the produced sequence must equal the
 // expected prefix of its length and miss at most 8 trailing updates.
 func TestReferenceOutput(t *testing.T) {
-	for _, dir := range cases(t) {
+	for _, dir := range testdata.ExecCases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			expPath := filepath.Join(dir, "expected.json.zst")
 			requireFile(t, expPath)
@@ -176,7 +153,7 @@ func TestReferenceOutput(t *testing.T) {
 // TestRPCRenderings compares the RPC renderings of a case's first block with
 // the reference files 0.*.json, as parsed JSON.
 func TestRPCRenderings(t *testing.T) {
-	for _, dir := range cases(t) {
+	for _, dir := range testdata.ExecCases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			requireFile(t, filepath.Join(dir, "0.header.json"))
 			blocks := replayBlocks(t, filepath.Join(dir, "snapshot.zst"))
