@@ -733,9 +733,16 @@ func TestWatchGap(t *testing.T) {
 		t.Fatalf("watch --json --start 1 on a lapped ring: %+v", evs)
 	}
 	// The oldest events still present read normally.
-	n := strings.Count(mustRun(t, "watch", "--start", "oldest", ring).stdout, "\n")
-	if n != 1<<16 {
+	all := mustRun(t, "watch", "--start", "oldest", ring).stdout
+	if n := strings.Count(all, "\n"); n != 1<<16 {
 		t.Errorf("watch --start oldest: %d events, want %d", n, 1<<16)
+	}
+	// By default a live ring is read from its latest block start.
+	i := strings.LastIndex(all, " BLOCK_START ")
+	latestStart := all[strings.LastIndexByte(all[:i], '\n')+1:]
+	latestStart = latestStart[:strings.IndexByte(latestStart, '\n')+1]
+	if first, _, _ := strings.Cut(mustRun(t, "watch", "-n", "1", ring).stdout, "\n"); first+"\n" != latestStart {
+		t.Errorf("watch on a live ring starts with\n%s\nwant its latest block start\n%s", first, latestStart)
 	}
 }
 
