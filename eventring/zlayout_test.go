@@ -99,4 +99,6 @@ func TestGeneratedLayout(t *testing.T) {
 	check("sizeof(Sizes.PayloadBufSize)", unsafe.Sizeof(Sizes{}.PayloadBufSize), 8)
 	check("offsetof(Sizes.ContextAreaSize)", unsafe.Offsetof(Sizes{}.ContextAreaSize), 16)
 	check("sizeof(Sizes.ContextAreaSize)", unsafe.Sizeof(Sizes{}.ContextAreaSize), 8)
+	check("RecordErrorEventType", RecordErrorEventType, 1)
+	check("RecordErrorTruncatedSize", RecordErrorTruncatedSize, 8192)
 }

@@ -29,6 +29,14 @@ var RingTypes = map[string]string{
 	"monad_event_content_type":      "ContentType",
 }
 
+// RingConstants maps the constexpr constants of event_ring.h to the
+// hand-written constants of package eventring; the generated eventring
+// layout test checks their values.
+var RingConstants = map[string]string{
+	"MONAD_EVENT_RECORD_ERROR_EVENT_TYPE":     "RecordErrorEventType",
+	"MONAD_EVENT_RECORD_ERROR_TRUNCATED_SIZE": "RecordErrorTruncatedSize",
+}
+
 // Config says where and how to write the Go bindings.
 type Config struct {
 	Package string // package name of the bindings ("execevents")

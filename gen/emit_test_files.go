@@ -122,6 +122,12 @@ func (g *emitter) ringLayoutTest() (*jen.File, error) {
 				}
 			}
 		}
+		for _, c := range g.m.Constants {
+			if goName, ok := RingConstants[c.Name]; ok && c.Int {
+				any = true
+				b.Id("check").Call(jen.Lit(goName), jen.Id(goName), jen.Lit(int(c.Value)))
+			}
+		}
 	})
 	if !any {
 		return nil, nil
