@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -535,7 +536,11 @@ func (g *emitter) constants(f *jen.File) {
 			continue // EventTypeCount; plan checked it against the table
 		}
 		if c.Int {
-			defs = append(defs, jen.Comment(fmt.Sprintf("%s is %s (%s).", gn, c.Name, c.CType)), jen.Id(gn).Op("=").Lit(int(c.Value)))
+			v := jen.Lit(int(c.Value))
+			if c.Unsigned {
+				v = jen.Op(strconv.FormatUint(uint64(c.Value), 10)) // an untyped constant past MaxInt64
+			}
+			defs = append(defs, jen.Comment(fmt.Sprintf("%s is %s (%s).", gn, c.Name, c.CType)), jen.Id(gn).Op("=").Add(v))
 		} else {
 			defs = append(defs, jen.Comment(fmt.Sprintf("%s is %s.", gn, c.Name)), jen.Id(gn).Op("=").Lit(c.String))
 		}

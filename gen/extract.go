@@ -300,6 +300,7 @@ func (b *builder) constants(consts []Constexpr) error {
 			case *cc.Enumerator:
 				if c.Int {
 					k.Value = intValue(x.Value())
+					_, k.Unsigned = x.Value().(cc.UInt64Value)
 					found = true
 				}
 			case *cc.Declarator:

@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,6 +113,9 @@ func TestSynthModel(t *testing.T) {
 	}
 	if c := consts["SYNTH_WIDE_MASK"]; !c.Int || c.Value != 1<<40-1 || c.CType != "uint64_t" {
 		t.Errorf("SYNTH_WIDE_MASK = %+v", c)
+	}
+	if c := consts["SYNTH_ALL_ONES"]; !c.Int || !c.Unsigned || uint64(c.Value) != math.MaxUint64 {
+		t.Errorf("SYNTH_ALL_ONES = %+v", c)
 	}
 	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 8 {
 		t.Errorf("SYNTH_EVENT_COUNT = %+v", c)
@@ -237,6 +241,7 @@ const synthBitsTest = `package synthcheck
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"unsafe"
 )
@@ -279,7 +284,7 @@ func TestDecodeBlob(t *testing.T) {
 	if err != nil || v2.Value != [4]byte{0x78, 0, 0, 0x12} || v2.More != [2]byte{0xCD, 0} {
 		t.Errorf("DecodeSynthPacked: %+v, %v", v2, err)
 	}
-	if SynthSlots != 3 || SynthFileName != "synth-events" || SynthWideMask != 1<<40-1 {
+	if SynthSlots != 3 || SynthFileName != "synth-events" || SynthWideMask != 1<<40-1 || SynthAllOnes != math.MaxUint64 {
 		t.Errorf("constants %d %q %d", SynthSlots, SynthFileName, SynthWideMask)
 	}
 }

@@ -122,12 +122,15 @@ type Event struct {
 
 // Constant is a named compile-time constant of the header tree.
 type Constant struct {
-	Name   string // C identifier
-	CType  string // declared C type, e.g. "size_t" or "char[]"
-	Int    bool   // an integer constant (Value); otherwise a string (String)
-	Value  int64
-	String string
-	File   string // header file, relative to the root
+	Name  string // C identifier
+	CType string // declared C type, e.g. "size_t" or "char[]"
+	Int   bool   // an integer constant (Value); otherwise a string (String)
+	Value int64
+	// Unsigned is set for an unsigned constant: Value holds its bits
+	// (uint64(Value) is the value).
+	Unsigned bool
+	String   string
+	File     string // header file, relative to the root
 }
 
 // HasContentType reports whether the ring header's content type enum

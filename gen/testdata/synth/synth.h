@@ -28,6 +28,7 @@ enum synth_kind : uint8_t; // forward declaration with its underlying type
 typedef void (*synth_callback)(void *arg, size_t len);
 
 constexpr uint64_t SYNTH_WIDE_MASK = MONAD_EVENT_SYNTH_BIT(40) - 1; // > INT_MAX
+constexpr uint64_t SYNTH_ALL_ONES = UINT64_MAX;
 
 constexpr size_t SYNTH_SLOTS = 1'0 - 7; // digit separator; 3
 
