@@ -7,4 +7,4 @@ package events
 // eventring/zlayout_test.go) from headers/, or from a daemon checkout with
 // go run ./cmd/eventgen -root /path/to/monad:
 //
-//go:generate go run ./cmd/eventgen
+//go:generate go run ./cmd/eventgen -root headers -out execevents -package execevents

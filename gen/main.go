@@ -24,10 +24,11 @@ func DefaultOptions() Options {
 	return Options{Root: "headers", Out: "execevents", Package: "execevents", RingOut: "eventring"}
 }
 
-// Command returns the command line that reproduces these options; it is
-// the first line of every generated file.
+// Command returns the command line, run from the module root, that
+// reproduces these options; it is the first line of every generated file
+// and, for the defaults, the go:generate directive of generate.go.
 func (o Options) Command() string {
-	s := fmt.Sprintf("eventgen -root %s -out %s -package %s", filepath.ToSlash(o.Root), filepath.ToSlash(o.Out), o.Package)
+	s := fmt.Sprintf("go run ./cmd/eventgen -root %s -out %s -package %s", filepath.ToSlash(o.Root), filepath.ToSlash(o.Out), o.Package)
 	switch o.RingOut {
 	case "eventring":
 	case "":

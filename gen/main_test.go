@@ -22,6 +22,17 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 	if bad := Diff(files); len(bad) > 0 {
 		t.Errorf("generated bindings differ from the committed files (run go generate ./...): %s", strings.Join(bad, ", "))
 	}
+	// The first line of every file is the go:generate directive's command.
+	gogen, err := os.ReadFile("generate.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, b := range files {
+		first, _, _ := strings.Cut(string(b), "\n")
+		if cmd := strings.TrimPrefix(first, "// "); !strings.Contains(string(gogen), "\n//go:generate "+cmd+"\n") {
+			t.Errorf("%s: first line %q is not generate.go's go:generate command", p, first)
+		}
+	}
 	for _, want := range []string{"execevents/ztypes.go", "execevents/zevents.go", "execevents/zdecode.go", "execevents/zlayout_test.go", "eventring/zlayout_test.go"} {
 		if _, ok := files[want]; !ok {
 			t.Errorf("eventgen does not generate %s", want)
