@@ -1,0 +1,117 @@
+package execevents_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/monadgo/events/execevents"
+)
+
+// TestBuilderErrorsFullOptions damages the parts of a block that only a
+// builder keeping call frames and accesses checks, and the access and
+// authorization lists: each damage gives exactly one drop with the expected
+// reason, naming the block, and the same block fed again intact is rebuilt
+// identically.
+func TestBuilderErrorsFullOptions(t *testing.T) {
+	evs := loadSnapshot(t, snap30)
+	full := execevents.BuilderOptions{CallFrames: true, Accesses: true}
+	clean := buildAll(t, evs, full)
+	// blockEvents returns the events of the first block holding an event of
+	// type ty, the block, and the index of that event within the slice.
+	blockEvents := func(ty execevents.EventType) ([]memEvent, *execevents.ExecutedBlock, int) {
+		for _, blk := range clean {
+			s := evs[blk.StartSeqno-1 : blk.EndSeqno]
+			for i, e := range s {
+				if execevents.EventType(e.d.EventType) == ty {
+					return s, blk, i
+				}
+			}
+		}
+		t.Fatalf("no block with an event of type %d", ty)
+		return nil, nil, 0
+	}
+	// without removes the events matching f.
+	without := func(s []memEvent, f func(e memEvent) bool) []memEvent {
+		var out []memEvent
+		for _, e := range s {
+			if !f(e) {
+				out = append(out, e)
+			}
+		}
+		if len(out) == len(s) {
+			t.Fatal("test setup: nothing removed")
+		}
+		return out
+	}
+	is := func(e memEvent, ty execevents.EventType) bool { return execevents.EventType(e.d.EventType) == ty }
+	flow := func(e memEvent) execevents.Flow { return execevents.FlowOf(&e.d) }
+
+	cases := []struct {
+		name   string
+		ty     execevents.EventType // the block chosen holds such an event (index i)
+		edit   func(s []memEvent, i int) []memEvent
+		reason execevents.DropReason
+	}{
+		{"missing call frame", execevents.EventTypeTxnCallFrame, func(s []memEvent, i int) []memEvent {
+			return append(s[:i:i], s[i+1:]...)
+		}, execevents.DropMissingCallFrame},
+		{"duplicate call frame", execevents.EventTypeTxnCallFrame, func(s []memEvent, i int) []memEvent {
+			return append(s[:i+1:i+1], s[i:]...)
+		}, execevents.DropBadIndex},
+		{"missing access-list entries", execevents.EventTypeTxnAccessListEntry, func(s []memEvent, i int) []memEvent {
+			txn := flow(s[i]).TxnID
+			return without(s, func(e memEvent) bool {
+				return is(e, execevents.EventTypeTxnAccessListEntry) && flow(e).TxnID == txn
+			})
+		}, execevents.DropMissingListEntry},
+		{"missing storage accesses of an account", execevents.EventTypeStorageAccess, func(s []memEvent, i int) []memEvent {
+			f := flow(s[i])
+			return without(s, func(e memEvent) bool {
+				g := flow(e)
+				return is(e, execevents.EventTypeStorageAccess) && g.TxnID == f.TxnID && g.AccountIndex == f.AccountIndex
+			})
+		}, execevents.DropMissingAccess},
+		{"missing accounts of a transaction", execevents.EventTypeStorageAccess, func(s []memEvent, i int) []memEvent {
+			txn := flow(s[i]).TxnID
+			return without(s, func(e memEvent) bool {
+				return (is(e, execevents.EventTypeAccountAccess) || is(e, execevents.EventTypeStorageAccess)) && flow(e).TxnID == txn
+			})
+		}, execevents.DropMissingAccess},
+		{"second access list for a scope", execevents.EventTypeAccountAccessListHeader, func(s []memEvent, i int) []memEvent {
+			return append(s[:i+1:i+1], s[i:]...)
+		}, execevents.DropBadIndex},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, blk, i := blockEvents(c.ty)
+			damaged := c.edit(append([]memEvent(nil), s...), i)
+			src := newMemSource(append(damaged, s...))
+			b := execevents.NewBuilder(full)
+			var errs []error
+			var blocks []*execevents.ExecutedBlock
+			for k := range src.evs {
+				got, err := b.Process(src, &src.evs[k].d)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				if got != nil {
+					blocks = append(blocks, got)
+				}
+			}
+			if len(errs) != 1 {
+				t.Fatalf("errors %v, want exactly one", errs)
+			}
+			var de *execevents.DropError
+			if !errors.As(errs[0], &de) || de.Reason != c.reason || !errors.Is(errs[0], execevents.ErrImplicitDrop) {
+				t.Fatalf("error %v, want a drop with reason %v", errs[0], c.reason)
+			}
+			if de.Block != blk.Start.BlockTag || de.StartSeqno != blk.StartSeqno {
+				t.Errorf("drop names block %v start %d, want %v start %d", de.Block, de.StartSeqno, blk.Start.BlockTag, blk.StartSeqno)
+			}
+			if len(blocks) != 1 || !equalBlocks(blocks[0], blk) {
+				t.Fatalf("%d blocks after the damage, want the intact block once", len(blocks))
+			}
+			t.Log(errs[0])
+		})
+	}
+}
