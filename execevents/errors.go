@@ -159,13 +159,13 @@ func (e *DropError) Error() string {
 	case DropMissingTransaction:
 		s += fmt.Sprintf(" (transaction %d)", e.Index)
 	case DropMissingLog, DropMissingCallFrame, DropMissingAccess, DropMissingListEntry:
-		s += fmt.Sprintf(" (transaction %d: %d of %d)", e.TxnIndex, e.Actual, e.Expected)
+		s += fmt.Sprintf(" (%s%d of %d)", e.txn(), e.Actual, e.Expected)
 	case DropBadIndex:
-		s += fmt.Sprintf(" (transaction %d: index %d, expected %d)", e.TxnIndex, e.Index, e.Expected)
+		s += fmt.Sprintf(" (%sindex %d, expected %d)", e.txn(), e.Index, e.Expected)
 	case DropLostEvent:
 		s += fmt.Sprintf(" (event type %d, %d-byte payload)", e.Index, e.Actual)
 	case DropLimit:
-		s += fmt.Sprintf(" (transaction %d: count %d over limit %d)", e.TxnIndex, e.Actual, e.Expected)
+		s += fmt.Sprintf(" (%scount %d over limit %d)", e.txn(), e.Actual, e.Expected)
 	}
 	if e.Detail != "" {
 		s += ": " + e.Detail
@@ -174,6 +174,14 @@ func (e *DropError) Error() string {
 		s += ": " + e.Err.Error()
 	}
 	return s
+}
+
+// txn names the transaction involved, if any, for Error.
+func (e *DropError) txn() string {
+	if e.TxnIndex < 0 {
+		return "block scope: "
+	}
+	return fmt.Sprintf("transaction %d: ", e.TxnIndex)
 }
 
 // Is reports whether target is ErrImplicitDrop.
