@@ -35,36 +35,16 @@ func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOption
 func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[CommitUpdate, error] {
 	return func(yield func(CommitUpdate, error) bool) {
 		ring := r.Ring()
-		var d eventring.Descriptor
-		for {
-			if err := r.Next(ctx, &d); err != nil {
-				if errors.Is(err, io.EOF) {
-					return
+		follow(ctx, r, t.Reset, func(err error) bool { return yield(CommitUpdate{}, err) },
+			func(d *eventring.Descriptor) bool {
+				ups, err := t.Process(ring, d)
+				for _, u := range ups {
+					if !yield(u, nil) {
+						return false
+					}
 				}
-				var gap *eventring.GapError
-				if !errors.As(err, &gap) {
-					yield(CommitUpdate{}, err)
-					return
-				}
-				// Reset before yielding: the consumer may take its time, and
-				// the events written meanwhile are the ones to resume with.
-				r.Reset()
-				t.Reset()
-				if !yield(CommitUpdate{}, err) {
-					return
-				}
-				continue
-			}
-			ups, err := t.Process(ring, &d)
-			for _, u := range ups {
-				if !yield(u, nil) {
-					return
-				}
-			}
-			if err != nil && !yield(CommitUpdate{}, err) {
-				return
-			}
-		}
+				return err == nil || yield(CommitUpdate{}, err)
+			})
 	}
 }
 
@@ -73,33 +53,44 @@ func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[Co
 func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[*ExecutedBlock, error] {
 	return func(yield func(*ExecutedBlock, error) bool) {
 		ring := r.Ring()
-		var d eventring.Descriptor
-		for {
-			if err := r.Next(ctx, &d); err != nil {
-				if errors.Is(err, io.EOF) {
-					return
+		follow(ctx, r, b.Reset, func(err error) bool { return yield(nil, err) },
+			func(d *eventring.Descriptor) bool {
+				blk, err := b.Process(ring, d)
+				if blk != nil && !yield(blk, nil) {
+					return false
 				}
-				var gap *eventring.GapError
-				if !errors.As(err, &gap) {
-					yield(nil, err)
-					return
-				}
-				// Reset before yielding: the consumer may take its time, and
-				// the events written meanwhile are the ones to resume with.
-				r.Reset()
-				b.Reset()
-				if !yield(nil, err) {
-					return
-				}
-				continue
-			}
-			blk, err := b.Process(ring, &d)
-			if blk != nil && !yield(blk, nil) {
+				return err == nil || yield(nil, err)
+			})
+	}
+}
+
+// follow reads events with r and hands each to event until it returns
+// false. A gap resets the reader to the newest event and the consumer's
+// state (reset) before it is reported with yieldErr; the end of a snapshot
+// ends the loop quietly, any other error of r.Next after being reported.
+func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr func(error) bool, event func(*eventring.Descriptor) bool) {
+	var d eventring.Descriptor
+	for {
+		if err := r.Next(ctx, &d); err != nil {
+			if errors.Is(err, io.EOF) {
 				return
 			}
-			if err != nil && !yield(nil, err) {
+			var gap *eventring.GapError
+			if !errors.As(err, &gap) {
+				yieldErr(err)
 				return
 			}
+			// Reset before yielding: the consumer may take its time, and
+			// the events written meanwhile are the ones to resume with.
+			r.Reset()
+			reset()
+			if !yieldErr(err) {
+				return
+			}
+			continue
+		}
+		if !event(&d) {
+			return
 		}
 	}
 }
