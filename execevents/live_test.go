@@ -34,41 +34,9 @@ func TestLiveRingGap(t *testing.T) {
 		}
 	}
 
-	path := filepath.Join(t.TempDir(), "exec-ring")
-	rec, err := eventring.Create(path, eventring.Sizes{
-		DescriptorCapacity: eventring.MinDescriptorCapacity,
-		PayloadBufSize:     eventring.MinPayloadBufSize,
-	}, execevents.RingContentType, execevents.SchemaHash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Close()
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	rec, ring := newLiveRing(t)
 
-	// writeCopy records the block again as proposal k: block ids get k in
-	// their last byte, BLOCK_SEQNO tags follow the new seqnos.
-	writeCopy := func(k byte) {
-		start := rec.LastSeqno() + 1
-		for _, e := range evs {
-			ext := e.d.ContentExt
-			if ext[execevents.FlowTypeBlockSeqno] != 0 {
-				ext[execevents.FlowTypeBlockSeqno] = start
-			}
-			p := e.p
-			switch execevents.EventType(e.d.EventType) {
-			case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
-				p = append([]byte(nil), p...)
-				p[31] = k
-			}
-			if _, err := rec.Record(e.d.EventType, ext, p); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	writeCopy := func(k byte) { recordCopy(t, rec, evs, k) }
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -124,4 +92,83 @@ func TestLiveRingGap(t *testing.T) {
 			break
 		}
 	}
+}
+
+// newLiveRing creates a ring of the minimum size written by the project's
+// Recorder and opens it for reading; both are closed when the test ends.
+func newLiveRing(t *testing.T) (*eventring.Recorder, *eventring.Ring) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "exec-ring")
+	rec, err := eventring.Create(path, eventring.Sizes{
+		DescriptorCapacity: eventring.MinDescriptorCapacity,
+		PayloadBufSize:     eventring.MinPayloadBufSize,
+	}, execevents.RingContentType, execevents.SchemaHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Close() })
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	return rec, ring
+}
+
+// recordCopy records the events again as proposal k: block ids get k in
+// their last byte, BLOCK_SEQNO tags follow the new seqnos.
+func recordCopy(t *testing.T, rec *eventring.Recorder, evs []memEvent, k byte) {
+	t.Helper()
+	start := rec.LastSeqno() + 1
+	for _, e := range evs {
+		ext := e.d.ContentExt
+		if ext[execevents.FlowTypeBlockSeqno] != 0 {
+			ext[execevents.FlowTypeBlockSeqno] = start
+		}
+		p := e.p
+		switch execevents.EventType(e.d.EventType) {
+		case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
+			p = append([]byte(nil), p...)
+			p[31] = k
+		}
+		if _, err := rec.Record(e.d.EventType, ext, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLiveRingGapBlocks: Builder.Blocks reports a gap when the writer laps
+// the reader, then builds blocks again from the next BLOCK_START.
+func TestLiveRingGapBlocks(t *testing.T) {
+	evs := loadSnapshot(t, snap1)
+	clean := buildAll(t, evs, execevents.BuilderOptions{})[0]
+	rec, ring := newLiveRing(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	next, stop := iter.Pull2(execevents.NewBuilder(execevents.BuilderOptions{}).Blocks(ctx, ring.NewReader()))
+	defer stop()
+	pull := func(k byte) {
+		t.Helper()
+		blk, err, ok := next()
+		if !ok || err != nil || blk.ID()[31] != k {
+			t.Fatalf("copy %d: ok %v, error %v", k, ok, err)
+		}
+		b := *blk
+		b.Start.BlockTag.ID[31] = clean.Start.BlockTag.ID[31]
+		b.StartSeqno, b.EndSeqno = clean.StartSeqno, clean.EndSeqno
+		if !equalBlocks(&b, clean) {
+			t.Fatalf("copy %d: block differs from the snapshot's", k)
+		}
+	}
+	recordCopy(t, rec, evs, 1)
+	pull(1)
+	for k := byte(2); k <= 12; k++ {
+		recordCopy(t, rec, evs, k)
+	}
+	var gap *eventring.GapError
+	if blk, err, ok := next(); !ok || blk != nil || !errors.As(err, &gap) {
+		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
+	}
+	recordCopy(t, rec, evs, 13)
+	pull(13)
 }

@@ -2,7 +2,6 @@ package execevents_test
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"testing"
 
 	"github.com/monadgo/events/eventring"
@@ -28,15 +27,7 @@ func TestRewindLiveRing(t *testing.T) {
 	clean := buildAll(t, evs, execevents.BuilderOptions{})[0]
 	base := clean.Number()
 
-	path := filepath.Join(t.TempDir(), "exec-ring")
-	rec, err := eventring.Create(path, eventring.Sizes{
-		DescriptorCapacity: eventring.MinDescriptorCapacity,
-		PayloadBufSize:     eventring.MinPayloadBufSize,
-	}, execevents.RingContentType, execevents.SchemaHash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Close()
+	rec, ring := newLiveRing(t)
 
 	log := []liveEvent{{}} // indexed by seqno
 	record := func(ty execevents.EventType, ext [4]uint64, p []byte, le liveEvent) {
@@ -110,11 +101,6 @@ func TestRewindLiveRing(t *testing.T) {
 	}
 	num := func(k uint64) uint64 { return base + k }
 
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
 	rd := ring.NewReader()
 	var d eventring.Descriptor
 	check := func(name string, ok bool, want uint64) {
