@@ -93,7 +93,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 			return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: EventType(d.EventType), Offset: d.PayloadBufOffset}
 		}
 		if err != nil {
-			return nil, &CommitError{Seqno: d.Seqno, EventType: EventType(d.EventType), Msg: err.Error()}
+			return nil, &CommitError{Seqno: d.Seqno, EventType: EventType(d.EventType), Msg: "malformed payload", Err: err}
 		}
 		return t.consensus(d.Seqno, EventType(d.EventType), tag)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/internal/testdata"
 )
@@ -168,6 +169,20 @@ func TestCommitStateString(t *testing.T) {
 	} {
 		if s.String() != want {
 			t.Errorf("%d: %q, want %q", s, s.String(), want)
+		}
+	}
+}
+
+// TestTrackerMalformedConsensus: a consensus event with a malformed payload
+// is an inconsistency that carries the decoder's error; nothing is updated.
+func TestTrackerMalformedConsensus(t *testing.T) {
+	for _, ty := range []execevents.EventType{execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized, execevents.EventTypeBlockVerified} {
+		src := newMemSource([]memEvent{{d: eventring.Descriptor{Seqno: 7, EventType: uint16(ty)}, p: []byte{1, 2, 3}}})
+		ups, err := execevents.NewTracker(execevents.BuilderOptions{}).Process(src, &src.evs[0].d)
+		var ce *execevents.CommitError
+		var pe *execevents.PayloadError
+		if len(ups) != 0 || !errors.As(err, &ce) || !errors.Is(err, execevents.ErrInconsistent) || !errors.As(err, &pe) || ce.Seqno != 7 {
+			t.Errorf("%v: updates %v, error %v; want a *CommitError for seqno 7 wrapping a *PayloadError", ty, ups, err)
 		}
 	}
 }

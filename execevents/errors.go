@@ -143,7 +143,8 @@ type DropError struct {
 	Expected   uint64 // expected index or count
 	Actual     uint64 // actual count
 	// Next is the BLOCK_START that interrupted the block
-	// (DropUnterminatedBlock only); the builder has started it.
+	// (DropUnterminatedBlock only); the builder has started it unless its
+	// txn_count is over the builder's limit.
 	Next BlockTag
 	// Err is the underlying decode error (DropMalformed), if any.
 	Err error
@@ -198,13 +199,23 @@ type CommitError struct {
 	Block     BlockTag // id and number concerned (id zero for BLOCK_VERIFIED)
 	State     CommitState
 	Msg       string
+	// Err is the decoder's *PayloadError for a malformed consensus
+	// payload, else nil.
+	Err error
 }
 
 // Error names the block, the event and the offending values.
 func (e *CommitError) Error() string {
-	return fmt.Sprintf("execevents: %s seqno %d for block %d (id %s, state %s): %s",
+	s := fmt.Sprintf("execevents: %s seqno %d for block %d (id %s, state %s): %s",
 		eventName(e.EventType), e.Seqno, e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.State, e.Msg)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
+
+// Unwrap returns the underlying decode error, if any.
+func (e *CommitError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrInconsistent.
 func (e *CommitError) Is(target error) bool { return target == ErrInconsistent }
