@@ -30,20 +30,10 @@ func (r *Ring) Payload(d *Descriptor) []byte {
 // impossible descriptors are never valid). Call it after using a Payload
 // view to confirm what was read.
 func (r *Ring) PayloadValid(d *Descriptor) bool {
-	off := d.PayloadBufOffset
-	end := off + uint64(d.PayloadSize)
-	if end > r.nextSeen.Load() || end < off {
-		return r.payloadValidSlow(d)
-	}
-	return off >= atomic.LoadUint64(r.window) && uint64(d.PayloadSize) <= r.maxPayload
-}
-
-// payloadValidSlow is PayloadValid when the payload's end lies beyond the
-// cached next_payload_byte (or the offset overflows).
-func (r *Ring) payloadValidSlow(d *Descriptor) bool {
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
 	end := off + size
-	return size <= r.maxPayload && end >= off && r.refreshNext(end) && off >= atomic.LoadUint64(r.window)
+	return end >= off && size <= r.maxPayload && (end <= r.nextSeen.Load() || r.refreshNext(end)) &&
+		off >= atomic.LoadUint64(r.window)
 }
 
 // refreshNext reloads next_payload_byte (which only grows) and reports
@@ -57,23 +47,41 @@ func (r *Ring) refreshNext(end uint64) bool {
 	return end <= n
 }
 
-// CopyPayload appends the event's payload to dst[:0] and returns it, with
+// CopyPayload copies the event's payload into dst[:0] and returns it, with
 // the check-copy-check sequence of spec §4.4. The error is a *PayloadError
 // wrapping ErrPayloadExpired if the writer reclaimed the bytes before or
 // during the copy, or ErrBadDescriptor if the descriptor's size or offset
-// is impossible for this ring. With a large enough dst it does not
-// allocate.
+// is impossible for this ring; the returned slice is then empty. dst grows
+// (like append) when its capacity is too small; with a large enough dst
+// CopyPayload does not allocate.
 func (r *Ring) CopyPayload(d *Descriptor, dst []byte) ([]byte, error) {
+	// The hot path: PayloadValid spelled out (end within the cached
+	// allocation end without overflow, a size that can be valid, offset in
+	// the window), a copy into dst's capacity, the window checked again.
+	// Anything else (a stale cache, a short dst, any failure) goes to
+	// copyPayloadSlow, which starts over.
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
-	// PayloadValid, spelled out: this is the hot path of payload readers.
-	if end := off + size; end > r.nextSeen.Load() || end < off || size > r.maxPayload ||
-		off < atomic.LoadUint64(r.window) {
-		if !r.payloadValidSlow(d) {
-			return dst[:0], r.payloadError(d)
+	if end := off + size; end <= r.nextSeen.Load() && end >= off && size <= r.maxPayload &&
+		size <= uint64(cap(dst)) && off >= atomic.LoadUint64(r.window) {
+		dst = dst[:size]
+		copy(dst, unsafe.Slice((*byte)(unsafe.Add(r.payload, off&r.maskP)), size))
+		if off >= atomic.LoadUint64(r.window) {
+			return dst, nil
 		}
 	}
-	dst = append(dst[:0], unsafe.Slice((*byte)(unsafe.Add(r.payload, off&r.maskP)), size)...)
-	if off < atomic.LoadUint64(r.window) {
+	return r.copyPayloadSlow(d, dst)
+}
+
+// copyPayloadSlow is CopyPayload for everything but the hot path, kept out
+// of line so that CopyPayload stays small.
+//
+//go:noinline
+func (r *Ring) copyPayloadSlow(d *Descriptor, dst []byte) ([]byte, error) {
+	if !r.PayloadValid(d) {
+		return dst[:0], r.payloadError(d)
+	}
+	dst = append(dst[:0], unsafe.Slice((*byte)(unsafe.Add(r.payload, d.PayloadBufOffset&r.maskP)), d.PayloadSize)...)
+	if !r.PayloadValid(d) {
 		return dst[:0], r.payloadError(d)
 	}
 	return dst, nil
@@ -97,8 +105,6 @@ func (e *PayloadError) Error() string {
 func (e *PayloadError) Unwrap() error { return e.Err }
 
 // payloadError explains why PayloadValid(d) failed.
-//
-//go:noinline
 func (r *Ring) payloadError(d *Descriptor) error {
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
 	err := ErrPayloadExpired
