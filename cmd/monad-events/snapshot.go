@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -67,11 +68,12 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 			}
 		}
 	}()
+	last := o.Header().LastSeqno
 	if pids, perr := o.WriterPIDs(); o.snapshot || perr == nil && len(pids) == 0 {
 		// Nobody writes the ring: eventring's capture is exact.
 		err = o.WriteSnapshot(cw)
 	} else {
-		err = captureLive(ctx, o, cw)
+		last, err = captureLive(ctx, o, cw)
 	}
 	close(stop)
 	<-watcherDone
@@ -89,58 +91,123 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return err
 	}
-	h := o.Header()
-	e.log.Info("snapshot: done", "out", out, "events", h.LastSeqno, "compressed", size(cw.n.Load()),
+	e.log.Info("snapshot: done", "out", out, "last seqno", last, "compressed", size(cw.n.Load()),
 		"elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// captureLive writes a snapshot of a ring that a writer is filling. The
-// ring's sections are first copied out of the file into private memory and
-// the header is read last, then everything is compressed: its control words
-// then cover every descriptor and payload byte copied (no seqno past
-// last_seqno, no payload past next_payload_byte), and any payload the writer
-// overwrote during the copy lies below its window start, so readers of the
-// snapshot see it as expired rather than as valid torn bytes. (Compressing
-// straight from the shared mapping is not safe while it changes: the
-// encoder reads its input more than once, so the frame's checksum can
-// disagree with its content, and descriptors copied after the header can
-// point past its next_payload_byte.)
-func captureLive(ctx context.Context, o *openedRing, w io.Writer) error {
+// captureLive writes a snapshot of a ring that a writer is filling, and
+// returns the sequence number of its newest event. Compressing straight
+// from the shared mapping is not safe while it changes (the encoder reads
+// its input more than once, so the frame's checksum can disagree with its
+// content), and copying the sections out as raw bytes is not enough either:
+// a copy that takes longer than the writer needs to lap the descriptor array
+// holds a header whose last_seqno is far past the descriptors copied, and
+// then no event reads back. So the descriptors are copied first with the
+// reader protocol, each event in its slot, from the oldest to the newest
+// committed one (N); then the payload window, oldest bytes first, whose
+// bytes for events up to N were written before they were committed; then the header, read last so
+// that its payload window start marks every payload the writer overwrote
+// meanwhile as expired. Its last_seqno is the one read right after the
+// descriptors (see below).
+func captureLive(ctx context.Context, o *openedRing, w io.Writer) (uint64, error) {
+	sz := o.Sizes()
+	descs := make([]byte, sz.DescriptorCapacity*eventring.DescriptorSize)
+	last, err := copyDescriptors(ctx, o, descs)
+	if err != nil {
+		return 0, err
+	}
+	// Sequence numbers reserved by now, committed or not: at least the
+	// newest event read, and at most one lap past the first event of the
+	// run read. So the snapshot's oldest event (reserved - capacity + 1)
+	// is one that was read, while the oldest event of the live ring is
+	// usually being overwritten by the writer's next record.
+	reserved := o.Header().LastSeqno
 	f, err := os.Open(o.path) // no lock: readers never lock ring files
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
-	sz := o.Sizes()
-	body := make([]byte, sz.DescriptorCapacity*eventring.DescriptorSize+sz.PayloadBufSize)
+	// Only the bytes in the payload window can belong to an event, and the
+	// oldest of them are the next the writer overwrites: copy those first.
+	payload := make([]byte, sz.PayloadBufSize)
+	base := eventring.HeaderSectionSize + int64(len(descs))
+	h := o.Header()
+	from, to := h.BufferWindowStart, h.NextPayloadByte
+	if to-from > sz.PayloadBufSize {
+		from = to - sz.PayloadBufSize
+	}
 	const chunk = 4 << 20
-	for off := 0; off < len(body); off += chunk {
+	for v := from; v < to; {
 		if err := ctx.Err(); err != nil {
-			return err
+			return 0, err
 		}
-		end := min(off+chunk, len(body))
-		if _, err := f.ReadAt(body[off:end], eventring.HeaderSectionSize+int64(off)); err != nil {
-			return fmt.Errorf("reading %s: %w", o.path, err)
+		i := v & (sz.PayloadBufSize - 1) // virtual offset → buffer index (spec §4.2)
+		n := min(to-v, sz.PayloadBufSize-i, chunk)
+		if _, err := f.ReadAt(payload[i:i+n], base+int64(i)); err != nil {
+			return 0, fmt.Errorf("reading %s: %w", o.path, err)
 		}
+		v += n
 	}
 	// The header section: the 192-byte header struct (spec §2.2), then
-	// zeros.
+	// zeros; last_seqno is at offset 64.
 	hdr := make([]byte, eventring.HeaderSectionSize)
 	if _, err := f.ReadAt(hdr[:192], 0); err != nil {
-		return fmt.Errorf("reading %s: %w", o.path, err)
+		return 0, fmt.Errorf("reading %s: %w", o.path, err)
 	}
+	binary.LittleEndian.PutUint64(hdr[64:], reserved)
 	enc, err := zstd.NewWriter(w)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	for _, part := range [][]byte{hdr, body, make([]byte, sz.ContextAreaSize)} {
+	for _, part := range [][]byte{hdr, descs, payload, make([]byte, sz.ContextAreaSize)} {
 		if _, err := enc.Write(part); err != nil {
 			enc.Close()
-			return err
+			return 0, err
 		}
 	}
-	return enc.Close()
+	return last, enc.Close()
+}
+
+// copyDescriptors copies every committed event from the oldest to the
+// newest into its slot of descs (the 64-byte layout of spec §2.3) and
+// returns the newest's sequence number. A reader lapped during the copy
+// jumps to the oldest event left and goes on: it still reads a whole
+// window of consecutive events ending at the newest.
+func copyDescriptors(ctx context.Context, o *openedRing, descs []byte) (uint64, error) {
+	mask := o.Sizes().DescriptorCapacity - 1
+	rd := o.NewReader()
+	rd.SetSeqno(o.oldest())
+	var d eventring.Descriptor
+	var last uint64
+	for n := 0; ; n++ {
+		if n&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		switch rd.TryNext(&d) {
+		case eventring.Ready:
+			b := descs[((d.Seqno-1)&mask)*eventring.DescriptorSize:]
+			binary.LittleEndian.PutUint64(b[0:], d.Seqno)
+			binary.LittleEndian.PutUint16(b[8:], d.EventType)
+			binary.LittleEndian.PutUint32(b[12:], d.PayloadSize)
+			binary.LittleEndian.PutUint64(b[16:], d.RecordEpochNanos)
+			binary.LittleEndian.PutUint64(b[24:], d.PayloadBufOffset)
+			for i, x := range d.ContentExt {
+				binary.LittleEndian.PutUint64(b[32+8*i:], x)
+			}
+			last = d.Seqno
+		case eventring.Gap:
+			from := rd.LastSeqno() + 1
+			if o.oldest() <= from {
+				return 0, o.wrongSlot(from) // no progress possible
+			}
+			rd.SetSeqno(o.oldest())
+		default:
+			return last, nil
+		}
+	}
 }
 
 // countingWriter counts bytes for progress reports.
