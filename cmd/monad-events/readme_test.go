@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -55,6 +56,43 @@ func TestREADME(t *testing.T) {
 	want := dedent(body)
 	if got := dedent(block); got != want {
 		t.Errorf("README example differs from Example_readme:\nREADME:\n%s\nExample_readme:\n%s", got, want)
+	}
+}
+
+// TestREADMEFlags: every flag the README's command table and examples give
+// a command is one that command accepts.
+func TestREADMEFlags(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `(\\w+) ")
+	example := regexp.MustCompile(`^\s+monad-events (\w+) (.*)`)
+	flagRe := regexp.MustCompile(`(?:^|[\s` + "`" + `])(--?[a-z][a-z-]*)`)
+	checked := 0
+	for _, l := range strings.Split(string(readme), "\n") {
+		var cmd, text string
+		if m := row.FindStringSubmatch(l); m != nil {
+			cmd, text = m[1], l
+		} else if m := example.FindStringSubmatch(l); m != nil {
+			args, _, _ := strings.Cut(m[2], "#") // not the comment
+			args, _, _ = strings.Cut(args, "|")  // nor the next command
+			cmd, text = m[1], args
+		}
+		if _, ok := runners[cmd]; !ok {
+			continue
+		}
+		help := mustRun(t, cmd, "-h").stdout
+		for _, m := range flagRe.FindAllStringSubmatch(text, -1) {
+			name := strings.TrimLeft(m[1], "-")
+			if !strings.Contains(help, "\n  -"+name+"\t") && !strings.Contains(help, "\n  -"+name+" ") && !strings.Contains(help, "\n  -"+name+"\n") {
+				t.Errorf("README gives %s the flag %s, which it does not have:\n%s", cmd, m[1], l)
+			}
+			checked++
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d flags found in the README's command table and examples", checked)
 	}
 }
 
