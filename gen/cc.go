@@ -107,7 +107,7 @@ func translate(root fs.FS, entries []string) (*cc.AST, *sourceFS, error) {
 		{Name: "<builtin>", Value: cc.Builtin},
 		{Name: "<entries>", Value: b.String()},
 	}
-	ast, err := cc.Translate(cfg, sources)
+	ast, err := safeTranslate(cfg, sources)
 	if sfs.err != nil {
 		return nil, nil, sfs.err
 	}
@@ -132,4 +132,15 @@ func libcHeaders() []string {
 		return nil
 	})
 	return r
+}
+
+// safeTranslate is cc.Translate turning a parser panic, which some
+// malformed inputs cause, into an error.
+func safeTranslate(cfg *cc.Config, sources []cc.Source) (ast *cc.AST, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ast, err = nil, fmt.Errorf("the C parser failed (%v); the headers are probably malformed", r)
+		}
+	}()
+	return cc.Translate(cfg, sources)
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"flag"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of TestGolden")
@@ -349,4 +351,60 @@ func requiredVersion(t *testing.T, path string) string {
 	}
 	t.Fatalf("go.mod does not require %s", path)
 	return ""
+}
+
+// TestSynthMutations builds and generates from randomly damaged copies of
+// the synthetic schema: bad headers must give errors, never panics (the
+// C parser panics on some inputs; cc.go turns that into an error). Native
+// fuzzing is impractical here: one instrumented parse takes seconds.
+func TestSynthMutations(t *testing.T) {
+	h, err := os.ReadFile("testdata/synth/synth.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := os.ReadFile("testdata/synth/synth_metadata.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	common, err := os.ReadFile("testdata/synth/inc/common.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	rng := rand.New(rand.NewPCG(7, 9))
+	for i := range n {
+		files := [][]byte{bytes.Clone(h), bytes.Clone(c)}
+		if i == 0 {
+			// A newline inside a macro name once crashed the C parser.
+			files[0] = bytes.Replace(files[0], []byte("#define MONAD_EVENT"), []byte("#define MONAD\nEVENT"), 1)
+			files[1] = bytes.Replace(files[1], []byte(".event_type = SYNTH_EMPTY, .c_name = \"EMPTY\", .d"), []byte(".event_type = S"), 1)
+		}
+		for range rng.IntN(4) {
+			f := &files[rng.IntN(2)]
+			b, p := *f, rng.IntN(len(*f))
+			switch rng.IntN(3) {
+			case 0: // delete a byte
+				b = append(b[:p:p], b[p+1:]...)
+			case 1: // replace a byte
+				b[p] = byte(rng.IntN(128))
+			case 2: // delete a run
+				b = append(b[:p:p], b[min(len(b), p+rng.IntN(40)):]...)
+			}
+			*f = b
+		}
+		root := fstest.MapFS{"synth.h": {Data: files[0]}, "synth_metadata.c": {Data: files[1]}, "inc/common.h": {Data: common}}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("panic %v on\n%s\n---\n%s", r, files[0], files[1])
+				}
+			}()
+			if m, err := Build(root, []string{"synth.h", "synth_metadata.c"}, synthRules); err == nil {
+				Generate(m, Config{Package: "synthcheck"})
+			}
+		}()
+	}
 }
