@@ -324,14 +324,14 @@ func DecodeTxnCallFrame(p []byte) (TxnCallFrameView, error) {
 	return v, nil
 }
 
-// DecodeAccountAccessListHeader decodes a ACCOUNT_ACCESS_LIST_HEADER payload:
+// DecodeAccountAccessListHeader decodes an ACCOUNT_ACCESS_LIST_HEADER payload:
 // exactly 8 bytes, viewed in place (the result points into p). Errors are
 // *PayloadError.
 func DecodeAccountAccessListHeader(p []byte) (*AccountAccessListHeader, error) {
 	return view[AccountAccessListHeader](EventTypeAccountAccessListHeader, p, 8, true)
 }
 
-// DecodeAccountAccess decodes a ACCOUNT_ACCESS payload: exactly 152 bytes,
+// DecodeAccountAccess decodes an ACCOUNT_ACCESS payload: exactly 152 bytes,
 // viewed in place (the result points into p). Errors are *PayloadError.
 func DecodeAccountAccess(p []byte) (*AccountAccess, error) {
 	return view[AccountAccess](EventTypeAccountAccess, p, 152, true)
@@ -343,7 +343,7 @@ func DecodeStorageAccess(p []byte) (*StorageAccess, error) {
 	return view[StorageAccess](EventTypeStorageAccess, p, 124, true)
 }
 
-// DecodeEVMError decodes a EVM_ERROR payload: exactly 16 bytes, viewed in
+// DecodeEVMError decodes an EVM_ERROR payload: exactly 16 bytes, viewed in
 // place (the result points into p). Errors are *PayloadError.
 func DecodeEVMError(p []byte) (*EVMError, error) {
 	return view[EVMError](EventTypeEVMError, p, 16, true)

@@ -260,7 +260,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 	c := jen.Id(g.eventConst(ev))
 	size := int(ev.Size)
 	if len(ev.Trailing) == 0 {
-		doc(f, fmt.Sprintf("%s decodes a %s payload: exactly %d bytes, viewed in place (the result points into p). Errors are *PayloadError.", fn, ev.Name, size))
+		doc(f, fmt.Sprintf("%s decodes %s payload: exactly %d bytes, viewed in place (the result points into p). Errors are *PayloadError.", fn, article(ev.Name), size))
 		f.Func().Id(fn).Params(jen.Id("p").Index().Byte()).Params(jen.Op("*").Id(tn), jen.Error()).Block(
 			jen.Return(jen.Id("view").Types(jen.Id(tn)).Call(c, jen.Id("p"), jen.Lit(size), jen.True())),
 		)
@@ -268,7 +268,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 		return
 	}
 	vn := tn + "View"
-	doc(f, fmt.Sprintf("%s is a %s payload: the fixed struct and the trailing arrays that follow it, all pointing into the payload.", vn, ev.Name))
+	doc(f, fmt.Sprintf("%s is %s payload: the fixed struct and the trailing arrays that follow it, all pointing into the payload.", vn, article(ev.Name)))
 	f.Type().Id(vn).StructFunc(func(s *jen.Group) {
 		s.Op("*").Id(tn)
 		for _, a := range ev.Trailing {
@@ -290,7 +290,7 @@ func (g *emitter) decoder(f *jen.File, ev *Event) {
 	} else {
 		rule = fmt.Sprintf("the payload must be exactly the %d-byte struct plus the arrays its counts declare", size)
 	}
-	doc(f, fmt.Sprintf("%s decodes a %s payload without copying: %s. Errors are *PayloadError.", fn, ev.Name, rule))
+	doc(f, fmt.Sprintf("%s decodes %s payload without copying: %s. Errors are *PayloadError.", fn, article(ev.Name), rule))
 	f.Func().Id(fn).Params(jen.Id("p").Index().Byte()).Params(jen.Id(vn), jen.Error()).BlockFunc(func(b *jen.Group) {
 		b.Var().Id("v").Id(vn)
 		if len(ev.SizeRule) > 0 {
@@ -352,4 +352,12 @@ func sizeStrings(sizes []int64) []string {
 		r = append(r, fmt.Sprint(s))
 	}
 	return r
+}
+
+// article prefixes an event name with "a" or "an".
+func article(name string) string {
+	if strings.ContainsRune("AEIOU", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
