@@ -8,22 +8,24 @@
 //     with whatever they include) are parsed as one translation unit by
 //     modernc.org/cc/v4 with the GCC ABI layout of linux/amd64. The run is
 //     hermetic: a tiny embedded libc (stdint, stddef, stdbool, string,
-//     sys/types, assert) and fixed predefined macros replace the host's, so
-//     no C compiler is run and the output never depends on the machine.
+//     sys/types, assert, limits, stdalign) and fixed predefined macros
+//     replace the host's, so no C compiler is run and the output never
+//     depends on the machine; any other system header is an error.
 //     C23 constructs cc/v4 does not parse are rewritten first by [Lower],
 //     which keeps every line in place.
 //  2. Model. [Build] extracts a [Model]: every struct's size, alignment and
 //     member offsets (padding holes and bit-fields included), enums with
 //     their underlying types, typedef'd payloads, integer and string
-//     constexpr constants, the event table read from the designated
-//     initializers of the metadata array, and the schema hash (the one
-//     initialized uint8_t[32] array). An event's payload type follows the
-//     schema's naming convention (MONAD_EXEC_BLOCK_START ->
+//     constexpr constants, the event table read from the initializers of
+//     the metadata array (designated or positional), and the schema hash
+//     (the one initialized uint8_t[32] array). An event's payload type
+//     follows the schema's naming convention (MONAD_EXEC_BLOCK_START ->
 //     monad_exec_block_start). The trailing variable-length arrays, which C
 //     cannot express, come from [TrailingRules].
 //  3. Emit. [Generate] renders Go with github.com/dave/jennifer: structs
 //     with structs.HostLayout and explicit padding so that every size and
-//     offset equals C's, enums with String methods, the event table,
+//     offset equals C's (a member a packed struct leaves unaligned for Go
+//     is kept as raw bytes), enums with String methods, the event table,
 //     SchemaHash, compile-time layout guards, zero-copy decoders and a
 //     layout test; plus a layout test for the hand-written ring types of
 //     package eventring ([RingTypes]).
