@@ -56,9 +56,9 @@ var (
 // SchemaError reports a ring whose content type or schema hash differs from
 // what the caller's generated bindings expect. It wraps ErrSchemaMismatch.
 type SchemaError struct {
-	Path              string
-	WantType, GotType ContentType
-	WantHash, GotHash [32]byte
+	Path              string      // the ring's file
+	WantType, GotType ContentType // expected and found content type
+	WantHash, GotHash [32]byte    // expected (compiled-in) and found schema hash
 }
 
 // Error names the ring and both content types or schema hashes.
