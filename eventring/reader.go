@@ -86,17 +86,11 @@ func (rd *Reader) TryNext(d *Descriptor) Result {
 // TryCopy is TryNext without advancing: it copies the next event's
 // descriptor into d on Ready and leaves the reader in place.
 func (rd *Reader) TryCopy(d *Descriptor) Result {
-	r := rd.last
-	s := (*Descriptor)(unsafe.Add(rd.descs, (r&rd.mask)*DescriptorSize))
-	seq := atomic.LoadUint64(&s.Seqno)
-	if seq != r+1 {
-		return notReadyOrGap(seq, r)
+	res := rd.TryNext(d)
+	if res == Ready {
+		rd.last-- // step back over the event TryNext consumed
 	}
-	*d = *s
-	if d.Seqno = atomic.LoadUint64(&s.Seqno); d.Seqno != seq {
-		return Gap
-	}
-	return Ready
+	return res
 }
 
 // notReadyOrGap classifies a first seqno load seq != r+1 (spec §3.2): an
