@@ -2,6 +2,13 @@
 
 package eventring
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+	"testing"
+)
 
-type syscallStat = syscall.Stat_t
+// allocatedBytes is the disk space a file occupies (st_blocks × 512).
+func allocatedBytes(t *testing.T, fi os.FileInfo) int64 {
+	return fi.Sys().(*syscall.Stat_t).Blocks * 512
+}
