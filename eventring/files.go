@@ -116,6 +116,9 @@ func WriterPIDs(path string) ([]int, error) {
 // WriterPIDs returns the process ids holding a flock on the live ring's
 // file (nil for a snapshot).
 func (r *Ring) WriterPIDs() ([]int, error) {
+	if r.closed.Load() {
+		return nil, ErrClosed
+	}
 	if r.snapshot {
 		return nil, nil
 	}

@@ -171,3 +171,68 @@ func TestCleanupUnmapsForgottenRing(t *testing.T) {
 	}
 	require.Equal(t, before, count())
 }
+
+// TestRingClosed: Close releases the snapshot's memory at once; a Reader or
+// payload view used afterwards, even by a goroutine blocked in Next while
+// another closes the ring, gets NotReady, zeros, invalid payloads and
+// ErrClosed instead of faulting.
+func TestRingClosed(t *testing.T) {
+	maps := func() int {
+		b, err := os.ReadFile("/proc/self/maps")
+		require.NoError(t, err)
+		return strings.Count(string(b), "zstd-ring-decomp")
+	}
+	w, _ := newTestRecorder(t)
+	recordSelfCheck(t, w, 100)
+	live, err := w.Ring()
+	require.NoError(t, err)
+	var snap strings.Builder
+	require.NoError(t, live.WriteSnapshot(&snap))
+	p := writeTemp(t, []byte(snap.String()), 0)
+	before := maps()
+
+	for _, open := range []func() (*Ring, error){func() (*Ring, error) { return Open(p) }, w.Ring} {
+		ring, err := open()
+		require.NoError(t, err)
+		rd := ring.NewReader()
+		rd.SetSeqno(1)
+		var d Descriptor
+		require.Equal(t, Ready, rd.TryNext(&d))
+		view := ring.Payload(&d)
+		require.NoError(t, checkSelf(&d, view))
+
+		// On the live ring, a reader waits for the next event while
+		// another goroutine closes the ring.
+		errc := make(chan error, 1)
+		if !ring.IsSnapshot() {
+			waiting := ring.NewReader()
+			waiting.SetSeqno(2)
+			waiting.SetWaitStrategy(BusySpin)
+			go func() {
+				var d Descriptor
+				errc <- waiting.Next(context.Background(), &d)
+			}()
+			time.Sleep(10 * time.Millisecond)
+		} else {
+			errc <- ErrClosed
+		}
+
+		require.NoError(t, ring.Close())
+		require.NoError(t, ring.Close(), "idempotent")
+		require.ErrorIs(t, <-errc, ErrClosed)
+		require.Equal(t, before, maps(), "snapshot memory released by Close")
+
+		require.Equal(t, make([]byte, len(view)), view, "old views read zeros")
+		require.False(t, ring.PayloadValid(&d))
+		_, err = ring.CopyPayload(&d, nil)
+		require.ErrorIs(t, err, ErrClosed)
+		rd.SetSeqno(1)
+		require.Equal(t, NotReady, rd.TryNext(&d))
+		require.ErrorIs(t, rd.Next(context.Background(), &d), ErrClosed)
+		require.Equal(t, uint64(0), rd.Reset())
+		require.ErrorIs(t, ring.WriteSnapshot(io.Discard), ErrClosed)
+		_, err = ring.WriterPIDs()
+		require.ErrorIs(t, err, ErrClosed)
+	}
+	require.NoError(t, live.Close())
+}

@@ -51,7 +51,8 @@ func (r *Ring) refreshNext(end uint64) bool {
 // the check-copy-check sequence of spec §4.4. The error is a *PayloadError
 // wrapping ErrPayloadExpired if the writer reclaimed the bytes before or
 // during the copy, or ErrBadDescriptor if the descriptor's size or offset
-// is impossible for this ring; the returned slice is then empty. dst grows
+// is impossible for this ring, or is ErrClosed after Close; the returned
+// slice is then empty. dst grows
 // (like append) when its capacity is too small; with a large enough dst
 // CopyPayload does not allocate.
 func (r *Ring) CopyPayload(d *Descriptor, dst []byte) ([]byte, error) {
@@ -106,6 +107,9 @@ func (e *PayloadError) Unwrap() error { return e.Err }
 
 // payloadError explains why PayloadValid(d) failed.
 func (r *Ring) payloadError(d *Descriptor) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
 	err := ErrPayloadExpired
 	if size > r.maxPayload || off+size < off || !r.refreshNext(off+size) {

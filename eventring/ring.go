@@ -35,6 +35,9 @@ type OpenOptions struct {
 // Payload views returned by [Ring.Payload] point into the mapping: keep the
 // Ring reachable and open while they are in use. A Ring that becomes
 // unreachable without Close is unmapped by a cleanup.
+//
+// After [Ring.Close] the Ring reads as an empty ring whose payloads are all
+// expired; it never faults.
 type Ring struct {
 	hdr     *ringHeader    // header at ring offset 0 (shared memory)
 	descs   unsafe.Pointer // descriptor array
@@ -58,9 +61,9 @@ type Ring struct {
 	ino      uint64 // inode of a live ring file, for writer detection
 
 	m         *mapping
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
-	cleanup   runtime.Cleanup
 }
 
 // newRing builds a Ring over a mapping laid out by mapRing.
@@ -81,16 +84,22 @@ func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *R
 	}
 	r.window = &r.hdr.Control.BufferWindowStart
 	r.nextSeen.Store(atomic.LoadUint64(&r.hdr.Control.NextPayloadByte))
-	r.cleanup = runtime.AddCleanup(r, func(m *mapping) { _ = m.unmap() }, m)
+	runtime.AddCleanup(r, func(m *mapping) { _ = m.unmap() }, m)
 	return r
 }
 
-// Close unmaps the ring. It is idempotent. Readers, descriptors' payload
-// views and anything else pointing into the ring must not be used afterwards.
+// Close releases the ring file's pages (or a snapshot's memory) at once. It
+// is idempotent.
+//
+// The address range stays reserved until the Ring is unreachable, filled
+// with an inert image, so that a Reader or payload view used after Close
+// (even by another goroutine, concurrently) cannot fault: TryNext reports
+// NotReady, Payload views read zeros, PayloadValid reports false, and Next,
+// CopyPayload, WriteSnapshot and WriterPIDs return ErrClosed.
 func (r *Ring) Close() error {
 	r.closeOnce.Do(func() {
-		r.cleanup.Stop()
-		r.closeErr = r.m.unmap()
+		r.closed.Store(true)
+		r.closeErr = r.m.retire()
 	})
 	return r.closeErr
 }

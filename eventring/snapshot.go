@@ -237,6 +237,9 @@ func allZero(b []byte) bool {
 // once, so the frame checksum could disagree with the content.) A snapshot
 // Ring is compressed directly.
 func (r *Ring) WriteSnapshot(w io.Writer) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
 	body := unsafe.Slice((*byte)(r.descs), r.sizes.DescriptorCapacity*DescriptorSize+r.sizes.PayloadBufSize)
 	if !r.snapshot {
 		body = append([]byte(nil), body...)

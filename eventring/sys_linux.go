@@ -59,6 +59,22 @@ func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapp
 	return m, nil
 }
 
+// retire replaces every mapping of the reservation by private zero pages,
+// releasing the file, and sets the header's buffer window start to its
+// maximum, so that the inert image holds no event and no valid payload.
+// The address range itself is released by unmap.
+func (m *mapping) retire() error {
+	if m.closed {
+		return nil
+	}
+	if _, err := unix.MmapPtr(-1, 0, m.addr, m.length, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
+		return fmt.Errorf("eventring: releasing the ring mapping: %w", err)
+	}
+	(*ringHeader)(m.base).Control.BufferWindowStart = ^uint64(0)
+	return unix.Mprotect(unsafe.Slice((*byte)(m.addr), m.length), unix.PROT_READ)
+}
+
 func (m *mapping) unmap() error {
 	if m.closed {
 		return nil

@@ -20,6 +20,8 @@ func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapp
 
 func (m *mapping) unmap() error { return nil }
 
+func (m *mapping) retire() error { return nil }
+
 func fileInode(f *os.File) (uint64, error) { return 0, ErrUnsupported }
 
 func memfdCreate(name string) (*os.File, error) { return nil, ErrUnsupported }

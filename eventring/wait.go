@@ -51,13 +51,17 @@ func (rd *Reader) SetWaitStrategy(w WaitStrategy) { rd.wait = &w }
 // It returns nil on success; a *GapError if the reader was lapped (the
 // reader does not move: call Reset or SetSeqno to go on); io.EOF at the end
 // of a snapshot; an error wrapping ErrWriterGone when a live ring stays idle
-// and no process holds its writer lock; or ctx.Err() when ctx is done.
+// and no process holds its writer lock; ErrClosed once the Ring is closed
+// (also while Next waits); or ctx.Err() when ctx is done.
 func (rd *Reader) Next(ctx context.Context, d *Descriptor) error {
 	switch rd.TryNext(d) {
 	case Ready:
 		return nil
 	case Gap:
 		return rd.gapError()
+	}
+	if rd.ring.closed.Load() {
+		return ErrClosed
 	}
 	if rd.ring.snapshot {
 		return io.EOF
@@ -90,6 +94,9 @@ func (w *WaitStrategy) wait(ctx context.Context, rd *Reader, d *Descriptor) erro
 			return nil
 		case Gap:
 			return rd.gapError()
+		}
+		if rd.ring.closed.Load() {
+			return ErrClosed
 		}
 		// Spin phase: poll the clock and the context only every 1024 polls.
 		if i < spin {
@@ -156,9 +163,13 @@ func (rd *Reader) checkWriter(d *Descriptor) (done bool, err error) {
 	return true, fmt.Errorf("eventring: %s: waiting for seqno %d: %w", r.path, rd.last+1, ErrWriterGone)
 }
 
-// gapError describes the gap at the reader's position.
+// gapError describes the gap at the reader's position (or reports a Ring
+// closed during the copy, which a concurrent Close can make look like a gap).
 func (rd *Reader) gapError() error {
 	r := rd.ring
+	if r.closed.Load() {
+		return ErrClosed
+	}
 	exp := rd.last + 1
 	latest := atomic.LoadUint64(&r.hdr.Control.LastSeqno)
 	oldest := exp + 1
