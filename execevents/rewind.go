@@ -92,8 +92,15 @@ func BlockIDMatches(ring *eventring.Ring, d *eventring.Descriptor, id Bytes32) b
 // (EventTypeNone: any type). If rd points at a block-internal event, its
 // BLOCK_START counts as "previous". It reports whether one was found.
 func ConsensusPrev(rd *eventring.Reader, filter EventType, d *eventring.Descriptor) bool {
+	return restoring(rd, func() bool { return consensusPrev(rd, filter, d) })
+}
+
+// restoring runs a search that moves rd and puts rd back where it was if
+// the search fails: every helper leaves the reader unchanged on failure
+// (spec §9.3).
+func restoring(rd *eventring.Reader, search func() bool) bool {
 	saved := rd.LastSeqno()
-	if consensusPrev(rd, filter, d) {
+	if search() {
 		return true
 	}
 	rd.SetSeqno(saved + 1)
@@ -135,20 +142,16 @@ func consensusPrev(rd *eventring.Reader, filter EventType, d *eventring.Descript
 // LatestConsensus points rd at the newest consensus event of type filter
 // (EventTypeNone: any) in the ring and copies it into d.
 func LatestConsensus(rd *eventring.Reader, filter EventType, d *eventring.Descriptor) bool {
-	saved := rd.LastSeqno()
-	if rd.Reset() == 0 {
-		rd.SetSeqno(saved + 1)
-		return false
-	}
-	if rd.TryCopy(d) == eventring.Ready && !blockInternal(d) &&
-		(filter == EventTypeNone || EventType(d.EventType) == filter) {
-		return true
-	}
-	if consensusPrev(rd, filter, d) {
-		return true
-	}
-	rd.SetSeqno(saved + 1)
-	return false
+	return restoring(rd, func() bool {
+		if rd.Reset() == 0 {
+			return false
+		}
+		if rd.TryCopy(d) == eventring.Ready && !blockInternal(d) &&
+			(filter == EventTypeNone || EventType(d.EventType) == filter) {
+			return true
+		}
+		return consensusPrev(rd, filter, d)
+	})
 }
 
 // RewindToLatestBlockStart points rd at the newest BLOCK_START in the ring,
@@ -170,22 +173,22 @@ func BlockNumberPrev(rd *eventring.Reader, n uint64, filter EventType, d *eventr
 	default:
 		return false
 	}
-	saved := rd.LastSeqno()
 	ring := rd.Ring()
-	for consensusPrev(rd, filter, d) {
-		m, ok := BlockNumberOf(ring, d)
-		if !ok {
-			break
+	return restoring(rd, func() bool {
+		for consensusPrev(rd, filter, d) {
+			m, ok := BlockNumberOf(ring, d)
+			if !ok {
+				return false
+			}
+			if m == n {
+				return true
+			}
+			if m < n && (filter == EventTypeBlockFinalized || filter == EventTypeBlockVerified) {
+				return false
+			}
 		}
-		if m == n {
-			return true
-		}
-		if m < n && (filter == EventTypeBlockFinalized || filter == EventTypeBlockVerified) {
-			break
-		}
-	}
-	rd.SetSeqno(saved + 1)
-	return false
+		return false
+	})
 }
 
 // BlockIDPrev moves rd back to the consensus event of type filter
@@ -197,18 +200,15 @@ func BlockIDPrev(rd *eventring.Reader, id Bytes32, filter EventType, d *eventrin
 	default:
 		return false
 	}
-	saved := rd.LastSeqno()
 	ring := rd.Ring()
-	for consensusPrev(rd, filter, d) {
-		if EventType(d.EventType) == EventTypeBlockVerified {
-			continue
+	return restoring(rd, func() bool {
+		for consensusPrev(rd, filter, d) {
+			if EventType(d.EventType) != EventTypeBlockVerified && BlockIDMatches(ring, d, id) {
+				return true
+			}
 		}
-		if BlockIDMatches(ring, d, id) {
-			return true
-		}
-	}
-	rd.SetSeqno(saved + 1)
-	return false
+		return false
+	})
 }
 
 // RewindForSimpleReplay positions rd for a consumer that has fully
@@ -217,24 +217,22 @@ func BlockIDPrev(rd *eventring.Reader, id Bytes32, filter EventType, d *eventrin
 // that follows that BLOCK_START (possibly the BLOCK_FINALIZED itself),
 // copying it into d.
 func RewindForSimpleReplay(rd *eventring.Reader, n uint64, d *eventring.Descriptor) bool {
-	saved := rd.LastSeqno()
 	ring := rd.Ring()
-	if !BlockNumberPrev(rd, n, EventTypeBlockFinalized, d) {
-		return false
-	}
-	prevPos, prev := rd.LastSeqno(), *d
-	for consensusPrev(rd, EventTypeNone, d) {
-		if EventType(d.EventType) == EventTypeBlockStart {
-			if m, ok := BlockNumberOf(ring, d); ok && m == n {
-				rd.SetSeqno(prevPos + 1)
-				if rd.TryCopy(d) == eventring.Ready && d.Seqno == prev.Seqno {
-					return true
-				}
-				break
-			}
+	return restoring(rd, func() bool {
+		if !BlockNumberPrev(rd, n, EventTypeBlockFinalized, d) {
+			return false
 		}
-		prevPos, prev = rd.LastSeqno(), *d
-	}
-	rd.SetSeqno(saved + 1)
-	return false
+		// Walk back remembering the position before each step.
+		prevPos, prevSeqno := rd.LastSeqno(), d.Seqno
+		for consensusPrev(rd, EventTypeNone, d) {
+			if EventType(d.EventType) == EventTypeBlockStart {
+				if m, ok := BlockNumberOf(ring, d); ok && m == n {
+					rd.SetSeqno(prevPos + 1)
+					return rd.TryCopy(d) == eventring.Ready && d.Seqno == prevSeqno
+				}
+			}
+			prevPos, prevSeqno = rd.LastSeqno(), d.Seqno
+		}
+		return false
+	})
 }
