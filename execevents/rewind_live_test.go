@@ -2,6 +2,7 @@ package execevents_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 
 	"github.com/monadgo/events/eventring"
@@ -208,5 +209,76 @@ func TestRewindLiveRing(t *testing.T) {
 	got.StartSeqno, got.EndSeqno = clean.StartSeqno, clean.EndSeqno
 	if !equalBlocks(&got, clean) {
 		t.Errorf("joiner's block 12 differs from the recording's block")
+	}
+}
+
+// TestExpiredPayloadLiveRing: on a Recorder-written ring whose payload
+// buffer has wrapped past a BLOCK_START that is still in the descriptor
+// array, the helpers that read payloads fail (spec §9.3: an expired payload
+// is a failure, checked after reading) with the reader restored, the
+// descriptor-only searches still succeed, and the builder and tracker
+// report ErrPayloadExpired.
+func TestExpiredPayloadLiveRing(t *testing.T) {
+	var start memEvent
+	for _, e := range loadSnapshot(t, snap1) {
+		if e.d.EventType == uint16(execevents.EventTypeBlockStart) {
+			start = e
+			break
+		}
+	}
+	rec, ring := newLiveRing(t)
+	if _, err := rec.Record(start.d.EventType, [4]uint64{1}, start.p); err != nil {
+		t.Fatal(err)
+	}
+	// 150 MiB of block-internal payloads through the 128 MiB buffer.
+	filler := make([]byte, 1<<20)
+	var last uint64
+	for range 150 {
+		var err error
+		if last, err = rec.Record(uint16(execevents.EventTypeTxnCallFrame), [4]uint64{1, 1}, filler); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var d eventring.Descriptor
+	if !ring.TryCopy(1, &d) || ring.PayloadValid(&d) {
+		t.Fatal("test setup: BLOCK_START descriptor gone or its payload still valid")
+	}
+	var internal eventring.Descriptor
+	if !ring.TryCopy(last, &internal) {
+		t.Fatal("test setup: newest event missing")
+	}
+	if n, ok := execevents.BlockNumberOf(ring, &internal); ok {
+		t.Errorf("BlockNumberOf(event of a block whose BLOCK_START payload expired) = %d, true", n)
+	}
+	id := execevents.Bytes32(start.p[:32])
+	if execevents.BlockIDMatches(ring, &internal, id) {
+		t.Errorf("BlockIDMatches with an expired owner payload = true")
+	}
+
+	rd := ring.NewReader()
+	if !execevents.LatestConsensus(rd, execevents.EventTypeNone, &d) || d.Seqno != 1 {
+		t.Errorf("LatestConsensus: found seqno %d, want 1 (descriptors suffice)", d.Seqno)
+	}
+	rd.Reset()
+	r := rd.LastSeqno()
+	number := binary.LittleEndian.Uint64(start.p[32:])
+	if execevents.BlockNumberPrev(rd, number, execevents.EventTypeBlockStart, &d) || rd.LastSeqno() != r {
+		t.Errorf("BlockNumberPrev over an expired payload succeeded or moved the reader (%d, want %d)", rd.LastSeqno(), r)
+	}
+	if execevents.BlockIDPrev(rd, id, execevents.EventTypeBlockStart, &d) || rd.LastSeqno() != r {
+		t.Errorf("BlockIDPrev over an expired payload succeeded or moved the reader (%d, want %d)", rd.LastSeqno(), r)
+	}
+
+	ring.TryCopy(1, &d)
+	if _, err := execevents.NewBuilder(execevents.BuilderOptions{}).Process(ring, &d); !errors.Is(err, execevents.ErrPayloadExpired) {
+		t.Errorf("Builder.Process(expired BLOCK_START) error %v, want ErrPayloadExpired", err)
+	}
+	tr := execevents.NewTracker(execevents.BuilderOptions{})
+	var pe *execevents.PayloadExpiredError
+	if _, err := tr.Process(ring, &d); !errors.As(err, &pe) || pe.Seqno != 1 || tr.Len() != 0 {
+		t.Errorf("Tracker.Process(expired BLOCK_START) error %v, want *PayloadExpiredError for seqno 1", err)
+	}
+	if _, ok := tr.Builder().InProgress(); ok {
+		t.Errorf("a block is in progress after an expired BLOCK_START")
 	}
 }
