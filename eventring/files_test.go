@@ -22,8 +22,11 @@ func TestReferenceSnapshotEMN1B(t *testing.T) {
 	require.NoError(t, err)
 	defer ring.Close()
 	require.Equal(t, uint64(6597), ring.Header().LastSeqno)
+	require.Equal(t, ContentTypeExec, ring.Header().ContentType)
+	requireRefSchemaHash(t, ring.Header().SchemaHash)
 	rd := ring.NewReader()
 	var d Descriptor
+	var buf []byte
 	n := uint64(0)
 	for {
 		err := rd.Next(context.Background(), &d)
@@ -34,6 +37,9 @@ func TestReferenceSnapshotEMN1B(t *testing.T) {
 		n++
 		require.Equal(t, n, d.Seqno)
 		require.True(t, ring.PayloadValid(&d), "seqno %d expired", n)
+		buf, err = ring.CopyPayload(&d, buf)
+		require.NoError(t, err, "seqno %d", n)
+		require.Len(t, buf, int(d.PayloadSize))
 	}
 	require.Equal(t, uint64(6597), n)
 }
