@@ -357,7 +357,7 @@ func (g *emitter) enum(f *jen.File, e *Enum) {
 	f.Commentf("Values of %s.", n)
 	f.Const().DefsFunc(func(d *jen.Group) {
 		for _, v := range e.Values {
-			d.Id(GoEnumConst(n, prefix, v.Name)).Id(n).Op("=").Lit(int(v.Value)).Comment(v.Name)
+			d.Id(GoEnumConst(n, prefix, v.Name)).Id(n).Op("=").Add(enumLit(e, v)).Comment(v.Name)
 		}
 	})
 	f.Line()
@@ -584,4 +584,13 @@ func zeroValue(n string, s *Struct) jen.Code {
 		return jen.Id(n).Call(jen.Lit(0))
 	}
 	return jen.Id(n).Values()
+}
+
+// enumLit is the Go literal of an enumerator: Value holds the bits of an
+// unsigned enum's values, which may pass MaxInt64.
+func enumLit(e *Enum, v EnumValue) jen.Code {
+	if e.Signed {
+		return jen.Lit(int(v.Value))
+	}
+	return jen.Op(strconv.FormatUint(uint64(v.Value), 10))
 }

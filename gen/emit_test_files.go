@@ -116,7 +116,7 @@ func (g *emitter) ringLayoutTest() (*jen.File, error) {
 						continue
 					}
 					want := strings.TrimPrefix(v.Name, prefix)
-					b.If(jen.Id("got").Op(":=").Id(goName).Call(jen.Lit(int(v.Value))).Dot("String").Call(), jen.Id("got").Op("!=").Lit(want)).Block(
+					b.If(jen.Id("got").Op(":=").Id(goName).Call(enumLit(e, v)).Dot("String").Call(), jen.Id("got").Op("!=").Lit(want)).Block(
 						jen.Id("t").Dot("Errorf").Call(jen.Lit(fmt.Sprintf("%s(%d).String() = %%q, C enumerator is %s", goName, v.Value, v.Name)), jen.Id("got")),
 					)
 				}

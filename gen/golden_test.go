@@ -96,6 +96,7 @@ func TestSynthModel(t *testing.T) {
 	}{
 		{"synth_kind", "uint8_t", 1, false, []EnumValue{{"SYNTH_KIND_A", 1}, {"SYNTH_KIND_B", 200}}},
 		{"synth_signed", "int32_t", 4, true, []EnumValue{{"SYNTH_SIGNED_LOW", -5}, {"SYNTH_SIGNED_HIGH", 70000}}},
+		{"synth_flags", "uint64_t", 8, false, []EnumValue{{"SYNTH_FLAGS_LOW", 1}, {"SYNTH_FLAGS_HIGH", math.MinInt64}}}, // the bits of 1<<63
 	} {
 		e := m.Enums[c.name]
 		if e == nil || e.Underlying != c.underlying || e.Size != c.size || e.Signed != c.signed || !slices.Equal(e.Values, c.values) {
@@ -276,6 +277,9 @@ func TestDecodeBlob(t *testing.T) {
 	x, err := DecodePayload(SynthEventTypeBig, unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 128)[:0])
 	if x != nil || !errors.Is(err, ErrPayloadShort) {
 		t.Errorf("empty BIG: %v %v", x, err)
+	}
+	if SynthFlagsHigh != 1<<63 || SynthFlagsHigh.String() != "HIGH" {
+		t.Errorf("SynthFlagsHigh = %d (%v)", uint64(SynthFlagsHigh), SynthFlagsHigh)
 	}
 	if SynthKindB.String() != "B" || SynthSigned(-5).String() != "LOW" || SynthKind(7).String() != "SynthKind(7)" {
 		t.Errorf("enum strings %v %v %v", SynthKindB, SynthSigned(-5), SynthKind(7))

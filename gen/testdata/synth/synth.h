@@ -58,6 +58,12 @@ enum synth_signed : int32_t
     SYNTH_SIGNED_HIGH = 70'000,
 };
 
+enum synth_flags : uint64_t
+{
+    SYNTH_FLAGS_LOW = 1,
+    SYNTH_FLAGS_HIGH = UINT64_C(1) << 63, // past INT64_MAX
+};
+
 typedef uint32_t synth_ping; // scalar payload
 
 struct synth_tag
