@@ -406,7 +406,11 @@ func TestSynthMutations(t *testing.T) {
 					t.Fatalf("panic %v on\n%s\n---\n%s", r, files[0], files[1])
 				}
 			}()
-			if m, err := Build(root, []string{"synth.h", "synth_metadata.c"}, synthRules); err == nil {
+			m, err := Build(root, []string{"synth.h", "synth_metadata.c"}, synthRules)
+			if i == 0 && err == nil {
+				t.Errorf("the damaged header that crashed the parser built without error")
+			}
+			if err == nil {
 				Generate(m, Config{Package: "synthcheck"})
 			}
 		}()
