@@ -402,9 +402,7 @@ func (g *emitter) members(s *Struct) []member {
 				continue
 			}
 			m := member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type)}
-			if a := min(fl.Type.Align, 8); fl.Offset%a != 0 || a > s.Align {
-				// A packed struct puts members where Go cannot align
-				// them; their bytes are kept as they are.
+			if unaligned(s, fl) {
 				m.code = jen.Index(jen.Lit(int(fl.Type.Size))).Byte()
 				m.note = fmt.Sprintf(", unaligned %s as raw bytes", fl.Type.CType)
 			}

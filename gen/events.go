@@ -239,6 +239,9 @@ func (m *Model) FieldPath(structName, path string) (Field, error) {
 			return Field{}, fmt.Errorf("%s has no member %s", s.Name, p)
 		}
 		f := s.Fields[j]
+		if unaligned(s, f) {
+			return Field{}, fmt.Errorf("%s.%s is unaligned (a packed struct)", s.Name, p)
+		}
 		off += f.Offset
 		if i == len(parts)-1 {
 			if f.Type.Kind != KindInt || f.BitField {
@@ -253,4 +256,12 @@ func (m *Model) FieldPath(structName, path string) (Field, error) {
 		s = m.Structs[f.Type.Name]
 	}
 	return Field{}, fmt.Errorf("empty member path")
+}
+
+// unaligned reports whether member f of s sits where its Go type cannot:
+// in a packed struct. Go aligns a type to at most min(C alignment, 8), so
+// C's natural alignment decides. Such members are emitted as raw bytes.
+func unaligned(s *Struct, f Field) bool {
+	a := min(f.Type.Align, 8)
+	return a > 0 && (f.Offset%a != 0 || a > s.Align)
 }

@@ -23,6 +23,7 @@ var synthRules = []TrailingRule{
 		{Name: "data", LengthField: "len", ElemSize: 1},
 		{Name: "keys", LengthField: "key_count", ElemSize: 32},
 	}},
+	{Event: "PACKED", Arrays: []TrailingArray{{Name: "x", LengthField: "value", ElemSize: 1}}},
 	{Event: "GONE", Arrays: []TrailingArray{{Name: "x", LengthField: "n", ElemSize: 1}}},
 	{Event: "TAGGED", Arrays: []TrailingArray{{Name: "x", LengthField: "no_such_field", ElemSize: 1}}},
 }
@@ -71,8 +72,11 @@ func TestSynthModel(t *testing.T) {
 	if e := m.Events[7]; e.Name != "PACKED" || e.Description != "a packed payload" || e.Value != 7 {
 		t.Errorf("positional metadata element: %+v", e)
 	}
-	if len(m.Warnings) != 2 || !strings.Contains(m.Warnings[0], "GONE") || !strings.Contains(m.Warnings[1], "no_such_field") {
-		t.Errorf("warnings %q, want one for GONE and one for no_such_field", m.Warnings)
+	if len(m.Warnings) != 3 || !strings.Contains(m.Warnings[0], "synth_packed.value is unaligned") || !strings.Contains(m.Warnings[1], "GONE") || !strings.Contains(m.Warnings[2], "no_such_field") {
+		t.Errorf("warnings %q, want one for PACKED's unaligned count, one for GONE and one for no_such_field", m.Warnings)
+	}
+	if len(m.Events[7].Trailing) != 0 {
+		t.Errorf("PACKED got trailing arrays counted by an unaligned member")
 	}
 	if blob := m.Events[4]; len(blob.Trailing) != 2 || blob.Size != 16 {
 		t.Errorf("BLOB: %d trailing arrays, size %d", len(blob.Trailing), blob.Size)
