@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -56,23 +55,38 @@ func Run(o Options) (*Model, map[string][]byte, error) {
 // -root must pass when its headers give the same bindings as headers/.
 func Diff(files map[string][]byte) []string {
 	var bad []string
-	dirs := map[string]bool{}
 	for _, p := range sortedKeys(files) {
-		dirs[filepath.Dir(p)] = true
 		old, err := os.ReadFile(p)
 		if err != nil || !bytes.Equal(afterFirstLine(old), afterFirstLine(files[p])) {
 			bad = append(bad, p)
 		}
 	}
+	for _, p := range stale(files) {
+		bad = append(bad, p+" (no longer generated)")
+	}
+	return bad
+}
+
+// stale returns the z*.go files of the output directories that eventgen
+// generated (by their second line) but that are not among files.
+func stale(files map[string][]byte) []string {
+	var r []string
+	dirs := map[string]bool{}
+	for p := range files {
+		dirs[filepath.Dir(p)] = true
+	}
 	for _, d := range sortedKeys(dirs) {
-		stale, _ := filepath.Glob(filepath.Join(d, "z*.go"))
-		for _, p := range stale {
-			if _, ok := files[p]; !ok {
-				bad = append(bad, p+" (no longer generated)")
+		zs, _ := filepath.Glob(filepath.Join(d, "z*.go"))
+		for _, p := range zs {
+			if _, ok := files[p]; ok {
+				continue
+			}
+			if b, err := os.ReadFile(p); err == nil && bytes.HasPrefix(afterFirstLine(b), []byte("// "+generatedMarker+"\n")) {
+				r = append(r, p)
 			}
 		}
 	}
-	return bad
+	return r
 }
 
 // Main is eventgen's main function; it returns the exit code.
@@ -101,9 +115,15 @@ func Main(o Options, check, dump bool, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	paths := sortedKeys(files)
-	slices.Sort(paths)
-	for _, p := range paths {
+	// Generated files the schema no longer yields go, so that a run
+	// leaves what -check accepts.
+	for _, p := range stale(files) {
+		if err := os.Remove(p); err != nil {
+			fmt.Fprintf(stderr, "eventgen: %v\n", err)
+			return 1
+		}
+	}
+	for _, p := range sortedKeys(files) {
 		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, files[p]) {
 			continue // keep mtimes of unchanged files
 		}
