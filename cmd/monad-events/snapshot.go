@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -73,7 +74,7 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 		// Nobody writes the ring: eventring's capture is exact.
 		err = o.WriteSnapshot(cw)
 	} else {
-		last, err = captureLive(ctx, o, cw)
+		last, err = captureLive(ctx, e, o, cw)
 	}
 	close(stop)
 	<-watcherDone
@@ -110,10 +111,10 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 // that its payload window start marks every payload the writer overwrote
 // meanwhile as expired. Its last_seqno is the one read right after the
 // descriptors (see below).
-func captureLive(ctx context.Context, o *openedRing, w io.Writer) (uint64, error) {
+func captureLive(ctx context.Context, e *env, o *openedRing, w io.Writer) (uint64, error) {
 	sz := o.Sizes()
 	descs := make([]byte, sz.DescriptorCapacity*eventring.DescriptorSize)
-	last, err := copyDescriptors(ctx, o, descs)
+	last, lowest, err := copyDescriptors(ctx, o, descs)
 	if err != nil {
 		return 0, err
 	}
@@ -123,20 +124,21 @@ func captureLive(ctx context.Context, o *openedRing, w io.Writer) (uint64, error
 	// is one that was read, while the oldest event of the live ring is
 	// usually being overwritten by the writer's next record.
 	reserved := o.Header().LastSeqno
+	e.log.Debug("snapshot: descriptors copied", "newest", last, "reserved", reserved, "lowest payload offset", lowest)
 	f, err := os.Open(o.path) // no lock: readers never lock ring files
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	// Only the bytes in the payload window can belong to an event, and the
-	// oldest of them are the next the writer overwrites: copy those first.
+	// Only the bytes from the lowest payload offset of the events read to
+	// the end of the payload window can belong to them (once the buffer has
+	// wrapped, the window is much larger), and the oldest of them are the
+	// next the writer overwrites: copy those first.
 	payload := make([]byte, sz.PayloadBufSize)
 	base := eventring.HeaderSectionSize + int64(len(descs))
 	h := o.Header()
-	from, to := h.BufferWindowStart, h.NextPayloadByte
-	if to-from > sz.PayloadBufSize {
-		from = to - sz.PayloadBufSize
-	}
+	to := h.NextPayloadByte
+	from := max(h.BufferWindowStart, lowest, to-min(to, sz.PayloadBufSize)) // past to: nothing to copy
 	const chunk = 4 << 20
 	for v := from; v < to; {
 		if err := ctx.Err(); err != nil {
@@ -156,6 +158,8 @@ func captureLive(ctx context.Context, o *openedRing, w io.Writer) (uint64, error
 		return 0, fmt.Errorf("reading %s: %w", o.path, err)
 	}
 	binary.LittleEndian.PutUint64(hdr[64:], reserved)
+	e.log.Debug("snapshot: payloads copied", "from", from, "to", to,
+		"window start now", binary.LittleEndian.Uint64(hdr[128:]), "next payload byte now", binary.LittleEndian.Uint64(hdr[72:]))
 	enc, err := zstd.NewWriter(w)
 	if err != nil {
 		return 0, err
@@ -171,23 +175,24 @@ func captureLive(ctx context.Context, o *openedRing, w io.Writer) (uint64, error
 
 // copyDescriptors copies every committed event from the oldest to the
 // newest into its slot of descs (the 64-byte layout of spec §2.3) and
-// returns the newest's sequence number. A reader lapped during the copy
+// returns the newest's sequence number and the lowest payload offset of the
+// events read since the last gap. A reader lapped during the copy
 // jumps to the oldest event left and goes on: it still reads a whole
 // window of consecutive events ending at the newest.
-func copyDescriptors(ctx context.Context, o *openedRing, descs []byte) (uint64, error) {
+func copyDescriptors(ctx context.Context, o *openedRing, descs []byte) (last, lowest uint64, err error) {
 	mask := o.Sizes().DescriptorCapacity - 1
 	rd := o.NewReader()
 	rd.SetSeqno(o.oldest())
 	var d eventring.Descriptor
-	var last uint64
+	lowest = math.MaxUint64
 	for n := 0; ; n++ {
 		if n&4095 == 0 {
 			if err := ctx.Err(); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
-		switch rd.TryNext(&d) {
-		case eventring.Ready:
+		res := rd.TryNext(&d)
+		if res == eventring.Ready {
 			b := descs[((d.Seqno-1)&mask)*eventring.DescriptorSize:]
 			binary.LittleEndian.PutUint64(b[0:], d.Seqno)
 			binary.LittleEndian.PutUint16(b[8:], d.EventType)
@@ -197,15 +202,21 @@ func copyDescriptors(ctx context.Context, o *openedRing, descs []byte) (uint64, 
 			for i, x := range d.ContentExt {
 				binary.LittleEndian.PutUint64(b[32+8*i:], x)
 			}
-			last = d.Seqno
-		case eventring.Gap:
-			from := rd.LastSeqno() + 1
-			if o.oldest() <= from {
-				return 0, o.wrongSlot(from) // no progress possible
-			}
-			rd.SetSeqno(o.oldest())
+			last, lowest = d.Seqno, min(lowest, d.PayloadBufOffset)
+			continue
+		}
+		// Event `from` is gone if the writer has reserved its slot's next
+		// occupant: a gap, or a slot still being refilled (it reads 0, so
+		// NotReady) — which is where a live ring's oldest event always is.
+		from := rd.LastSeqno() + 1
+		switch {
+		case o.Header().LastSeqno > from+mask:
+			rd.SetSeqno(max(from+1, o.oldest()))
+			lowest = math.MaxUint64
+		case res == eventring.Gap:
+			return 0, 0, o.wrongSlot(from) // a later event where none can be yet
 		default:
-			return last, nil
+			return last, lowest, nil // the newest committed event
 		}
 	}
 }
