@@ -505,6 +505,13 @@ var snapshotCounts = map[execevents.EventType]int{
 	17: 6187, 18: 8299, 19: 21077, 20: 6187, 21: 6247, 22: 25530, 23: 38286,
 }
 
+// specFixedSize are the fixed payload sizes of spec §8.2-§8.4 (0 for the
+// empty payloads of §8.3).
+var specFixedSize = map[execevents.EventType]int{
+	2: 528, 3: 4, 6: 360, 7: 56, 8: 40, 9: 8, 10: 352, 11: 28, 12: 168, 14: 4, 17: 24, 18: 32, 19: 128,
+	21: 8, 22: 152, 23: 124, 24: 16,
+}
+
 // TestDecodeSnapshotSmall decodes every event of the one-block reference
 // snapshot.
 func TestDecodeSnapshotSmall(t *testing.T) {
@@ -548,16 +555,23 @@ func TestDecodeSnapshot(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seqno %d: %v", d.Seqno, err)
 		}
+		// Spec §8.1: payload_size == fixed size (§8.2-§8.4) + the
+		// trailing arrays, exactly.
+		var trail int
 		switch x := v.(type) {
 		case execevents.TxnHeaderStartView:
-			trailingBytes += uint64(len(x.Data) + 32*len(x.BlobVersionedHashes))
+			trail = len(x.Data) + 32*len(x.BlobVersionedHashes)
 		case execevents.TxnLogView:
-			trailingBytes += uint64(32*len(x.Topics) + len(x.Data))
+			trail = 32*len(x.Topics) + len(x.Data)
 		case execevents.TxnCallFrameView:
-			trailingBytes += uint64(len(x.Input) + len(x.ReturnData))
+			trail = len(x.Input) + len(x.ReturnData)
 		case execevents.TxnAccessListEntryView:
-			trailingBytes += uint64(32 * len(x.StorageKeys))
+			trail = 32 * len(x.StorageKeys)
 		}
+		if want := specFixedSize[typ] + trail; int(d.PayloadSize) != want || len(p) != want {
+			t.Fatalf("seqno %d %v: payload_size %d, spec size %d + %d trailing bytes", d.Seqno, typ, d.PayloadSize, specFixedSize[typ], trail)
+		}
+		trailingBytes += uint64(trail)
 		counts[typ]++
 	}
 	if !reflect.DeepEqual(counts, snapshotCounts) {
