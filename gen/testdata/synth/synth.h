@@ -27,6 +27,12 @@ enum synth_kind : uint8_t; // forward declaration with its underlying type
 
 typedef void (*synth_callback)(void *arg, size_t len);
 
+#if __has_include(<stdint.h>) && defined(__has_attribute)
+#if __has_attribute(always_inline) && __has_builtin(__builtin_expect)
+#define SYNTH_INLINE [[gnu::always_inline]] static inline
+#endif
+#endif
+
 constexpr uint64_t SYNTH_WIDE_MASK = MONAD_EVENT_SYNTH_BIT(40) - 1; // > INT_MAX
 constexpr uint64_t SYNTH_ALL_ONES = UINT64_MAX;
 
@@ -119,7 +125,7 @@ struct __attribute__((packed)) synth_packed
 __attribute__((visibility("default"))) extern int synth_version(void);
 
 // An inline helper, as event_ring.h has: builtins, macros, libc calls.
-[[gnu::always_inline]] static inline uint64_t
+SYNTH_INLINE uint64_t
 synth_blob_len(struct synth_blob const *b, synth_callback cb)
 {
     uint64_t n;
