@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,7 +153,8 @@ func TestRecordAndRead(t *testing.T) {
 	require.ErrorIs(t, err, ErrSchemaMismatch)
 	err = ring.CheckSchema(ContentTypeTest, [32]byte{})
 	require.ErrorIs(t, err, ErrSchemaMismatch)
-	require.Contains(t, err.Error(), "0102030405")
+	require.Contains(t, err.Error(), "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", "names the ring's hash")
+	require.Contains(t, err.Error(), strings.Repeat("00", 32), "names the expected hash")
 	require.Contains(t, err.Error(), "regenerate")
 
 	rd := ring.NewReader()
