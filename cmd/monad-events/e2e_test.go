@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -602,6 +603,19 @@ func TestInterrupt(t *testing.T) {
 	watch, watchErr := start(t, "watch", "--json", ring)
 	blocks, blocksErr := start(t, "blocks", ring)
 	time.Sleep(1500 * time.Millisecond)
+
+	// info names the writer while it records.
+	var live ringInfo
+	if err := json.Unmarshal([]byte(mustRun(t, "info", "--json", ring).stdout), &live); err != nil {
+		t.Fatal(err)
+	}
+	if live.Kind != "live" || !live.WriterAlive || !slices.Contains(live.WriterPIDs, replay.Process.Pid) || live.Scanned {
+		t.Errorf("info on a ring being written: kind %s, writer alive %v, pids %v (replay is %d), scanned %v",
+			live.Kind, live.WriterAlive, live.WriterPIDs, replay.Process.Pid, live.Scanned)
+	}
+	if text := mustRun(t, "info", ring).stdout; !strings.Contains(text, fmt.Sprintf("pid %d (alive", replay.Process.Pid)) {
+		t.Errorf("info on a ring being written:\n%s", text)
+	}
 
 	// Capture the ring while it is being written: the snapshot must be
 	// consistent (it once failed its zstd checksum when compressed straight
