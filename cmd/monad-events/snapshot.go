@@ -106,11 +106,11 @@ func runSnapshot(ctx context.Context, e *env, args []string) error {
 // holds a header whose last_seqno is far past the descriptors copied, and
 // then no event reads back. So the descriptors are copied first with the
 // reader protocol, each event in its slot, from the oldest to the newest
-// committed one (N); then the payload window, oldest bytes first, whose
-// bytes for events up to N were written before they were committed; then the header, read last so
-// that its payload window start marks every payload the writer overwrote
-// meanwhile as expired. Its last_seqno is the one read right after the
-// descriptors (see below).
+// committed one (N); then the payloads of those events, oldest bytes first
+// (they were written before their events were committed); then the header,
+// read last so that its payload window start marks every payload the writer
+// overwrote meanwhile as expired. Its last_seqno is the one read right after
+// the descriptors (see below).
 func captureLive(ctx context.Context, e *env, o *openedRing, w io.Writer) (uint64, error) {
 	sz := o.Sizes()
 	descs := make([]byte, sz.DescriptorCapacity*eventring.DescriptorSize)
@@ -118,11 +118,12 @@ func captureLive(ctx context.Context, e *env, o *openedRing, w io.Writer) (uint6
 	if err != nil {
 		return 0, err
 	}
-	// Sequence numbers reserved by now, committed or not: at least the
-	// newest event read, and at most one lap past the first event of the
-	// run read. So the snapshot's oldest event (reserved - capacity + 1)
-	// is one that was read, while the oldest event of the live ring is
-	// usually being overwritten by the writer's next record.
+	// Sequence numbers reserved by now, committed or not: at least N and,
+	// once the ring has wrapped, at least a lap past the first event of the
+	// run read (copyDescriptors jumps only to the oldest event then). So the
+	// snapshot's oldest event (reserved - capacity + 1) is one that was
+	// read, unlike the live ring's, whose slot the writer is usually
+	// refilling; events reserved past N read as not yet committed.
 	reserved := o.Header().LastSeqno
 	e.log.Debug("snapshot: descriptors copied", "newest", last, "reserved", reserved, "lowest payload offset", lowest)
 	f, err := os.Open(o.path) // no lock: readers never lock ring files
