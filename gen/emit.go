@@ -437,6 +437,9 @@ func (g *emitter) members(s *Struct) []member {
 func (g *emitter) structDecl(f *jen.File, s *Struct) {
 	n := g.goName(s.Name)
 	if s.Typedef {
+		if s.Scalar != nil && s.Scalar.Kind == KindEnum && g.goName(s.Scalar.Name) == n {
+			return // typedef enum x {...} x: the enum's Go type is the payload type
+		}
 		if s.Scalar != nil {
 			f.Commentf("%s is %s, a typedef of %s.", n, s.Name, s.TypedefOf)
 			f.Type().Id(n).Add(g.goType(s.Scalar))

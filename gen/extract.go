@@ -137,9 +137,12 @@ func (b *builder) typedef(name, file string, d *cc.Declarator) error {
 			return err
 		}
 		s.File = file
-		if tag == "" {
+		switch tag {
+		case "":
 			s.Anonymous = true
-		} else {
+		case name:
+			// typedef struct x {...} x: one type under both names.
+		default:
 			s.Typedef = true
 			s.TypedefOf = "struct " + tag
 		}

@@ -420,3 +420,39 @@ func TestSynthMutations(t *testing.T) {
 		}()
 	}
 }
+
+// TestSameNameTypedefs: typedef struct x {...} x and typedef enum y : T
+// {...} y name one type each; as payloads they must not become Go types
+// defined in terms of themselves.
+func TestSameNameTypedefs(t *testing.T) {
+	root := fstest.MapFS{"s.h": {Data: []byte(`#include <stdint.h>
+typedef struct s_same { uint8_t a; uint32_t b; } s_same;
+typedef enum s_kind : uint8_t { S_KIND_A, S_KIND_B } s_kind;
+enum s_event_type : uint16_t { S_NONE, S_SAME, S_KIND };
+struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
+struct monad_event_metadata const g_s_metadata[3] = {
+    [S_NONE] = {S_NONE, "NONE", "n"}, [S_SAME] = {S_SAME, "SAME", "s"}, [S_KIND] = {S_KIND, "KIND", "k"}};
+`)}}
+	m, err := Build(root, []string{"s.h"}, []TrailingRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Structs["s_same"]; s == nil || s.Typedef || s.Size != 8 || len(s.Fields) != 2 {
+		t.Errorf("s_same = %+v, want the struct itself", s)
+	}
+	files, err := Generate(m, Config{Package: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(files["ztypes.go"])
+	for _, want := range []string{"\ntype SSame struct {", "\ntype SKind uint8\n", "func DecodeSKind(p []byte) (*SKind, error)"} {
+		if !strings.Contains(src+string(files["zdecode.go"]), want) {
+			t.Errorf("generated code lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"type SSame = SSame", "type SKind SKind"} {
+		if strings.Contains(src, bad) {
+			t.Errorf("generated code has %q", bad)
+		}
+	}
+}

@@ -58,11 +58,11 @@ enum synth_kind : uint8_t
     SYNTH_KIND_B = 200,
 };
 
-enum synth_signed : int32_t
+typedef enum synth_signed : int32_t
 {
     SYNTH_SIGNED_LOW = -5,
     SYNTH_SIGNED_HIGH = 70'000,
-};
+} synth_signed;
 
 enum synth_flags : uint64_t
 {
@@ -72,11 +72,11 @@ enum synth_flags : uint64_t
 
 typedef uint32_t synth_ping; // scalar payload
 
-struct synth_tag
+typedef struct synth_tag // one type under both names
 {
     synth_hash id;
     uint64_t n;
-};
+} synth_tag;
 
 typedef struct synth_tag synth_tagged; // struct payload by another name
 
