@@ -157,7 +157,7 @@ func (g *emitter) plan() error {
 			return visit(t.Name)
 		case KindUint128:
 			g.usesU128 = true
-		case KindPointer, KindOther:
+		case KindPointer:
 			return fmt.Errorf("type %s cannot appear in a payload", t.CType)
 		}
 		return nil
@@ -245,7 +245,9 @@ func (g *emitter) goType(t *Type) jen.Code {
 	case KindArray:
 		return jen.Index(jen.Lit(int(t.Len))).Add(g.goType(t.Elem))
 	}
-	return jen.Id("invalid")
+	// Unions, floating point and whatever else the schema does not use
+	// keep their bytes.
+	return jen.Index(jen.Lit(int(t.Size))).Byte()
 }
 
 // named returns the Go type standing for a named C type.

@@ -456,3 +456,37 @@ struct monad_event_metadata const g_s_metadata[3] = {
 		}
 	}
 }
+
+// TestRawMembers: members of types the generator has no Go type for (a
+// union, a double) keep their bytes at C's offsets; pointers are refused.
+func TestRawMembers(t *testing.T) {
+	header := `#include <stdint.h>
+struct r_raw { uint8_t a; union { uint32_t u; float f; } u; double d; };
+struct r_ptr { void *p; };
+enum r_event_type : uint16_t { R_NONE, R_RAW, R_PTR };
+struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
+struct monad_event_metadata const g_r_metadata[3] = {
+    [R_NONE] = {R_NONE, "NONE", "n"}, [R_RAW] = {R_RAW, "RAW", "r"}, [R_PTR] = {R_PTR, "PTR", "p"}};
+`
+	m, err := Build(fstest.MapFS{"r.h": {Data: []byte(header)}}, []string{"r.h"}, []TrailingRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(m, Config{Package: "r"}); err == nil || !strings.Contains(err.Error(), "cannot appear in a payload") {
+		t.Errorf("a pointer payload member: error %v", err)
+	}
+	m, err = Build(fstest.MapFS{"r.h": {Data: []byte(strings.Replace(header, "void *p", "uint64_t p", 1))}}, []string{"r.h"}, []TrailingRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Generate(m, Config{Package: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(files["ztypes.go"])
+	for _, want := range []string{"U [4]byte // offset 4", "D [8]byte // offset 8", "_ [3]byte // padding at 1"} {
+		if !strings.Contains(strings.Join(strings.Fields(src), " "), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+}
