@@ -400,10 +400,12 @@ func (g *emitter) members(s *Struct) []member {
 	for i := 0; i < len(fields); i++ {
 		fl := fields[i]
 		if !fl.BitField {
-			if fl.Type.Size <= 0 {
+			if fl.Type.Size <= 0 || fl.Name == "" {
 				// A flexible array member: Go would pad a zero-size last
 				// field, so it is left out (trailing data is the decoders'
-				// business).
+				// business). An anonymous struct or union member (C11)
+				// has no name to give its Go field; its bytes become
+				// padding.
 				continue
 			}
 			m := member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type)}

@@ -243,6 +243,12 @@ func (b *builder) typeOf(t cc.Type) (Type, error) {
 		if r.Name == "" {
 			r.Name = r.CType // anonymous struct known by its typedef name
 		}
+		if r.Name == "" {
+			// A member declared with an unnamed struct type: the model
+			// has no name for it, so it is kept as bytes.
+			r.Kind, r.CType = KindOther, "struct {...}"
+			break
+		}
 		if r.CType == "" {
 			r.CType = "struct " + r.Name
 		}

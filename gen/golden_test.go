@@ -461,7 +461,7 @@ struct monad_event_metadata const g_s_metadata[3] = {
 // union, a double) keep their bytes at C's offsets; pointers are refused.
 func TestRawMembers(t *testing.T) {
 	header := `#include <stdint.h>
-struct r_raw { uint8_t a; union { uint32_t u; float f; } u; double d; };
+struct r_raw { uint8_t a; union { uint32_t u; float f; } u; double d; struct { uint16_t x; } anon; struct { uint32_t y; }; uint8_t z; };
 struct r_ptr { void *p; };
 enum r_event_type : uint16_t { R_NONE, R_RAW, R_PTR };
 struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
@@ -484,7 +484,8 @@ struct monad_event_metadata const g_r_metadata[3] = {
 		t.Fatal(err)
 	}
 	src := string(files["ztypes.go"])
-	for _, want := range []string{"U [4]byte // offset 4", "D [8]byte // offset 8", "_ [3]byte // padding at 1"} {
+	for _, want := range []string{"U [4]byte // offset 4", "D [8]byte // offset 8", "_ [3]byte // padding at 1",
+		"Anon [2]byte // offset 16", "_ [6]byte // padding at 18", "Z byte // offset 24"} {
 		if !strings.Contains(strings.Join(strings.Fields(src), " "), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, src)
 		}
