@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -551,6 +553,11 @@ func TestWriteSnapshotWhileWriting(t *testing.T) {
 	require.NoError(t, err)
 	defer ring.Close()
 	stop := make(chan struct{})
+	// Once the capture starts the writer may add at most a quarter of the
+	// buffer: on a loaded machine an unbounded writer can slide the window
+	// past everything while the copy runs, leaving nothing valid to check.
+	var budget atomic.Int64
+	budget.Store(math.MaxInt64)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := 0; ; i++ {
@@ -559,10 +566,16 @@ func TestWriteSnapshotWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			recordSelfCheck(t, w, uint64(16+(i*131)%20000))
+			size := uint64(16 + (i*131)%20000)
+			if budget.Add(-int64(size)) < 0 {
+				<-stop
+				return
+			}
+			recordSelfCheck(t, w, size)
 		}
 	})
 	waitUntil(t, func() bool { return ring.Header().NextPayloadByte > MinPayloadBufSize }) // wrapped
+	budget.Store(MinPayloadBufSize / 4)
 	snap := filepath.Join(t.TempDir(), "snap.zst")
 	f, err := os.Create(snap)
 	require.NoError(t, err)
