@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
@@ -21,10 +20,10 @@ import (
 // in full when it was executed). Proposed updates use
 // ethconv.CommitUpdateJSON as is.
 type updateJSON struct {
-	CommitState string             `json:"commitState"`
-	BlockID     common.Hash        `json:"blockId"`
-	BlockNumber hexutil.Uint64     `json:"blockNumber"`
-	Abandoned   []ethconv.BlockRef `json:"abandoned"`
+	CommitState string        `json:"commitState"`
+	BlockID     common.Hash   `json:"blockId"`
+	BlockNumber uint64        `json:"blockNumber"`
+	Abandoned   []common.Hash `json:"abandoned"`
 }
 
 func runBlocks(ctx context.Context, e *env, args []string) error {
@@ -153,15 +152,8 @@ func renderUpdate(u execevents.CommitUpdate) (any, error) {
 	v := &updateJSON{
 		CommitState: u.State.String(),
 		BlockID:     common.Hash(u.Block.ID()),
-		BlockNumber: hexutil.Uint64(u.Block.Number()),
-		Abandoned:   make([]ethconv.BlockRef, 0, len(u.Abandoned)),
-	}
-	for _, a := range u.Abandoned {
-		v.Abandoned = append(v.Abandoned, ethconv.BlockRef{
-			BlockID:     common.Hash(a.ID()),
-			BlockNumber: hexutil.Uint64(a.Number()),
-			Hash:        common.Hash(a.End.EthBlockHash),
-		})
+		BlockNumber: u.Block.Number(),
+		Abandoned:   ethconv.AbandonedIDs(u.Abandoned),
 	}
 	return v, nil
 }

@@ -206,10 +206,8 @@ func readJSON(t *testing.T, path string, v any) {
 type blockUpdate struct {
 	CommitState string `json:"commitState"`
 	BlockID     string `json:"blockId"`
-	BlockNumber string `json:"blockNumber"`
-	Abandoned   []struct {
-		BlockID string `json:"blockId"`
-	} `json:"abandoned"`
+	BlockNumber uint64   `json:"blockNumber"`
+	Abandoned   []string `json:"abandoned"`
 	Block    map[string]any   `json:"block"`
 	Receipts []map[string]any `json:"receipts"`
 }
@@ -291,8 +289,8 @@ func TestReferenceBlocks(t *testing.T) {
 				t.Errorf("update %d: %d abandoned, want %d", i, len(u.Abandoned), len(e.Referendum.Superseded))
 			}
 		}
-		if u.CommitState != state || u.BlockID != tg.ID || u.BlockNumber != "0x"+strconv.FormatUint(tg.BlockNumber, 16) {
-			t.Fatalf("update %d: %s %s %s, want %s %s %#x", i, u.CommitState, u.BlockNumber, u.BlockID, state, tg.ID, tg.BlockNumber)
+		if u.CommitState != state || u.BlockID != tg.ID || u.BlockNumber != tg.BlockNumber {
+			t.Fatalf("update %d: %s %d %s, want %s %s %#x", i, u.CommitState, u.BlockNumber, u.BlockID, state, tg.ID, tg.BlockNumber)
 		}
 		if (u.Block != nil) != (state == "Proposed") || (u.Receipts != nil) != (state == "Proposed") {
 			t.Fatalf("update %d (%s): block and receipts must come with Proposed updates only", i, state)

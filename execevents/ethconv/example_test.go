@@ -81,6 +81,6 @@ func ExampleNewCommitUpdateJSON() {
 	fmt.Println(obj.CommitState, obj.BlockNumber, len(obj.Block.Transactions), len(obj.Receipts), len(obj.Abandoned))
 	fmt.Println(obj.Block.Size, obj.Block.Hash == obj.Receipts[0].BlockHash)
 	// Output:
-	// Proposed 0x3e8 6 6 0
+	// Proposed 1000 6 6 0
 	// 0x30f true
 }

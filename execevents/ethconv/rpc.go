@@ -139,23 +139,16 @@ type MonadLog struct {
 	RPCLog
 }
 
-// BlockRef identifies a proposal, such as one abandoned in a commit update.
-type BlockRef struct {
-	BlockID     common.Hash    `json:"blockId"`
-	BlockNumber hexutil.Uint64 `json:"blockNumber"`
-	Hash        common.Hash    `json:"hash"` // recorded Ethereum block hash
-}
-
 // CommitUpdateJSON is one commit-state update as cmd/monad-events prints it:
 // the block's new state, its identity, the competing proposals abandoned by
 // this update, and the block and its receipts as the RPC renders them.
 type CommitUpdateJSON struct {
-	CommitState string         `json:"commitState"`
-	BlockID     common.Hash    `json:"blockId"`
-	BlockNumber hexutil.Uint64 `json:"blockNumber"`
-	Abandoned   []BlockRef     `json:"abandoned"` // never null
-	Block       *RPCBlock      `json:"block"`
-	Receipts    []*RPCReceipt  `json:"receipts"`
+	CommitState string        `json:"commitState"`
+	BlockID     common.Hash   `json:"blockId"`
+	BlockNumber uint64        `json:"blockNumber"`
+	Abandoned   []common.Hash `json:"abandoned"` // block ids; never null
+	Block       *RPCBlock     `json:"block"`
+	Receipts    []*RPCReceipt `json:"receipts"`
 }
 
 // NewCommitUpdateJSON converts u.Block and renders the update. Use
@@ -172,25 +165,27 @@ func NewCommitUpdateJSON(u execevents.CommitUpdate) (*CommitUpdateJSON, error) {
 // CommitUpdateJSON renders an update that moved b to state, abandoning the
 // given competing proposals.
 func (b *Block) CommitUpdateJSON(state execevents.CommitState, abandoned []*execevents.ExecutedBlock) *CommitUpdateJSON {
-	refs := make([]BlockRef, 0, len(abandoned))
-	for _, a := range abandoned {
-		if a == nil {
-			continue
-		}
-		refs = append(refs, BlockRef{
-			BlockID:     common.Hash(a.Start.BlockTag.ID),
-			BlockNumber: hexutil.Uint64(a.Start.BlockTag.BlockNumber),
-			Hash:        common.Hash(a.End.EthBlockHash),
-		})
-	}
 	return &CommitUpdateJSON{
 		CommitState: state.String(),
 		BlockID:     b.ID,
-		BlockNumber: hexutil.Uint64(b.Number()),
-		Abandoned:   refs,
+		BlockNumber: b.Number(),
+		Abandoned:   AbandonedIDs(abandoned),
 		Block:       b.RPCBlock(),
 		Receipts:    b.RPCReceipts(),
 	}
+}
+
+// AbandonedIDs lists the consensus block ids of abandoned proposals, as the
+// "abandoned" member of a commit update renders them. It never returns nil,
+// so an update with none renders as [].
+func AbandonedIDs(abandoned []*execevents.ExecutedBlock) []common.Hash {
+	ids := make([]common.Hash, 0, len(abandoned))
+	for _, a := range abandoned {
+		if a != nil {
+			ids = append(ids, common.Hash(a.ID()))
+		}
+	}
+	return ids
 }
 
 // RPCHeader renders b's header.
