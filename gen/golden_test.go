@@ -124,6 +124,10 @@ func TestSynthModel(t *testing.T) {
 	if c := consts["SYNTH_ALL_ONES"]; !c.Int || !c.Unsigned || uint64(c.Value) != math.MaxUint64 {
 		t.Errorf("SYNTH_ALL_ONES = %+v", c)
 	}
+	// constexpr uint32_t SYNTH_PAIR_A = 2, SYNTH_PAIR_B = SYNTH_PAIR_A * 3;
+	if a, b := consts["SYNTH_PAIR_A"], consts["SYNTH_PAIR_B"]; !a.Int || a.Value != 2 || a.CType != "uint32_t" || !b.Int || b.Value != 6 || b.CType != "uint32_t" {
+		t.Errorf("SYNTH_PAIR_A = %+v, SYNTH_PAIR_B = %+v, want 2 and 6 (uint32_t)", a, b)
+	}
 	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 8 {
 		t.Errorf("SYNTH_EVENT_COUNT = %+v", c)
 	}
@@ -293,6 +297,9 @@ func TestDecodeBlob(t *testing.T) {
 	v2, err := DecodeSynthPacked(pk)
 	if err != nil || v2.Value != [4]byte{0x78, 0, 0, 0x12} || v2.More != [2]byte{0xCD, 0} {
 		t.Errorf("DecodeSynthPacked: %+v, %v", v2, err)
+	}
+	if SynthPairA != 2 || SynthPairB != 6 {
+		t.Errorf("SynthPairA %d SynthPairB %d, want 2 and 6", SynthPairA, SynthPairB)
 	}
 	if SynthSlots != 3 || SynthFileName != "synth-events" || SynthWideMask != 1<<40-1 || SynthAllOnes != math.MaxUint64 {
 		t.Errorf("constants %d %q %d", SynthSlots, SynthFileName, SynthWideMask)

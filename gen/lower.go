@@ -253,11 +253,6 @@ func (l *lowerer) constexpr(start int) (int, error) {
 	if end < 0 {
 		return 0, fmt.Errorf("%s:%d: constexpr declaration without ';'", l.file, l.line(start))
 	}
-	decl := string(s[start+len("constexpr") : end])
-	lhs, init, hasInit := strings.Cut(decl, "=")
-	if !hasInit {
-		return 0, fmt.Errorf("%s:%d: constexpr declaration without initializer", l.file, l.line(start))
-	}
 	// Drop a storage class written before constexpr: the lowered forms
 	// supply their own.
 	out := l.out.Bytes()
@@ -268,39 +263,80 @@ func (l *lowerer) constexpr(start int) (int, error) {
 	if bytes.HasSuffix(out[:k], []byte("static")) && (k == 6 || !isIdentChar(out[k-7])) {
 		l.out.Truncate(k - 6)
 	}
-	fields := strings.Fields(strings.NewReplacer("[", " [ ", "]", " ] ", "*", " * ").Replace(lhs))
-	if len(fields) < 2 {
-		return 0, fmt.Errorf("%s:%d: cannot parse constexpr declaration %q", l.file, l.line(start), strings.TrimSpace(decl))
-	}
-	// The declared name is the last identifier before any array suffix.
-	nameIdx := -1
-	for i, f := range fields {
-		if f == "[" {
+	// One declaration may have several init-declarators
+	// (constexpr int A = 1, B = 2;): split at the commas outside brackets
+	// and literals, and lower each as a declaration of its own.
+	declStart := start + len("constexpr")
+	var parts [][2]int
+	for i := declStart; ; {
+		c := l.scanTo(i, ',')
+		if c < 0 || c > end {
+			parts = append(parts, [2]int{i, end})
 			break
 		}
-		if isIdentStart(f[0]) {
-			nameIdx = i
+		parts = append(parts, [2]int{i, c})
+		i = c + 1
+	}
+	var base string // the type specifiers of the first declarator
+	var lowered []string
+	for n, p := range parts {
+		decl := string(s[p[0]:p[1]])
+		lhs, init, hasInit := strings.Cut(decl, "=")
+		if !hasInit {
+			return 0, fmt.Errorf("%s:%d: constexpr declaration without initializer", l.file, l.line(p[0]))
+		}
+		fields := strings.Fields(strings.NewReplacer("[", " [ ", "]", " ] ", "*", " * ").Replace(lhs))
+		if n == 0 && len(fields) < 2 || len(fields) < 1 {
+			return 0, fmt.Errorf("%s:%d: cannot parse constexpr declaration %q", l.file, l.line(p[0]), strings.TrimSpace(decl))
+		}
+		// The declared name is the last identifier before any array suffix.
+		nameIdx := -1
+		for i, f := range fields {
+			if f == "[" {
+				break
+			}
+			if isIdentStart(f[0]) {
+				nameIdx = i
+			}
+		}
+		if nameIdx < 0 || n == 0 && nameIdx < 1 {
+			return 0, fmt.Errorf("%s:%d: cannot find the name in constexpr declaration %q", l.file, l.line(p[0]), strings.TrimSpace(decl))
+		}
+		if n == 0 {
+			// Pointer declarators bind to the name, not the base type.
+			b := nameIdx
+			for b > 0 && fields[b-1] == "*" {
+				b--
+			}
+			base = strings.Join(fields[:b], " ")
+		}
+		name := fields[nameIdx]
+		prefix := fields[:nameIdx]
+		if n > 0 {
+			prefix = append(strings.Fields(base), prefix...)
+		}
+		typ := strings.Join(prefix, " ") + strings.Join(fields[nameIdx+1:], "")
+		isInt := !strings.ContainsAny(lhs, "[*") && !strings.Contains(init, "\"") &&
+			!strings.Contains(init, "{") && !strings.Contains(base, "struct") &&
+			!strings.Contains(base, "union") && !strings.Contains(base, "float") &&
+			!strings.Contains(base, "double")
+		nameAt := p[0] + strings.Index(lhs, name)
+		l.consts = append(l.consts, Constexpr{Name: name, Type: typ, Int: isInt, File: l.file, Line: l.line(nameAt)})
+		initLowered, _, err := Lower(l.file, []byte(init))
+		if err != nil {
+			return 0, err
+		}
+		if isInt {
+			lowered = append(lowered, fmt.Sprintf("enum { %s = (%s) }", name, strings.Join(strings.Fields(string(initLowered)), " ")))
+		} else {
+			d := strings.TrimSpace(lhs)
+			if n > 0 {
+				d = base + " " + d
+			}
+			lowered = append(lowered, fmt.Sprintf("static const %s =%s", d, strings.ReplaceAll(string(initLowered), "\n", " ")))
 		}
 	}
-	if nameIdx < 1 {
-		return 0, fmt.Errorf("%s:%d: cannot find the name in constexpr declaration %q", l.file, l.line(start), strings.TrimSpace(decl))
-	}
-	name := fields[nameIdx]
-	typ := strings.Join(fields[:nameIdx], " ") + strings.Join(fields[nameIdx+1:], "")
-	isInt := !strings.ContainsAny(lhs, "[*") && !strings.Contains(init, "\"") &&
-		!strings.Contains(init, "{") && !strings.Contains(lhs, "struct") &&
-		!strings.Contains(lhs, "union") && !strings.Contains(lhs, "float") &&
-		!strings.Contains(lhs, "double")
-	l.consts = append(l.consts, Constexpr{Name: name, Type: typ, Int: isInt, File: l.file, Line: l.line(start)})
-	initLowered, _, err := Lower(l.file, []byte(init))
-	if err != nil {
-		return 0, err
-	}
-	if isInt {
-		fmt.Fprintf(&l.out, "enum { %s = (%s) }", name, strings.Join(strings.Fields(string(initLowered)), " "))
-	} else {
-		fmt.Fprintf(&l.out, "static const %s =%s", strings.TrimSpace(lhs), strings.ReplaceAll(string(initLowered), "\n", " "))
-	}
+	l.out.WriteString(strings.Join(lowered, "; "))
 	l.newlines(s[start:end])
 	return end, nil
 }

@@ -22,6 +22,15 @@ func TestLower(t *testing.T) {
 		{"multi-line constexpr keeps its lines (the ';' stays on its own)",
 			"constexpr uint32_t X =\n    1'024;\nint y;", "enum { X = (1024) }\n;\nint y;",
 			[]Constexpr{{Name: "X", Type: "uint32_t", Int: true, File: "f.h", Line: 1}}},
+		{"several integer declarators become one enumerator each",
+			"constexpr int A = 1, B = (A, 2), C = f(1, 2);", "enum { A = (1) }; enum { B = ((A, 2)) }; enum { C = (f(1, 2)) };",
+			[]Constexpr{{Name: "A", Type: "int", Int: true, File: "f.h", Line: 1}, {Name: "B", Type: "int", Int: true, File: "f.h", Line: 1}, {Name: "C", Type: "int", Int: true, File: "f.h", Line: 1}}},
+		{"several declarators over lines keep the type and their own lines",
+			"static constexpr uint64_t X = 1,\n  Y = 2'0;", "enum { X = (1) }; enum { Y = (20) }\n;",
+			[]Constexpr{{Name: "X", Type: "uint64_t", Int: true, File: "f.h", Line: 1}, {Name: "Y", Type: "uint64_t", Int: true, File: "f.h", Line: 2}}},
+		{"integer and array declarators mixed",
+			"constexpr char N = 'a', S[] = \"x,y\", *P = \"z\";", "enum { N = ('a') }; static const char S[] = \"x,y\"; static const char *P = \"z\";",
+			[]Constexpr{{Name: "N", Type: "char", Int: true, File: "f.h", Line: 1}, {Name: "S", Type: "char[]", File: "f.h", Line: 1}, {Name: "P", Type: "char *", File: "f.h", Line: 1}}},
 		{"one-argument static_assert gets a message",
 			"static_assert(sizeof(struct s) == 6'4);", `static_assert(sizeof(struct s) == 64, "");`, nil},
 		{"two-argument static_assert is kept",
@@ -61,8 +70,10 @@ func TestLower(t *testing.T) {
 
 func TestLowerErrors(t *testing.T) {
 	for _, in := range []string{
-		"constexpr int N = 1", // no ';'
-		"constexpr int N;",    // no initializer
+		"constexpr int N = 1",     // no ';'
+		"constexpr int N;",        // no initializer
+		"constexpr int N = 1, M;", // a later declarator without initializer
+		"constexpr int N = 1, = 2;",
 		"static_assert(1;",
 		"[[unterminated",
 	} {

@@ -38,6 +38,10 @@ constexpr uint64_t SYNTH_ALL_ONES = UINT64_MAX;
 
 constexpr size_t SYNTH_SLOTS = 1'0 - 7; // digit separator; 3
 
+// Several declarators in one constexpr declaration; B depends on A.
+constexpr uint32_t SYNTH_PAIR_A = 2, SYNTH_PAIR_B = SYNTH_PAIR_A * 3;
+static_assert(SYNTH_PAIR_B == 6);
+
 enum synth_event_type : uint16_t
 {
     SYNTH_NONE,
