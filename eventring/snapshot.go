@@ -20,9 +20,14 @@ const (
 	// hostile frame header cannot make it allocate gigabytes of history.
 	maxSnapshotWindow = 1 << 28
 
-	// decompChunk is the unit in which decompressed output is copied into
-	// the memfd; all-zero chunks are skipped (the memfd reads as zero).
+	// decompChunk is the unit in which decompressed output is read from
+	// the decoder and written into the memfd.
 	decompChunk = 1 << 20
+
+	// sparseBlock is the granule of the zero check: the smallest page size,
+	// the unit in which a memfd allocates memory. An all-zero block is
+	// never written, so it stays a hole that costs no memory.
+	sparseBlock = 4 << 10
 )
 
 // zstdFrameLength walks the block headers of the zstd frame at the start of
@@ -180,25 +185,26 @@ func decompressSnapshot(src io.ReaderAt, size int64, limit uint64) (*os.File, *r
 		mfd.Close()
 		return nil, nil, err
 	}
-	// Zero-pad up front: a snapshot may be a few bytes short (spec §6.5),
-	// and skipped all-zero chunks then read as zero for free.
+	// Size the memfd up front and write only non-zero blocks: the holes read
+	// as zero without ever being allocated, so a ring that is mostly zeros
+	// (a daemon-default ring is 642 MiB, usually far from full) costs only
+	// its data in memory, and a snapshot a few bytes short (spec §6.5) is
+	// zero-padded for free.
 	if err := mfd.Truncate(int64(total)); err != nil {
 		return fail(err)
 	}
-	if _, err := mfd.WriteAt(buf[:ringHeaderSize], 0); err != nil {
-		return fail(err)
-	}
-	written := uint64(ringHeaderSize)
+	// The first chunk starts with the header already read, so that every
+	// chunk, and thus every zero check, is aligned to sparseBlock.
+	written, filled := uint64(0), ringHeaderSize
 	for {
-		k, rerr := io.ReadFull(dec, buf)
+		k, rerr := io.ReadFull(dec, buf[filled:])
+		k, filled = k+filled, 0
 		if k > 0 {
 			if written+uint64(k) > total {
 				return fail(fmt.Errorf("decompresses past the %d bytes its header declares: %w", total, ErrSnapshotTooLarge))
 			}
-			if !allZero(buf[:k]) {
-				if _, err := mfd.WriteAt(buf[:k], int64(written)); err != nil {
-					return fail(err)
-				}
+			if err := writeSparse(mfd, buf[:k], int64(written)); err != nil {
+				return fail(err)
 			}
 			written += uint64(k)
 		}
@@ -215,12 +221,38 @@ func decompressSnapshot(src io.ReaderAt, size int64, limit uint64) (*os.File, *r
 	return mfd, &h, nil
 }
 
-// zeroChunk is compared against decompressed chunks (bss: never written).
-var zeroChunk [decompChunk]byte
+// writeSparse writes b at offset off of f, except its all-zero
+// sparseBlock-sized blocks (counted from b's start), which it skips so that
+// they stay holes. Runs of non-zero blocks are written with one call each.
+func writeSparse(f *os.File, b []byte, off int64) error {
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && allZero(b[i:min(i+sparseBlock, len(b))]) {
+			i += sparseBlock
+		}
+		if i >= len(b) {
+			return nil
+		}
+		j := i + sparseBlock
+		for j < len(b) && !allZero(b[j:min(j+sparseBlock, len(b))]) {
+			j += sparseBlock
+		}
+		j = min(j, len(b))
+		if _, err := f.WriteAt(b[i:j], off+int64(i)); err != nil {
+			return err
+		}
+		b, off = b[j:], off+int64(j)
+	}
+	return nil
+}
 
-// allZero reports whether b (at most decompChunk bytes) holds only zeros.
+// zeroBlock is compared against decompressed blocks (bss: never written).
+var zeroBlock [sparseBlock]byte
+
+// allZero reports whether b (at most sparseBlock bytes) holds only zeros.
+// memequal stops at the first difference, so data blocks cost little.
 func allZero(b []byte) bool {
-	return bytes.Equal(b, zeroChunk[:len(b)])
+	return bytes.Equal(b, zeroBlock[:len(b)])
 }
 
 // WriteSnapshot writes the ring image (header, descriptors, payload buffer

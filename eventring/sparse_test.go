@@ -1,0 +1,179 @@
+package eventring
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// span is a piece of a hand-made frame's output: data bytes, or a run of
+// zeros when data is nil.
+type span struct {
+	data  []byte
+	zeros uint64
+}
+
+// spanFrame builds one zstd frame (RFC 8878) whose output is the spans in
+// order: data as raw blocks, zero runs as RLE blocks, so a few megabytes of
+// input can describe a mostly-zero ring of gigabytes without an encoder.
+func spanFrame(spans ...span) []byte {
+	const maxBlock = 1 << 17
+	var b bytes.Buffer
+	b.Write([]byte{0x28, 0xB5, 0x2F, 0xFD})
+	b.WriteByte(0x00)           // FHD: no content size, windowed, no checksum, no dictionary
+	b.WriteByte((17 - 10) << 3) // window descriptor: 128 KiB
+	type blk struct {
+		typ  uint32
+		data []byte
+		size uint32
+	}
+	var blocks []blk
+	for _, s := range spans {
+		for p := s.data; len(p) > 0; p = p[min(len(p), maxBlock):] {
+			n := min(len(p), maxBlock)
+			blocks = append(blocks, blk{0, p[:n], uint32(n)})
+		}
+		for z := s.zeros; z > 0; z -= min(z, maxBlock) {
+			blocks = append(blocks, blk{1, []byte{0}, uint32(min(z, maxBlock))})
+		}
+	}
+	for i, bl := range blocks {
+		h := bl.typ<<1 | bl.size<<3
+		if i == len(blocks)-1 {
+			h |= 1
+		}
+		b.Write([]byte{byte(h), byte(h >> 8), byte(h >> 16)})
+		b.Write(bl.data)
+	}
+	return b.Bytes()
+}
+
+// sparseRingFrame is a snapshot of a ring with a 1 GiB payload buffer
+// holding n events of size bytes each (payload of event i: bytes i+1,
+// repeated), and zeros everywhere else.
+func sparseRingFrame(n, size uint64) (frame []byte, sizes Sizes) {
+	sizes = Sizes{DescriptorCapacity: MinDescriptorCapacity, PayloadBufSize: 1 << 30}
+	descs := make([]byte, n*DescriptorSize)
+	payload := make([]byte, n*size)
+	for i := range n {
+		d := descs[i*DescriptorSize:]
+		binary.LittleEndian.PutUint64(d[0:], i+1) // seqno
+		binary.LittleEndian.PutUint16(d[8:], 7)   // event type
+		binary.LittleEndian.PutUint32(d[12:], uint32(size))
+		binary.LittleEndian.PutUint64(d[24:], i*size) // payload_buf_offset
+		copy(payload[i*size:], bytes.Repeat([]byte{byte(i + 1)}, int(size)))
+	}
+	hdr := headerImage(Magic, ContentTypeTest, sizes, n, n*size, 0)
+	frame = spanFrame(
+		span{data: hdr}, span{zeros: HeaderSectionSize - ringHeaderSize},
+		span{data: descs}, span{zeros: sizes.DescriptorCapacity*DescriptorSize - uint64(len(descs))},
+		span{data: payload}, span{zeros: sizes.PayloadBufSize - uint64(len(payload))},
+	)
+	return frame, sizes
+}
+
+// TestSnapshotDecompressesSparsely checks that a snapshot of a 1 GiB ring
+// that is mostly zeros costs memory only for its data: the memfd it is
+// decompressed into has the ring's full size but allocates (st_blocks) a
+// few megabytes, and the ring still reads back every event intact.
+func TestSnapshotDecompressesSparsely(t *testing.T) {
+	if !platformSupported {
+		t.Skip("memfd snapshots: Linux/amd64 only")
+	}
+	const n, size = 1000, 1000 // 1 MB of payload, 64 KB of descriptors
+	frame, sizes := sparseRingFrame(n, size)
+	total := sizes.Total()
+
+	mfd, h, err := decompressSnapshot(bytes.NewReader(frame), int64(len(frame)), 0)
+	require.NoError(t, err)
+	st, err := mfd.Stat()
+	require.NoError(t, err)
+	alloc := allocatedBytes(t, st)
+	require.NoError(t, mfd.Close())
+	require.Equal(t, sizes, h.Size)
+	require.Equal(t, int64(total), st.Size(), "memfd spans the whole ring")
+	// Data: the header page, 64 000 descriptor bytes and 1 000 000 payload
+	// bytes, each rounded to whole 4 KiB pages (a little over 1 MiB).
+	const data = 4<<10 + 64000 + 1000000
+	require.GreaterOrEqual(t, alloc, int64(data), "the data itself is in the memfd")
+	require.Less(t, alloc, int64(data+3*(4<<10)), "memfd of a %d-byte ring allocates only its non-zero pages", total)
+	t.Logf("%d-byte ring from a %d-byte frame: memfd allocates %d bytes", total, len(frame), alloc)
+
+	r, err := Open(writeTemp(t, frame, 0))
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, sizes, r.Sizes())
+	rd := r.NewReader()
+	var d Descriptor
+	buf := make([]byte, 0, size)
+	for i := uint64(1); i <= n; i++ {
+		require.Equal(t, Ready, rd.TryNext(&d), "event %d", i)
+		require.Equal(t, i, d.Seqno)
+		buf, err = r.CopyPayload(&d, buf)
+		require.NoError(t, err)
+		require.Equal(t, bytes.Repeat([]byte{byte(i)}, size), buf, "payload of event %d", i)
+	}
+	require.Equal(t, NotReady, rd.TryNext(&d))
+	// The holes read as zero: the unwritten end of the payload buffer.
+	tail := r.Payload(&Descriptor{PayloadBufOffset: sizes.PayloadBufSize - 4096, PayloadSize: 4096})
+	require.Equal(t, make([]byte, 4096), tail)
+}
+
+// TestSnapshotZeroBomb: a small frame that decompresses to more zeros than
+// its (1 GiB) header declares is refused with ErrSnapshotTooLarge; zeros
+// are skipped, not trusted.
+func TestSnapshotZeroBomb(t *testing.T) {
+	if !platformSupported {
+		t.Skip("memfd snapshots: Linux/amd64 only")
+	}
+	sizes := Sizes{DescriptorCapacity: MinDescriptorCapacity, PayloadBufSize: 1 << 30}
+	frame := spanFrame(span{data: headerImage(Magic, ContentTypeTest, sizes, 0, 0, 0)}, span{zeros: 2 << 30})
+	require.Less(t, len(frame), 128<<10)
+	_, err := Open(writeTemp(t, frame, 0))
+	require.ErrorIs(t, err, ErrSnapshotTooLarge)
+	require.Contains(t, err.Error(), "1080033280", "error names the header's total")
+
+	// One byte past the total is too much, exactly the total is fine.
+	for _, extra := range []uint64{1, 0} {
+		frame := spanFrame(span{data: headerImage(Magic, ContentTypeTest, sizes, 0, 0, 0)},
+			span{zeros: sizes.Total() - ringHeaderSize + extra})
+		r, err := Open(writeTemp(t, frame, 0))
+		if extra > 0 {
+			require.ErrorIs(t, err, ErrSnapshotTooLarge)
+			continue
+		}
+		require.NoError(t, err)
+		require.NoError(t, r.Close())
+	}
+}
+
+// TestWriteSparse checks the block logic directly: only non-zero 4 KiB
+// blocks (and a non-zero partial last block) land in the file, at the
+// right offsets.
+func TestWriteSparse(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "sparse")
+	require.NoError(t, err)
+	defer f.Close()
+	const blocks = 10
+	b := make([]byte, blocks*sparseBlock+100)
+	b[2*sparseBlock] = 1         // block 2
+	b[4*sparseBlock-1] = 2       // block 3 (run 2-3)
+	b[7*sparseBlock+5] = 3       // block 7
+	b[blocks*sparseBlock+99] = 4 // partial last block
+	const off = 5 * sparseBlock
+	require.NoError(t, f.Truncate(off+int64(len(b))))
+	require.NoError(t, writeSparse(f, b, off))
+	got := make([]byte, len(b))
+	_, err = f.ReadAt(got, off)
+	require.NoError(t, err)
+	require.Equal(t, b, got)
+	st, err := f.Stat()
+	require.NoError(t, err)
+	if a := allocatedBytes(t, st); a > 0 { // some filesystems report no blocks
+		require.LessOrEqual(t, a, int64(5*sparseBlock), "blocks 2, 3, 7 and the partial one")
+	}
+	require.NoError(t, writeSparse(f, make([]byte, 3*sparseBlock), 0), "all zero: nothing to write")
+}
