@@ -28,6 +28,15 @@ const (
 	DefaultMaxCallFrames = 1 << 19 // call frames per block (sum of call_frame_count)
 )
 
+// DefaultMaxTracked is the default bound on the proposals a [Tracker]
+// holds (BuilderOptions.MaxTracked). A healthy chain has about ten in
+// flight (a proposal is finalized two rounds after it executes and verified
+// a few blocks later), so 1024 — about seven minutes of Monad blocks — is
+// only reached when consensus events are missing (a ring or a replay
+// without them), and it caps the memory the tracker holds to that many
+// executed blocks.
+const DefaultMaxTracked = 1024
+
 // BuilderOptions select what a [Builder] keeps. The zero value builds blocks
 // with transactions, receipts and logs, and the default limits.
 type BuilderOptions struct {
@@ -43,6 +52,13 @@ type BuilderOptions struct {
 	// event at a time (access lists, authorizations, state accesses) grow
 	// with the events that arrive, whatever count was announced.
 	MaxTxns, MaxLogs, MaxCallFrames uint32
+	// MaxTracked bounds how many proposals a [Tracker] follows at once
+	// (executed, not yet verified or abandoned); 0 selects
+	// DefaultMaxTracked. When a new block is executed with MaxTracked
+	// proposals tracked, the one with the lowest block number (the
+	// earliest executed among equals) is dropped and reported as an
+	// *EvictedError. A Builder on its own ignores it.
+	MaxTracked uint32
 }
 
 // Builder reassembles executed blocks from execution events (spec §9.1).
@@ -113,6 +129,9 @@ func NewBuilder(opts BuilderOptions) *Builder {
 	}
 	if opts.MaxCallFrames == 0 {
 		opts.MaxCallFrames = DefaultMaxCallFrames
+	}
+	if opts.MaxTracked == 0 {
+		opts.MaxTracked = DefaultMaxTracked
 	}
 	b := &Builder{opts: opts}
 	b.bytes.chunk = 1 << 20

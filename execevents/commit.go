@@ -2,6 +2,7 @@ package execevents
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/monadgo/events/eventring"
 )
@@ -16,9 +17,18 @@ import (
 // Only blocks that were reassembled completely are tracked: consensus events
 // for proposals the tracker has not seen are ignored. Inconsistent consensus
 // events give a *CommitError and are otherwise ignored; builder errors pass
-// through unchanged. A Tracker is not safe for concurrent use.
+// through unchanged.
+//
+// The tracker holds at most BuilderOptions.MaxTracked proposals, so a ring
+// without consensus events cannot make it grow without limit: beyond that,
+// each newly executed block evicts the tracked proposal with the lowest
+// block number, which is reported as an *EvictedError alongside the new
+// block's CommitProposed update.
+//
+// A Tracker is not safe for concurrent use.
 type Tracker struct {
 	b     *Builder
+	max   int // MaxTracked
 	dec   Decoder
 	byID  map[Bytes32]*tracked
 	byNum map[uint64][]*tracked // proposals per number, in arrival order
@@ -32,8 +42,10 @@ type tracked struct {
 
 // NewTracker returns a Tracker whose inner builder uses opts.
 func NewTracker(opts BuilderOptions) *Tracker {
+	b := NewBuilder(opts)
 	return &Tracker{
-		b:     NewBuilder(opts),
+		b:     b,
+		max:   int(b.opts.MaxTracked),
 		byID:  make(map[Bytes32]*tracked),
 		byNum: make(map[uint64][]*tracked),
 		out:   make([]CommitUpdate, 0, 2),
@@ -52,7 +64,7 @@ func (t *Tracker) Reset() {
 }
 
 // Len returns the number of blocks being tracked (executed, not yet
-// verified or abandoned).
+// verified, abandoned or evicted); it never exceeds MaxTracked.
 func (t *Tracker) Len() int { return len(t.byID) }
 
 // State returns the commit state of the tracked proposal id.
@@ -66,7 +78,9 @@ func (t *Tracker) State(id Bytes32) (CommitState, bool) {
 // Process consumes the event d, reading its payload from src. It returns
 // the updates the event caused (at most one today) in a slice that is
 // reused by the next call, and an error. Both may be non-empty: an update
-// that is reported despite an inconsistency comes with a *CommitError.
+// that is reported despite an inconsistency comes with a *CommitError, and
+// a newly executed block that pushed an older proposal out of tracking
+// (MaxTracked) comes with an *EvictedError.
 //
 // An expired payload (*PayloadExpiredError) clears all state, as after
 // Reset.
@@ -135,7 +149,8 @@ func (t *Tracker) AddEvent(ev Event) ([]CommitUpdate, error) {
 }
 
 // AddBlock starts tracking an executed block built elsewhere and reports it
-// as proposed.
+// as proposed; if MaxTracked proposals were tracked already, the error is
+// the *EvictedError of the one that made room.
 func (t *Tracker) AddBlock(blk *ExecutedBlock) ([]CommitUpdate, error) {
 	t.out = t.out[:0]
 	return t.add(blk)
@@ -147,12 +162,45 @@ func (t *Tracker) add(blk *ExecutedBlock) ([]CommitUpdate, error) {
 		return nil, &CommitError{Seqno: blk.StartSeqno, EventType: EventTypeBlockStart, Block: blk.Start.BlockTag,
 			State: old.state, Msg: fmt.Sprintf("proposal already executed (first BLOCK_START seqno %d); new execution ignored", old.blk.StartSeqno)}
 	}
+	var err error
+	if len(t.byID) >= t.max {
+		err = t.evict(blk)
+	}
 	tr := &tracked{blk: blk, state: CommitProposed}
 	t.byID[id] = tr
 	n := blk.Start.BlockTag.BlockNumber
 	t.byNum[n] = append(t.byNum[n], tr)
 	t.out = append(t.out, CommitUpdate{State: CommitProposed, Block: blk})
-	return t.out, nil
+	return t.out, err
+}
+
+// evict stops tracking the proposal with the lowest block number (the
+// earliest executed among equals) to make room for next. Consensus settles
+// numbers in increasing order, so the lowest one is the longest overdue.
+// Room is made before next is inserted so that the newest proposal, the
+// one most likely to see consensus events soon, is always kept. The scan
+// over the numbers only runs when the bound is hit, which a healthy chain
+// never does.
+func (t *Tracker) evict(next *ExecutedBlock) error {
+	first := true
+	var n uint64
+	for m := range t.byNum {
+		if first || m < n {
+			n, first = m, false
+		}
+	}
+	set := t.byNum[n]
+	if len(set) == 0 {
+		return nil // byNum and byID disagree; cannot happen
+	}
+	old := set[0]
+	if len(set) == 1 {
+		delete(t.byNum, n)
+	} else {
+		t.byNum[n] = slices.Delete(set, 0, 1)
+	}
+	delete(t.byID, old.blk.Start.BlockTag.ID)
+	return &EvictedError{Block: old.blk, State: old.state, Limit: t.max, Seqno: next.EndSeqno, Next: next.Start.BlockTag}
 }
 
 func (t *Tracker) consensus(seqno uint64, et EventType, tag BlockTag) ([]CommitUpdate, error) {

@@ -24,8 +24,9 @@
 //   - Commit states. A [Tracker] feeds a Builder and follows every executed
 //     proposal from Proposed to Voted, Finalized and Verified (spec §9.2),
 //     reporting [CommitUpdate]s, including the competing proposals that a
-//     finalization abandons. [CommitUpdates] runs the whole pipeline over a
-//     ring as an iterator.
+//     finalization abandons. It holds at most BuilderOptions.MaxTracked
+//     proposals and reports any it has to drop ([EvictedError]).
+//     [CommitUpdates] runs the whole pipeline over a ring as an iterator.
 //
 // The rewind helpers ([LatestConsensus], [RewindToLatestBlockStart],
 // [BlockNumberPrev], [BlockIDPrev], [RewindForSimpleReplay], spec §9.3)

@@ -7,8 +7,8 @@ import (
 )
 
 // Sentinel errors; use errors.Is. The concrete errors are typed
-// (*RejectedError, *DropError, *PayloadExpiredError, *CommitError) and carry
-// the offending values.
+// (*RejectedError, *DropError, *PayloadExpiredError, *CommitError,
+// *EvictedError) and carry the offending values.
 var (
 	// ErrRejected: the block in progress failed (BLOCK_REJECT, TXN_REJECT
 	// or EVM_ERROR) and was discarded.
@@ -21,6 +21,9 @@ var (
 	ErrImplicitDrop = errors.New("execevents: block dropped")
 	// ErrInconsistent: consensus events contradict the tracked state.
 	ErrInconsistent = errors.New("execevents: inconsistent commit state")
+	// ErrEvicted: the commit tracker stopped following a proposal to stay
+	// within its MaxTracked bound; no further update comes for it.
+	ErrEvicted = errors.New("execevents: proposal evicted from commit tracking")
 )
 
 // RejectedError reports that the block in progress ended in failure and was
@@ -219,6 +222,34 @@ func (e *CommitError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrInconsistent.
 func (e *CommitError) Is(target error) bool { return target == ErrInconsistent }
+
+// EvictedError reports a proposal that a [Tracker] stopped following
+// because it already held BuilderOptions.MaxTracked proposals when another
+// one was executed. The evicted proposal is the one with the lowest block
+// number (the earliest executed among equals): on a healthy chain it would
+// have been verified or abandoned long before, so an eviction means its
+// consensus events are missing. No further update is reported for it, and
+// its consensus events, should they still come, are ignored like those of
+// any unknown proposal.
+type EvictedError struct {
+	Block *ExecutedBlock // the proposal no longer tracked
+	State CommitState    // the last state reported for it
+	Limit int            // the tracker's MaxTracked
+	// Seqno is the BLOCK_END seqno of the newly executed proposal, Next,
+	// that needed the room.
+	Seqno uint64
+	Next  BlockTag
+}
+
+// Error names the evicted block, its state and the bound.
+func (e *EvictedError) Error() string {
+	tag := e.Block.Start.BlockTag
+	return fmt.Sprintf("execevents: block %d (id %s, start seqno %d, state %s) evicted from commit tracking at seqno %d: %d proposals tracked (MaxTracked) when block %d (id %s) was executed",
+		tag.BlockNumber, shortHex(tag.ID[:]), e.Block.StartSeqno, e.State, e.Seqno, e.Limit, e.Next.BlockNumber, shortHex(e.Next.ID[:]))
+}
+
+// Is reports whether target is ErrEvicted.
+func (e *EvictedError) Is(target error) bool { return target == ErrEvicted }
 
 func eventName(t EventType) string {
 	if int(t) < len(Events) {
