@@ -83,12 +83,14 @@ func translate(root fs.FS, entries []string) (*cc.AST, *sourceFS, error) {
 	sfs := newSourceFS(root)
 	seen := map[string]bool{}
 	cfg := &cc.Config{
-		ABI:             abi,
-		FS:              sfs,
-		FSOnly:          true,
-		ABILayout:       true,
-		Header:          true,
-		Predefined:      predefined,
+		ABI:        abi,
+		FS:         sfs,
+		FSOnly:     true,
+		ABILayout:  true,
+		Header:     true,
+		Predefined: predefined,
+		// Values for the object-like macros, read as constants.
+		EvalAllMacros:   true,
 		IncludePaths:    []string{""},
 		SysIncludePaths: []string{libcDir, srcDir},
 		PragmaHandler: func(toks []cc.Token) error {

@@ -16,7 +16,11 @@
 //  2. Model. [Build] extracts a [Model]: every struct's size, alignment and
 //     member offsets (padding holes and bit-fields included), enums with
 //     their underlying types, typedef'd payloads, integer and string
-//     constexpr constants, the event table read from the initializers of
+//     constants (constexpr objects, and object-like #define macros whose
+//     value is a constant expression: literals with suffixes, UINT64_C,
+//     parenthesised expressions, concatenated strings), warning when one
+//     users rely on ([ExpectedConstants]) is missing; the event table read
+//     from the initializers of
 //     the metadata array (designated or positional), and the schema hash
 //     (the one initialized uint8_t[32] array). An event's payload type
 //     follows the schema's naming convention (MONAD_EXEC_BLOCK_START ->

@@ -37,10 +37,13 @@ func Build(root fs.FS, entries []string, rules []TrailingRule) (*Model, error) {
 	if err := b.constants(sfs.consts); err != nil {
 		return nil, err
 	}
+	b.macroConstants(sfs.guards)
+	b.sortConstants(sfs.order)
 	if err := b.events(); err != nil {
 		return nil, err
 	}
 	b.applyRules(rules)
+	b.expectConstants()
 	return b.m, nil
 }
 
@@ -302,7 +305,7 @@ func intValue(v cc.Value) int64 {
 
 func (b *builder) constants(consts []Constexpr) error {
 	for _, c := range consts {
-		k := Constant{Name: c.Name, CType: c.Type, Int: c.Int, File: c.File}
+		k := Constant{Name: c.Name, CType: c.Type, Int: c.Int, File: c.File, Line: c.Line}
 		found := false
 		for _, n := range b.ast.Scope.Nodes[c.Name] {
 			switch x := n.(type) {
@@ -326,6 +329,77 @@ func (b *builder) constants(consts []Constexpr) error {
 		}
 	}
 	return nil
+}
+
+// macroConstants adds the object-like macros of the header tree whose
+// replacement is an integer or string constant expression
+// (#define N 64, #define M (UINT64_C(1) << 40), #define F "name"), which
+// cc/v4 evaluates as C expressions in file scope (Config.EvalAllMacros).
+// Left out: macros of the embedded libc and the predefined ones, function-
+// like and empty macros, include guards, reserved names (_X, __x: feature
+// test macros and the like) and macros of other values (types,
+// attributes, floating point).
+func (b *builder) macroConstants(guards map[string]string) {
+	for _, name := range sortedKeys(b.ast.Macros) {
+		m := b.ast.Macros[name]
+		file, ok := inTree(m)
+		if !ok || m.IsFnLike || !m.IsConst || len(m.ReplacementList()) == 0 ||
+			guards[file] == name || strings.HasPrefix(name, "__") ||
+			len(name) > 1 && name[0] == '_' && name[1] >= 'A' && name[1] <= 'Z' {
+			continue
+		}
+		k := Constant{Name: name, File: file, Line: m.Position().Line, Macro: true}
+		if t := m.Type(); t != nil {
+			k.CType = t.String()
+			if d := t.Typedef(); d != nil && !strings.HasPrefix(d.Name(), "__") {
+				k.CType = d.Name() // not cc/v4's internal __predefined_size_t
+			} else if spell, _ := intCType(t.Kind(), t.Size()); spell != "" && d != nil {
+				k.CType = spell
+			}
+		}
+		switch v := m.Value().(type) {
+		case cc.Int64Value:
+			k.Int, k.Value = true, int64(v)
+		case cc.UInt64Value:
+			k.Int, k.Value, k.Unsigned = true, int64(v), true
+		case cc.StringValue:
+			k.String = strings.TrimSuffix(string(v), "\x00")
+			k.CType = "char[]"
+		default:
+			continue
+		}
+		b.m.Constants = append(b.m.Constants, k)
+	}
+}
+
+// sortConstants puts the constants in declaration order: by the order the
+// files were read, then by line.
+func (b *builder) sortConstants(order []string) {
+	idx := map[string]int{}
+	for i, f := range order {
+		idx[f] = i
+	}
+	slices.SortStableFunc(b.m.Constants, func(x, y Constant) int {
+		if c := idx[x.File] - idx[y.File]; c != 0 {
+			return c
+		}
+		return x.Line - y.Line
+	})
+}
+
+// ExpectedConstants names, per content type, constants users rely on; a
+// schema lacking one still generates, with a warning, because the Go name
+// would otherwise vanish without notice.
+var ExpectedConstants = map[string][]string{
+	"EXEC": {"MONAD_EVENT_DEFAULT_EXEC_FILE_NAME"},
+}
+
+func (b *builder) expectConstants() {
+	for _, want := range ExpectedConstants[b.m.ContentType] {
+		if !slices.ContainsFunc(b.m.Constants, func(c Constant) bool { return c.Name == want }) {
+			b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("constant %s is not defined (as a constexpr or an object-like #define of a constant) by the headers; its Go constant is not generated", want))
+		}
+	}
 }
 
 // initializerOf returns the initializer of a declarator.

@@ -128,6 +128,46 @@ func TestSynthModel(t *testing.T) {
 	if a, b := consts["SYNTH_PAIR_A"], consts["SYNTH_PAIR_B"]; !a.Int || a.Value != 2 || a.CType != "uint32_t" || !b.Int || b.Value != 6 || b.CType != "uint32_t" {
 		t.Errorf("SYNTH_PAIR_A = %+v, SYNTH_PAIR_B = %+v, want 2 and 6 (uint32_t)", a, b)
 	}
+	// Object-like macros: values worked out from synth.h and guarded.h.
+	for _, c := range []struct {
+		name, ctype string
+		value       int64
+		unsigned    bool
+	}{
+		{"SYNTH_MACRO_COUNT", "int", 12, false},
+		{"SYNTH_MACRO_MASK", "unsigned long", 1 << 40, true}, // UINT64_C(1) is 1UL
+		{"SYNTH_MACRO_BIG", "unsigned long long", -1, true},  // the bits of 2^64-1
+		{"SYNTH_MACRO_NEG", "int32_t", -5, false},
+		{"SYNTH_MACRO_SUM", "int", 12 + 6, false},
+		{"SYNTH_MACRO_SIZE", "uint64_t", 4, true}, // sizeof(struct synth_inner)
+		{"SYNTH_GUARDED_VALUE", "int", 7, false},
+	} {
+		if k, ok := consts[c.name]; !ok || !k.Int || !k.Macro || k.Value != c.value || k.Unsigned != c.unsigned || k.CType != c.ctype {
+			t.Errorf("%s = %+v, want %d (%s)", c.name, k, c.value, c.ctype)
+		}
+	}
+	if c := consts["SYNTH_MACRO_NAME"]; c.Int || !c.Macro || c.String != "synth-macro" {
+		t.Errorf("SYNTH_MACRO_NAME = %+v", c)
+	}
+	// Not constants: empty, a type, floating point, reserved, #undef'd,
+	// function-like, an include guard, the embedded libc's and predefined
+	// macros.
+	for _, name := range []string{"SYNTH_MACRO_EMPTY", "SYNTH_MACRO_TYPE", "SYNTH_MACRO_FLOAT", "_SYNTH_RESERVED", "SYNTH_MACRO_REDEFINED",
+		"SYNTH_LIKELY", "MONAD_EVENT_SYNTH_BIT", "SYNTH_INLINE", "SYNTH_GUARDED_H", "UINT64_MAX", "INT32_MAX", "__x86_64__", "__STDC_VERSION__"} {
+		if c, ok := consts[name]; ok {
+			t.Errorf("%s became a constant: %+v", name, c)
+		}
+	}
+	// Declaration order: by file first read (synth.h, then inc/guarded.h),
+	// then by line.
+	var order []string
+	for _, c := range m.Constants {
+		order = append(order, c.Name)
+	}
+	if got, want := strings.Join(order, " "), "SYNTH_WIDE_MASK SYNTH_ALL_ONES SYNTH_SLOTS SYNTH_PAIR_A SYNTH_PAIR_B SYNTH_EVENT_COUNT SYNTH_FILE_NAME "+
+		"SYNTH_MACRO_COUNT SYNTH_MACRO_MASK SYNTH_MACRO_BIG SYNTH_MACRO_NEG SYNTH_MACRO_SUM SYNTH_MACRO_SIZE SYNTH_MACRO_NAME SYNTH_GUARDED_VALUE"; got != want {
+		t.Errorf("constants in order\n%s\nwant\n%s", got, want)
+	}
 	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 8 {
 		t.Errorf("SYNTH_EVENT_COUNT = %+v", c)
 	}
@@ -301,6 +341,11 @@ func TestDecodeBlob(t *testing.T) {
 	if SynthPairA != 2 || SynthPairB != 6 {
 		t.Errorf("SynthPairA %d SynthPairB %d, want 2 and 6", SynthPairA, SynthPairB)
 	}
+	if SynthMacroCount != 12 || SynthMacroMask != 1<<40 || SynthMacroBig != math.MaxUint64 || SynthMacroNeg != -5 ||
+		SynthMacroSum != 18 || SynthMacroSize != 4 || SynthMacroName != "synth-macro" || SynthGuardedValue != 7 {
+		t.Errorf("macro constants %d %d %d %d %d %d %q %d", SynthMacroCount, SynthMacroMask, uint64(SynthMacroBig), SynthMacroNeg,
+			SynthMacroSum, SynthMacroSize, SynthMacroName, SynthGuardedValue)
+	}
 	if SynthSlots != 3 || SynthFileName != "synth-events" || SynthWideMask != 1<<40-1 || SynthAllOnes != math.MaxUint64 {
 		t.Errorf("constants %d %q %d", SynthSlots, SynthFileName, SynthWideMask)
 	}
@@ -385,6 +430,10 @@ func TestSynthMutations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	guarded, err := os.ReadFile("testdata/synth/inc/guarded.h")
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 200
 	if testing.Short() {
 		n = 20
@@ -410,7 +459,7 @@ func TestSynthMutations(t *testing.T) {
 			}
 			*f = b
 		}
-		root := fstest.MapFS{"synth.h": {Data: files[0]}, "synth_metadata.c": {Data: files[1]}, "inc/common.h": {Data: common}}
+		root := fstest.MapFS{"synth.h": {Data: files[0]}, "synth_metadata.c": {Data: files[1]}, "inc/common.h": {Data: common}, "inc/guarded.h": {Data: guarded}}
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -496,5 +545,58 @@ struct monad_event_metadata const g_r_metadata[3] = {
 		if !strings.Contains(strings.Join(strings.Fields(src), " "), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, src)
 		}
+	}
+}
+
+// TestMacroSchemaConstants: a schema spelling its constants as #define
+// (as a daemon release may) generates the same Go constants as constexpr,
+// the event count included; without the default file name it still
+// generates, with a warning naming the constant.
+func TestMacroSchemaConstants(t *testing.T) {
+	header := `#include <stdint.h>
+enum monad_exec_event_type : uint16_t { MONAD_EXEC_NONE, MONAD_EXEC_A, MONAD_EXEC_B };
+#define MONAD_EXEC_EVENT_COUNT (MONAD_EXEC_B + 1)
+#define MONAD_EVENT_DEFAULT_EXEC_FILE_NAME "monad-" "exec-events"
+#define MONAD_EXEC_MAX_TOPICS 4U
+struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
+struct monad_event_metadata const g_m_metadata[MONAD_EXEC_EVENT_COUNT] = {
+    {MONAD_EXEC_NONE, "NONE", "n"}, {MONAD_EXEC_A, "A", "a"}, {MONAD_EXEC_B, "B", "b"}};
+`
+	build := func(h string) *Model {
+		t.Helper()
+		m, err := Build(fstest.MapFS{"m.h": {Data: []byte(h)}}, []string{"m.h"}, []TrailingRule{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := build(header)
+	if len(m.Warnings) != 0 {
+		t.Errorf("warnings %q", m.Warnings)
+	}
+	files, err := Generate(m, Config{Package: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Join(strings.Fields(string(files["ztypes.go"])), " ")
+	for _, want := range []string{`DefaultExecFileName = "monad-exec-events"`, "MaxTopics = 4"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(src, "EventCount =") {
+		t.Errorf("MONAD_EXEC_EVENT_COUNT emitted as a constant besides EventTypeCount")
+	}
+	// A count disagreeing with the metadata is refused as for constexpr.
+	bad := build(strings.Replace(header, "(MONAD_EXEC_B + 1)", "(MONAD_EXEC_B + 2)", 1))
+	if _, err := Generate(bad, Config{Package: "m"}); err == nil || !strings.Contains(err.Error(), "MONAD_EXEC_EVENT_COUNT is 4 but the metadata describes 3") {
+		t.Errorf("wrong macro event count: error %v", err)
+	}
+	m = build(strings.Replace(header, "#define MONAD_EVENT_DEFAULT_EXEC_FILE_NAME", "#define MONAD_EVENT_DEFAULT_EXEC_FILE", 1))
+	if len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "MONAD_EVENT_DEFAULT_EXEC_FILE_NAME is not defined") {
+		t.Errorf("warnings %q, want one naming MONAD_EVENT_DEFAULT_EXEC_FILE_NAME", m.Warnings)
+	}
+	if _, err := Generate(m, Config{Package: "m"}); err != nil {
+		t.Errorf("a schema without the default file name: %v", err)
 	}
 }

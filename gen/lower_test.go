@@ -122,3 +122,19 @@ func FuzzLower(f *testing.F) {
 		}
 	})
 }
+
+func TestIncludeGuard(t *testing.T) {
+	for in, want := range map[string]string{
+		"// c\n/* x\n */\n#ifndef A_H\n#define A_H\n#endif\n": "A_H",
+		"#if !defined(B_H)\n#  define B_H 1\n#endif\n":        "B_H",
+		"#if ! defined B_H\n#define B_H\n":                    "B_H",
+		"#pragma once\n#define C 1\n":                         "",
+		"#ifndef A\n#define B\n":                              "",
+		"int x;\n#ifndef A\n#define A\n":                      "",
+		"#ifdef A\n#define A 1\n":                             "",
+	} {
+		if got := includeGuard([]byte(in)); got != want {
+			t.Errorf("includeGuard(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -22,8 +22,9 @@ type Model struct {
 	SchemaHash       [32]byte
 	HasSchemaHash    bool
 	SchemaHashSymbol string
-	// Constants are the integer constexpr objects and the constexpr
-	// strings of the header tree, in declaration order.
+	// Constants are the integer constexpr objects, the constexpr strings
+	// and the object-like macros defining integer or string constants of
+	// the header tree, in declaration order.
 	Constants []Constant
 	// Warnings are non-fatal findings (e.g. a trailing-array rule naming a
 	// field the headers lack).
@@ -131,6 +132,9 @@ type Constant struct {
 	Unsigned bool
 	String   string
 	File     string // header file, relative to the root
+	Line     int    // line of the declaration or #define
+	// Macro is set for an object-like #define rather than a constexpr.
+	Macro bool
 }
 
 // HasContentType reports whether the ring header's content type enum

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "inc/common.h"
+#include "inc/guarded.h"
 #include <inc/common.h>
 
 #ifdef __cplusplus
@@ -156,6 +157,23 @@ extern uint8_t const g_synth_schema_hash[32];
 
 static constexpr char SYNTH_FILE_NAME[] = "synth-"
                                           "events";
+
+// Object-like macros read as constants, as a daemon header may spell what
+// this one spells constexpr; the last five are not constants.
+#define SYNTH_MACRO_COUNT 12
+#define SYNTH_MACRO_MASK (UINT64_C(1) << 40)
+#define SYNTH_MACRO_BIG 0xFFFF'FFFF'FFFF'FFFFull
+#define SYNTH_MACRO_NEG (-(int32_t)5)
+#define SYNTH_MACRO_SUM (SYNTH_MACRO_COUNT + SYNTH_PAIR_B)
+#define SYNTH_MACRO_SIZE sizeof(struct synth_inner)
+#define SYNTH_MACRO_NAME "synth-" \
+                         "macro"
+#define SYNTH_MACRO_EMPTY
+#define SYNTH_MACRO_TYPE uint32_t
+#define SYNTH_MACRO_FLOAT 1.5
+#define _SYNTH_RESERVED 1
+#define SYNTH_MACRO_REDEFINED 1
+#undef SYNTH_MACRO_REDEFINED
 
 #ifdef __cplusplus
 } // extern "C"
