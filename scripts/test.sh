@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
 	echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
 fi

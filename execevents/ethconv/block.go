@@ -13,7 +13,9 @@ import (
 )
 
 // Block is an executed block converted to go-ethereum types. Transactions,
-// Senders and Receipts are indexed by transaction index.
+// Senders and Receipts are indexed by transaction index. Blocks come from
+// Convert; the methods rely on its invariants (Header and ChainID set,
+// Senders and Receipts as long as Transactions).
 type Block struct {
 	ID           common.Hash        // consensus block id of the proposal (BLOCK_START block_tag.id)
 	ChainID      *big.Int           // chain id from BLOCK_START

@@ -11,11 +11,14 @@ import (
 )
 
 // rpcHeaderBaseSize is the constant part of the "size" Monad's RPC reports
-// for a header. The reference rendering of block 15 000 001 says 0x30f = 783
-// = 768 + its 15 bytes of extra data, whereas the RLP of its Prague-shaped
-// header is 640 bytes (spec §11.1 says RLP; its own example disagrees). 768
-// is the in-memory size of the Rust (alloy) header struct Monad's RPC uses,
-// whose size heuristic is that plus the extra data length.
+// for a header. Spec §11.1 says size is the RLP length of the Prague-shaped
+// header, but its own example disagrees: block 15 000 001 renders as 0x30f =
+// 783, while that header's RLP is 640 bytes (539 in its London shape). 783 is
+// 768 plus the block's 15 bytes of extra data, which fits alloy's
+// Header::size() heuristic (the header struct's in-memory size plus the
+// extra-data length) that Monad's Rust RPC would use. This is inferred from
+// that single reference block: the extra-data dependence is unverified, and
+// the constant must be revisited when more reference renderings exist.
 const rpcHeaderBaseSize = 768
 
 // RPCHeader is a block header as Monad's JSON-RPC renders it: always in the
