@@ -204,12 +204,12 @@ func readJSON(t *testing.T, path string, v any) {
 
 // blockUpdate is the subset of a blocks --json object the tests check.
 type blockUpdate struct {
-	CommitState string `json:"commitState"`
-	BlockID     string `json:"blockId"`
-	BlockNumber uint64   `json:"blockNumber"`
-	Abandoned   []string `json:"abandoned"`
-	Block    map[string]any   `json:"block"`
-	Receipts []map[string]any `json:"receipts"`
+	CommitState string           `json:"commitState"`
+	BlockID     string           `json:"blockId"`
+	BlockNumber uint64           `json:"blockNumber"`
+	Abandoned   []string         `json:"abandoned"`
+	Block       map[string]any   `json:"block"`
+	Receipts    []map[string]any `json:"receipts"`
 }
 
 func parseUpdates(t *testing.T, out string) []blockUpdate {
