@@ -14,8 +14,11 @@ import (
 
 // TestLiveRingGap records the emn-1b block into a live ring with the
 // project's recorder, follows it with Tracker.Updates, lets the writer lap
-// the reader, and checks that the gap is reported and that blocks are
-// tracked again, identical to the snapshot's, once the next one starts.
+// the reader while a block is half recorded, and checks that the gap is
+// reported and that the half-recorded block is then delivered whole,
+// identical to the snapshot's: the reader resumed at its BLOCK_START, not
+// at the newest event. Blocks completed before the gap are not delivered
+// again, and blocks lost in the gap are not delivered at all.
 func TestLiveRingGap(t *testing.T) {
 	evs := loadSnapshot(t, snap1)
 	var opts execevents.BuilderOptions
@@ -64,33 +67,79 @@ func TestLiveRingGap(t *testing.T) {
 
 	writeCopy(1)
 	pull(1)
-	// The writer laps the reader: more than a descriptor array of events.
+	// The writer laps the reader (more than a descriptor array of events)
+	// and is half way through copy 13 when the reader notices.
 	for k := byte(2); k <= 12; k++ {
 		writeCopy(k)
 	}
+	finish13 := recordHalf(t, rec, evs, 13)
 	_, err, ok := next()
 	var gap *eventring.GapError
 	if !ok || !errors.As(err, &gap) {
 		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
 	}
 	t.Log(err)
-	// The reader jumped to the newest event, the tracker was reset: the
-	// next complete block is tracked normally.
-	writeCopy(13)
+	// The reader went back to copy 13's BLOCK_START and the tracker was
+	// reset: copy 13 is tracked whole once its second half is written.
+	// (Before, the reader resumed at the newest event, mid-block, and
+	// copy 13 was lost.) Copy 12, complete but older than the gap's
+	// newest BLOCK_START, is part of what the gap lost.
+	finish13()
+	writeCopy(14)
 	pull(13)
+	pull(14)
 
 	// A consumer joining now with CommitUpdates starts at the newest
-	// BLOCK_START, so it sees copy 13 complete.
+	// BLOCK_START, so it sees copy 14 complete.
 	ctx2, cancel2 := context.WithCancel(ctx)
 	defer cancel2()
 	n := 0
 	for u, err := range execevents.CommitUpdates(ctx2, ring, opts) {
-		if err != nil || u.Block.ID()[31] != 13 {
-			t.Fatalf("late joiner: update for ...%02x, error %v; want copy 13", u.Block.ID()[31], err)
+		if err != nil || u.Block.ID()[31] != 14 {
+			t.Fatalf("late joiner: update for ...%02x, error %v; want copy 14", u.Block.ID()[31], err)
 		}
 		if n++; n == perCopy {
 			break
 		}
+	}
+}
+
+// TestLiveRingGapNoBlockStart: when the events that lapped the reader hold
+// no BLOCK_START at all, the reader falls back to the newest event and
+// tracking resumes with the next block.
+func TestLiveRingGapNoBlockStart(t *testing.T) {
+	evs := loadSnapshot(t, snap1)
+	clean := buildAll(t, evs, execevents.BuilderOptions{})[0]
+	rec, ring := newLiveRing(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	next, stop := iter.Pull2(execevents.NewBuilder(execevents.BuilderOptions{}).Blocks(ctx, ring.NewReader()))
+	defer stop()
+	recordCopy(t, rec, evs, 1)
+	if blk, err, ok := next(); !ok || err != nil || blk.ID()[31] != 1 {
+		t.Fatalf("copy 1: ok %v, error %v", ok, err)
+	}
+	// More than a ring of untagged payload-free events (no owner, no
+	// BLOCK_START): nothing to rewind to.
+	for range eventring.MinDescriptorCapacity + 100 {
+		if _, err := rec.Record(uint16(execevents.EventTypeBlockPerfEVMEnter), [4]uint64{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var gap *eventring.GapError
+	if blk, err, ok := next(); !ok || blk != nil || !errors.As(err, &gap) {
+		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
+	}
+	recordCopy(t, rec, evs, 2)
+	blk, err, ok := next()
+	if !ok || err != nil || blk.ID()[31] != 2 {
+		t.Fatalf("copy 2: ok %v, error %v", ok, err)
+	}
+	b := *blk
+	b.Start.BlockTag.ID[31] = clean.Start.BlockTag.ID[31]
+	b.StartSeqno, b.EndSeqno = clean.StartSeqno, clean.EndSeqno
+	if !equalBlocks(&b, clean) {
+		t.Fatal("copy 2: block differs from the snapshot's")
 	}
 }
 
@@ -119,7 +168,24 @@ func newLiveRing(t *testing.T) (*eventring.Recorder, *eventring.Ring) {
 // their last byte, BLOCK_SEQNO tags follow the new seqnos.
 func recordCopy(t *testing.T, rec *eventring.Recorder, evs []memEvent, k byte) {
 	t.Helper()
-	start := rec.LastSeqno() + 1
+	recordPart(t, rec, evs, k, rec.LastSeqno()+1)
+}
+
+// recordHalf records the first half of copy k (its BLOCK_START and about
+// half of its transactions) and returns a function recording the rest.
+func recordHalf(t *testing.T, rec *eventring.Recorder, evs []memEvent, k byte) (rest func()) {
+	t.Helper()
+	if execevents.EventType(evs[0].d.EventType) != execevents.EventTypeBlockStart {
+		t.Fatalf("test setup: the recording starts with %v, not BLOCK_START", execevents.EventType(evs[0].d.EventType))
+	}
+	start, half := rec.LastSeqno()+1, len(evs)/2
+	recordPart(t, rec, evs[:half], k, start)
+	return func() { recordPart(t, rec, evs[half:], k, start) }
+}
+
+// recordPart records events of copy k, whose BLOCK_START has seqno start.
+func recordPart(t *testing.T, rec *eventring.Recorder, evs []memEvent, k byte, start uint64) {
+	t.Helper()
 	for _, e := range evs {
 		ext := e.d.ContentExt
 		if ext[execevents.FlowTypeBlockSeqno] != 0 {
@@ -138,7 +204,9 @@ func recordCopy(t *testing.T, rec *eventring.Recorder, evs []memEvent, k byte) {
 }
 
 // TestLiveRingGapBlocks: Builder.Blocks reports a gap when the writer laps
-// the reader, then builds blocks again from the next BLOCK_START.
+// the reader, then builds the block that was half recorded at that moment
+// whole, from its BLOCK_START (before, it resumed at the newest event and
+// lost that block), and goes on with the next ones.
 func TestLiveRingGapBlocks(t *testing.T) {
 	evs := loadSnapshot(t, snap1)
 	clean := buildAll(t, evs, execevents.BuilderOptions{})[0]
@@ -151,7 +219,11 @@ func TestLiveRingGapBlocks(t *testing.T) {
 		t.Helper()
 		blk, err, ok := next()
 		if !ok || err != nil || blk.ID()[31] != k {
-			t.Fatalf("copy %d: ok %v, error %v", k, ok, err)
+			var id byte
+			if blk != nil {
+				id = blk.ID()[31]
+			}
+			t.Fatalf("copy %d: ok %v, error %v, block ...%02x", k, ok, err, id)
 		}
 		b := *blk
 		b.Start.BlockTag.ID[31] = clean.Start.BlockTag.ID[31]
@@ -165,10 +237,13 @@ func TestLiveRingGapBlocks(t *testing.T) {
 	for k := byte(2); k <= 12; k++ {
 		recordCopy(t, rec, evs, k)
 	}
+	finish13 := recordHalf(t, rec, evs, 13)
 	var gap *eventring.GapError
 	if blk, err, ok := next(); !ok || blk != nil || !errors.As(err, &gap) {
 		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
 	}
-	recordCopy(t, rec, evs, 13)
+	finish13()
+	recordCopy(t, rec, evs, 14)
 	pull(13)
+	pull(14)
 }

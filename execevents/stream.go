@@ -25,10 +25,17 @@ func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOption
 // Updates reads events with r (blocking in r.Next) and yields the commit
 // updates they cause. Builder and tracker errors are yielded with a zero
 // CommitUpdate and reading goes on; stop early by breaking out of the loop.
-// A reader gap is yielded as the *eventring.GapError, after which the reader
-// jumps to the newest event and the tracker is reset (blocks resume at the
-// next BLOCK_START). The iteration ends at the end of a snapshot, or after
-// yielding any other error of r.Next (ctx cancelled, writer gone).
+//
+// A reader gap is yielded as the *eventring.GapError. The tracker is then
+// reset (proposals reported before the gap get no further updates) and the
+// reader resumes at the newest BLOCK_START still in the ring, so the block
+// being executed when the gap was detected is delivered whole; only if the
+// ring holds no usable BLOCK_START does it resume at the newest event (and
+// blocks at the next BLOCK_START). Nothing already read is read again, so no
+// update is reported twice. See [RewindToLatestBlockStart].
+//
+// The iteration ends at the end of a snapshot, or after yielding any other
+// error of r.Next (ctx cancelled, writer gone).
 //
 // Every CommitUpdate is owned by the caller except that the same
 // *ExecutedBlock appears in all updates of one proposal.
@@ -65,9 +72,10 @@ func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[*Ex
 }
 
 // follow reads events with r and hands each to event until it returns
-// false. A gap resets the reader to the newest event and the consumer's
-// state (reset) before it is reported with yieldErr; the end of a snapshot
-// ends the loop quietly, any other error of r.Next after being reported.
+// false. A gap resets the consumer's state (reset) and repositions the
+// reader (resume) before it is reported with yieldErr; the end of a
+// snapshot ends the loop quietly, any other error of r.Next after being
+// reported.
 func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr func(error) bool, event func(*eventring.Descriptor) bool) {
 	var d eventring.Descriptor
 	for {
@@ -80,9 +88,9 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 				yieldErr(err)
 				return
 			}
-			// Reset before yielding: the consumer may take its time, and
-			// the events written meanwhile are the ones to resume with.
-			r.Reset()
+			// Reposition before yielding: the consumer may take its time,
+			// and the events written meanwhile are the ones to resume with.
+			resume(r)
 			reset()
 			if !yieldErr(err) {
 				return
@@ -93,4 +101,24 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 			return
 		}
 	}
+}
+
+// resume repositions r after a gap: at the newest BLOCK_START in the ring,
+// so that the block in progress is rebuilt from its start rather than lost,
+// else at the newest event.
+//
+// The BLOCK_START must be newer than the last event r read. A lapped
+// reader's lost events are all older than anything still in the ring, so
+// this always holds on an intact ring; the check guarantees that an event
+// (a block already delivered, in particular) is never consumed twice even
+// on a corrupt one. Its payload must also still be valid: the payload
+// buffer can wrap before the descriptors do, and a BLOCK_START whose
+// payload is gone would only give a PayloadExpiredError instead of a block.
+func resume(r *eventring.Reader) {
+	last := r.LastSeqno()
+	var d eventring.Descriptor
+	if LatestConsensus(r, EventTypeBlockStart, &d) && d.Seqno > last && r.Ring().PayloadValid(&d) {
+		return
+	}
+	r.Reset()
 }
