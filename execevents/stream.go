@@ -89,7 +89,8 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 				return
 			}
 			// Reposition before yielding: the consumer may take its time,
-			// and the events written meanwhile are the ones to resume with.
+			// and meanwhile the writer may overwrite the BLOCK_START to
+			// resume at.
 			resume(r)
 			reset()
 			if !yieldErr(err) {
