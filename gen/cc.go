@@ -11,11 +11,11 @@ import (
 
 // predefined are the macros of a C23 compiler for linux/amd64 (LP64) that
 // schema headers may test. __STDC_VERSION__ >= 202000 also turns on the C23
-// keywords in cc/v4 (bool, alignas, static_assert, ...). cc/v4 knows
-// __has_include but not the other feature tests, which say yes to
-// attributes ([[...]] are blanked by Lower; cc/v4 parses __attribute__) and
-// builtins (cc/v4 accepts unknown __builtin_ calls).
-const predefined = `#define __STDC__ 1
+// keywords in cc/v4 (bool, alignas, static_assert, ...). The feature tests
+// (__has_attribute, ...) are added by featureMacros (features.go).
+var predefined = predefinedBase + featureMacros()
+
+const predefinedBase = `#define __STDC__ 1
 #define __STDC_VERSION__ 202311L
 #define __STDC_HOSTED__ 1
 #define __x86_64__ 1
@@ -65,12 +65,6 @@ const predefined = `#define __STDC__ 1
 #define __GNUC_MINOR__ 0
 #define __clang__ 1
 #define __clang_major__ 19
-#define __has_attribute(x) 1
-#define __has_c_attribute(x) 202311L
-#define __has_cpp_attribute(x) 0
-#define __has_builtin(x) 1
-#define __has_feature(x) 0
-#define __has_extension(x) 0
 `
 
 // translate parses and type-checks the given entry files of root (paths
@@ -89,6 +83,7 @@ func translate(root fs.FS, entries []string) (*cc.AST, *sourceFS, error) {
 		ABILayout:  true,
 		Header:     true,
 		Predefined: predefined,
+		HasBuiltin: hasBuiltin,
 		// Values for the object-like macros, read as constants.
 		EvalAllMacros:   true,
 		IncludePaths:    []string{""},

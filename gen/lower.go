@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -23,7 +24,11 @@ type Constexpr struct {
 //     integer constant expression usable as an array bound; any other
 //     constexpr object becomes a static const object;
 //   - one-argument static_assert gets an empty message;
-//   - [[...]] attributes are blanked;
+//   - [[...]] attributes are blanked, except gnu::aligned, gnu::packed and
+//     gnu::vector_size, which become __attribute__((...)) so that cc/v4
+//     applies them (a layout attribute it cannot apply is an error);
+//   - __has_c_attribute(name) and __has_c_attribute(ns::name) are replaced
+//     by their value (features.go);
 //   - digit separators in numbers are dropped.
 //
 // Comments, string and character literals are left alone.
@@ -40,6 +45,75 @@ type lowerer struct {
 	file   string
 	out    bytes.Buffer
 	consts []Constexpr
+	next   int // where run continues after hasCAttribute
+}
+
+var scopedAttr = regexp.MustCompile(`^\s*([A-Za-z_]\w*)\s*(?:::\s*([A-Za-z_]\w*)\s*)?$`)
+
+// hasCAttribute replaces __has_c_attribute(name) or
+// __has_c_attribute(ns::name), at s[start:afterKw], by its value (see
+// features.go): the predefined macro cannot take a scoped name, which ##
+// cannot paste. Anything else is left to the macro.
+func (l *lowerer) hasCAttribute(start, afterKw int) {
+	s := l.src
+	l.next = afterKw
+	i := afterKw
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	end := -1
+	if i < len(s) && s[i] == '(' {
+		end = l.scanTo(i+1, ')')
+	}
+	if end < 0 || !scopedAttr.Match(s[i+1:end]) || bytes.ContainsRune(s[i+1:end], '\n') {
+		l.out.Write(s[start:afterKw])
+		return
+	}
+	v := hasCAttribute(string(s[i+1 : end]))
+	if v == 0 {
+		l.out.WriteString("0")
+	} else {
+		fmt.Fprintf(&l.out, "%dL", v)
+	}
+	l.next = end + 1
+}
+
+// gnuAttrs returns the GNU attributes of the [[...]] list at s[i:end] that
+// change a layout (gnu::aligned(N), gnu::packed, gnu::vector_size(N)),
+// spelled for __attribute__((...)), so that they are applied rather than
+// blanked; the others cannot change a layout and are dropped. A layout
+// attribute cc/v4 does not implement is an error rather than a silently
+// wrong layout.
+func (l *lowerer) gnuAttrs(i, end int) (string, error) {
+	var keep []string
+	for i < end {
+		c := l.scanTo(i, ',')
+		if c < 0 || c > end {
+			c = end
+		}
+		a := string(l.src[i:c])
+		i = c + 1
+		head, args, hasArgs := strings.Cut(a, "(")
+		m := scopedAttr.FindStringSubmatch(head)
+		if m == nil || m[2] == "" || attrName(m[1]) != "gnu" {
+			continue // standard, unscoped or another vendor's
+		}
+		name := attrName(m[2])
+		switch layout, ok := gnuAttributes[name]; {
+		case ok && layout:
+			if hasArgs {
+				lowered, _, err := Lower(l.file, []byte(args))
+				if err != nil {
+					return "", err
+				}
+				name += "(" + strings.Join(strings.Fields(string(lowered)), " ")
+			}
+			keep = append(keep, name)
+		case layoutAttributes[name]:
+			return "", fmt.Errorf("%s:%d: attribute gnu::%s changes the layout and the generator cannot apply it", l.file, l.line(i), name)
+		}
+	}
+	return strings.Join(keep, ", "), nil
 }
 
 func isIdentStart(c byte) bool {
@@ -131,6 +205,10 @@ func (l *lowerer) run() error {
 					return err
 				}
 				i = n
+			case "__has_c_attribute":
+				l.hasCAttribute(i, j)
+				i = l.next
+				continue
 			case "static_assert", "_Static_assert":
 				n, err := l.staticAssert(i, j, word)
 				if err != nil {
@@ -146,7 +224,16 @@ func (l *lowerer) run() error {
 			if err != nil {
 				return err
 			}
-			l.blank(s[i:end])
+			gnu, err := l.gnuAttrs(i+2, end-2)
+			if err != nil {
+				return err
+			}
+			if gnu == "" {
+				l.blank(s[i:end])
+			} else {
+				fmt.Fprintf(&l.out, "__attribute__((%s))", gnu)
+				l.newlines(s[i:end])
+			}
 			i = end
 		default:
 			l.out.WriteByte(c)

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -31,6 +32,14 @@ func TestLower(t *testing.T) {
 		{"integer and array declarators mixed",
 			"constexpr char N = 'a', S[] = \"x,y\", *P = \"z\";", "enum { N = ('a') }; static const char S[] = \"x,y\"; static const char *P = \"z\";",
 			[]Constexpr{{Name: "N", Type: "char", Int: true, File: "f.h", Line: 1}, {Name: "S", Type: "char[]", File: "f.h", Line: 1}, {Name: "P", Type: "char *", File: "f.h", Line: 1}}},
+		{"__has_c_attribute answers for the standard and scoped names",
+			"#if __has_c_attribute(nodiscard) && __has_c_attribute( gnu :: unused ) && !__has_c_attribute(__gnu__::mode) && defined(__has_c_attribute)",
+			"#if 202003L && 1L && !0 && defined(__has_c_attribute)", nil},
+		{"__has_c_attribute of an argument that is no name is left to the macro",
+			"#if __has_c_attribute(X(1))", "#if __has_c_attribute(X(1))", nil},
+		{"gnu layout attributes become __attribute__, the others are blanked",
+			"struct [[gnu::packed, deprecated]] s { [[__gnu__::__aligned__(1'6), gnu::unused]] int x; int y [[gnu::aligned(8)]]; };",
+			"struct __attribute__((packed)) s { __attribute__((aligned(16))) int x; int y __attribute__((aligned(8))); };", nil},
 		{"one-argument static_assert gets a message",
 			"static_assert(sizeof(struct s) == 6'4);", `static_assert(sizeof(struct s) == 64, "");`, nil},
 		{"two-argument static_assert is kept",
@@ -76,6 +85,7 @@ func TestLowerErrors(t *testing.T) {
 		"constexpr int N = 1, = 2;",
 		"static_assert(1;",
 		"[[unterminated",
+		"struct s { int x [[gnu::mode(DI)]]; };", // a layout attribute cc/v4 does not apply
 	} {
 		if _, _, err := Lower("f.h", []byte(in)); err == nil || !strings.Contains(err.Error(), "f.h:1") {
 			t.Errorf("Lower(%q): error %v, want one at f.h:1", in, err)
@@ -136,5 +146,89 @@ func TestIncludeGuard(t *testing.T) {
 		if got := includeGuard([]byte(in)); got != want {
 			t.Errorf("includeGuard(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFeatureTests: the feature-test operators answer for what the
+// generator handles (features.go). Each row is a #if expression and the
+// answer a header relying on it must get: clang's for what the generator
+// supports, no for what it would get wrong or cannot find.
+func TestFeatureTests(t *testing.T) {
+	rows := []struct {
+		expr string
+		want bool
+	}{
+		{"__has_include(<stdint.h>)", true},       // embedded libc
+		{"__has_include(<stdio.h>)", false},       // on this host, not in the libc
+		{`__has_include("sub/x.h")`, true},        // relative to the including file
+		{`__has_include(<sub/x.h>)`, true},        // the tree is on the system path
+		{`__has_include("missing.h")`, false},     // nowhere
+		{"__has_builtin(__builtin_expect)", true}, // declared by cc/v4
+		{"__has_builtin(__builtin_offsetof)", true},
+		{"__has_builtin(__builtin_no_such_thing)", false}, // cc/v4's default said yes
+		{"__has_builtin(memcpy)", false},
+		{"__has_attribute(packed)", true}, // applied by cc/v4
+		{"__has_attribute(__aligned__)", true},
+		{"__has_attribute(always_inline)", true}, // no effect on a layout
+		{"__has_attribute(mode)", false},         // changes a type, not applied
+		{"__has_attribute(scalar_storage_order)", false},
+		{"__has_attribute(no_such_attribute)", false},
+		{"__has_c_attribute(nodiscard) == 202003L", true},
+		{"__has_c_attribute(__deprecated__) == 201904L", true},
+		{"__has_c_attribute(gnu::packed)", true}, // Lower applies it
+		{"__has_c_attribute(gnu::mode)", false},
+		{"__has_c_attribute(clang::packed)", false},
+		{"__has_c_attribute(no_such)", false},
+		{"__has_feature(c_alignas)", true},
+		{"defined(__has_attribute) && defined(__has_c_attribute) && defined(__has_builtin) && defined(__has_include)", true},
+	}
+	var b strings.Builder
+	b.WriteString("#include <stdint.h>\n")
+	for i, r := range rows {
+		fmt.Fprintf(&b, "#if %s\n#define R%d 1\n#else\n#define R%d 0\n#endif\n", r.expr, i, i)
+	}
+	b.WriteString(`enum f_event_type : uint16_t { F_NONE };
+struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
+struct monad_event_metadata const g_f_metadata[1] = {{F_NONE, "NONE", "n"}};
+`)
+	root := fstest.MapFS{"a.h": {Data: []byte(b.String())}, "sub/x.h": {Data: []byte("enum { X_H = 1 };\n")}}
+	m, err := Build(root, []string{"a.h"}, []TrailingRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, c := range m.Constants {
+		got[c.Name] = c.Value
+	}
+	for i, r := range rows {
+		if v, ok := got[fmt.Sprintf("R%d", i)]; !ok || (v == 1) != r.want {
+			t.Errorf("#if %s: %d, want %v", r.expr, v, r.want)
+		}
+	}
+}
+
+// TestGNUAttributeLayout: [[gnu::aligned]] and [[gnu::packed]] change the
+// layout as __attribute__ does (offsets by the x86-64 SysV rules), instead
+// of being blanked.
+func TestGNUAttributeLayout(t *testing.T) {
+	root := fstest.MapFS{"a.h": {Data: []byte(`#include <stdint.h>
+struct g_aligned { uint8_t a; [[gnu::aligned(16)]] uint32_t b; uint8_t c [[__gnu__::__aligned__(8)]]; };
+struct [[gnu::packed]] g_packed { uint8_t a; uint64_t b; };
+enum g_event_type : uint16_t { G_NONE };
+struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
+struct monad_event_metadata const g_g_metadata[1] = {{G_NONE, "NONE", "n"}};
+`)}}
+	m, err := Build(root, []string{"a.h"}, []TrailingRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// g_aligned: a@0, b aligned to 16 @16, c aligned to 8 @24; size 32
+	// (a multiple of 16), align 16.
+	if s := m.Structs["g_aligned"]; s == nil || s.Size != 32 || s.Align != 16 || s.Fields[1].Offset != 16 || s.Fields[2].Offset != 24 {
+		t.Errorf("g_aligned = %+v", s)
+	}
+	// g_packed: a@0, b@1, 9 bytes, align 1.
+	if s := m.Structs["g_packed"]; s == nil || s.Size != 9 || s.Align != 1 || s.Fields[1].Offset != 1 {
+		t.Errorf("g_packed = %+v", s)
 	}
 }

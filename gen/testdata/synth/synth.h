@@ -34,6 +34,13 @@ typedef void (*synth_callback)(void *arg, size_t len);
 #endif
 #endif
 
+// Feature tests answer as clang does where the generator supports the
+// feature (TestFeatureTests covers where it must answer otherwise).
+#if __has_include(<no_such_header.h>) || __has_builtin(__builtin_no_such) || __has_attribute(no_such) || \
+    !__has_attribute(packed) || !__has_c_attribute(gnu::aligned) || __has_c_attribute(nodiscard) != 202003L
+#error "a feature test answered wrongly"
+#endif
+
 constexpr uint64_t SYNTH_WIDE_MASK = MONAD_EVENT_SYNTH_BIT(40) - 1; // > INT_MAX
 constexpr uint64_t SYNTH_ALL_ONES = UINT64_MAX;
 
