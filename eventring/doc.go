@@ -19,6 +19,10 @@
 //	case eventring.Gap:      // the writer lapped the reader; Reset or SetSeqno
 //	}
 //
+// A snapshot of a ring that wrapped no longer holds its first events: its
+// reader's first read is a Gap. [Ring.OldestSeqno] gives the oldest event
+// still present, where SetSeqno can start instead.
+//
 // [Reader.Next] wraps TryNext in a blocking call with a configurable
 // [WaitStrategy], typed [GapError]s, io.EOF at the end of a snapshot and
 // detection of a dead writer; [Reader.Events] offers the same as a

@@ -76,12 +76,16 @@ func (e *SchemaError) Error() string {
 func (e *SchemaError) Unwrap() error { return ErrSchemaMismatch }
 
 // GapError reports events lost to a reader: the writer overwrote them before
-// they were read. Sequence numbers in [Expected, Oldest) are gone; Oldest is
-// the oldest event that was still in the ring when the gap was detected (it
-// too may be overwritten by the time the caller reacts).
+// they were read (on a snapshot: before the capture). Sequence numbers in
+// [Expected, Oldest) are gone; Oldest is the oldest event after Expected
+// that was still in the ring when the gap was detected (see
+// [Ring.OldestSeqno]; on a live ring it too may be overwritten by the time
+// the caller reacts).
 //
 // The reader is left unmoved: call [Reader.Reset] to jump to the newest
-// event, or [Reader.SetSeqno](Oldest) to resume with the oldest survivor.
+// event, or [Reader.SetSeqno](Oldest) to resume with the oldest survivor
+// ([Reader.Events] does the former on a live ring, the latter on a
+// snapshot).
 type GapError struct {
 	Expected uint64 // the sequence number the reader wanted
 	Oldest   uint64 // the first sequence number believed still readable

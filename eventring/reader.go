@@ -51,8 +51,12 @@ type Reader struct {
 
 // NewReader returns a Reader over the ring. On a live ring it is positioned
 // at the newest committed event exactly like the C iterator constructor
-// (Reset); on a snapshot at sequence number 1, the first event ever recorded.
-// The Reader waits with DefaultWait.
+// (Reset); on a snapshot at sequence number 1, the first event ever
+// recorded, like the reference SDK (spec §3.6). If the snapshot's ring had
+// wrapped, that event is gone and the first read is a Gap: [Reader.Events]
+// then goes on with the oldest event present, and a TryNext or Next loop can
+// call SetSeqno([Ring.OldestSeqno]) first. The Reader waits with
+// DefaultWait.
 func (r *Ring) NewReader() *Reader {
 	rd := &Reader{descs: r.descs, mask: r.maskD, ring: r}
 	if !r.snapshot {

@@ -158,6 +158,39 @@ func (r *Ring) CheckSchema(contentType ContentType, hash [32]byte) error {
 // (it may not be committed yet).
 func (r *Ring) LastSeqno() uint64 { return atomic.LoadUint64(&r.hdr.Control.LastSeqno) }
 
+// OldestSeqno returns the sequence number of the oldest event still in the
+// ring. While the ring has not wrapped (LastSeqno at most the descriptor
+// capacity C) nothing was overwritten and it is 1. Otherwise it is the first
+// of LastSeqno-C+1, ..., LastSeqno whose slot holds that very event: slots
+// that fail the check (a reservation never committed, or on a live ring one
+// the writer is refilling, or a snapshot's slot copied before its event was
+// committed) are skipped. It is LastSeqno+1 if no slot passes (a corrupt
+// ring). On a live ring the answer is a sample: the writer may overwrite
+// that event at any time.
+//
+// A reader of a wrapped snapshot starts at sequence number 1 (spec §3.6),
+// which is gone; SetSeqno(OldestSeqno()) starts it at the oldest survivor
+// instead.
+func (r *Ring) OldestSeqno() uint64 { return r.oldestFrom(1) }
+
+// oldestFrom returns the first sequence number s >= from that is still in
+// the ring (see OldestSeqno), probing at most one lap of slots.
+func (r *Ring) oldestFrom(from uint64) uint64 {
+	from = max(from, 1)
+	last := atomic.LoadUint64(&r.hdr.Control.LastSeqno)
+	c := r.sizes.DescriptorCapacity
+	if last <= c {
+		return from // never wrapped: no event was overwritten
+	}
+	s := max(from, last-c+1)
+	for ; s <= last; s++ {
+		if atomic.LoadUint64(&r.slot(s-1).Seqno) == s {
+			break
+		}
+	}
+	return s
+}
+
 // slot returns the descriptor slot for sequence number seqno+1 (that is,
 // slot index seqno & mask).
 func (r *Ring) slot(i uint64) *Descriptor {

@@ -8,7 +8,6 @@ import (
 	"iter"
 	"math"
 	"runtime"
-	"sync/atomic"
 	"time"
 )
 
@@ -48,8 +47,9 @@ var (
 func (rd *Reader) SetWaitStrategy(w WaitStrategy) { rd.wait = &w }
 
 // Next waits for the next event, copies its descriptor into d and advances.
-// It returns nil on success; a *GapError if the reader was lapped (the
-// reader does not move: call Reset or SetSeqno to go on); io.EOF at the end
+// It returns nil on success; a *GapError if the reader was lapped, or if it
+// asks a snapshot for an event overwritten before the capture (the reader
+// does not move: call Reset or SetSeqno(gap.Oldest) to go on); io.EOF at the end
 // of a snapshot; an error wrapping ErrWriterGone when a live ring stays idle
 // and no process holds its writer lock; ErrClosed once the Ring is closed
 // (also while Next waits); or ctx.Err() when ctx is done.
@@ -171,21 +171,26 @@ func (rd *Reader) gapError() error {
 		return ErrClosed
 	}
 	exp := rd.last + 1
-	latest := atomic.LoadUint64(&r.hdr.Control.LastSeqno)
-	oldest := exp + 1
-	if latest >= r.sizes.DescriptorCapacity && latest-r.sizes.DescriptorCapacity+1 > oldest {
-		oldest = latest - r.sizes.DescriptorCapacity + 1
-	}
-	return &GapError{Expected: exp, Oldest: oldest}
+	// The slot of exp holds another event, so exp itself is lost.
+	return &GapError{Expected: exp, Oldest: r.oldestFrom(exp + 1)}
 }
 
 // Events returns an iterator over the reader's events, waiting for each like
 // Next. It yields the descriptor of every event with a nil error; the
 // *Descriptor is reused by the next step (copy it to keep it). A gap is
-// yielded as (nil, *GapError): if the loop goes on, the reader continues
-// from the newest event (Reset), so the consumer must drop state built from
-// the lost range. The iteration ends silently at the end of a snapshot, and
-// with a final (nil, err) when ctx is done or the writer is gone.
+// yielded as (nil, *GapError), and if the loop goes on the reader skips the
+// lost range, so the consumer must drop state built across it:
+//
+//   - on a live ring it continues from the newest event (Reset): a lapped
+//     consumer is too slow, and catching up with the oldest survivor would
+//     only be lapped again;
+//   - on a snapshot, which never changes, it continues from the oldest
+//     event still present (GapError.Oldest, see [Ring.OldestSeqno]). A
+//     snapshot whose ring wrapped therefore yields one gap for the events
+//     overwritten before the capture, then every event that survived.
+//
+// The iteration ends silently at the end of a snapshot, and with a final
+// (nil, err) when ctx is done or the writer is gone.
 func (rd *Reader) Events(ctx context.Context) iter.Seq2[*Descriptor, error] {
 	return func(yield func(*Descriptor, error) bool) {
 		var d Descriptor
@@ -203,7 +208,11 @@ func (rd *Reader) Events(ctx context.Context) iter.Seq2[*Descriptor, error] {
 				if !yield(nil, err) {
 					return
 				}
-				rd.Reset()
+				if rd.ring.snapshot {
+					rd.SetSeqno(gap.Oldest)
+				} else {
+					rd.Reset()
+				}
 			default:
 				yield(nil, err)
 				return
