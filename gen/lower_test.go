@@ -3,6 +3,9 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -154,33 +157,36 @@ func TestIncludeGuard(t *testing.T) {
 // answer a header relying on it must get: clang's for what the generator
 // supports, no for what it would get wrong or cannot find.
 func TestFeatureTests(t *testing.T) {
+	// notClang says why the generator deliberately answers otherwise than
+	// clang 19 (checked below when it is installed).
 	rows := []struct {
-		expr string
-		want bool
+		expr     string
+		want     bool
+		notClang string
 	}{
-		{"__has_include(<stdint.h>)", true},       // embedded libc
-		{"__has_include(<stdio.h>)", false},       // on this host, not in the libc
-		{`__has_include("sub/x.h")`, true},        // relative to the including file
-		{`__has_include(<sub/x.h>)`, true},        // the tree is on the system path
-		{`__has_include("missing.h")`, false},     // nowhere
-		{"__has_builtin(__builtin_expect)", true}, // declared by cc/v4
-		{"__has_builtin(__builtin_offsetof)", true},
-		{"__has_builtin(__builtin_no_such_thing)", false}, // cc/v4's default said yes
-		{"__has_builtin(memcpy)", false},
-		{"__has_attribute(packed)", true}, // applied by cc/v4
-		{"__has_attribute(__aligned__)", true},
-		{"__has_attribute(always_inline)", true}, // no effect on a layout
-		{"__has_attribute(mode)", false},         // changes a type, not applied
-		{"__has_attribute(scalar_storage_order)", false},
-		{"__has_attribute(no_such_attribute)", false},
-		{"__has_c_attribute(nodiscard) == 202003L", true},
-		{"__has_c_attribute(__deprecated__) == 201904L", true},
-		{"__has_c_attribute(gnu::packed)", true}, // Lower applies it
-		{"__has_c_attribute(gnu::mode)", false},
-		{"__has_c_attribute(clang::packed)", false},
-		{"__has_c_attribute(no_such)", false},
-		{"__has_feature(c_alignas)", true},
-		{"defined(__has_attribute) && defined(__has_c_attribute) && defined(__has_builtin) && defined(__has_include)", true},
+		{"__has_include(<stdint.h>)", true, ""},               // embedded libc
+		{"__has_include(<stdio.h>)", false, "a host header"},  // not in the libc
+		{`__has_include("sub/x.h")`, true, ""},                // relative to the including file
+		{`__has_include(<sub/x.h>)`, true, ""},                // the tree is on the system path
+		{`__has_include("missing.h")`, false, ""},             // nowhere
+		{"__has_builtin(__builtin_expect)", true, ""},         // declared by cc/v4
+		{"__has_builtin(__builtin_offsetof)", true, ""},       // expanded by cc/v4
+		{"__has_builtin(__builtin_no_such_thing)", false, ""}, // cc/v4's default said yes
+		{"__has_builtin(memcpy)", false, "a library builtin"}, // a declared function, not a builtin
+		{"__has_attribute(packed)", true, ""},                 // applied by cc/v4
+		{"__has_attribute(__aligned__)", true, ""},
+		{"__has_attribute(always_inline)", true, ""},    // no effect on a layout
+		{"__has_attribute(mode)", false, "not applied"}, // changes a type
+		{"__has_attribute(scalar_storage_order)", false, ""},
+		{"__has_attribute(no_such_attribute)", false, ""},
+		{"__has_c_attribute(nodiscard) == 202003L", true, ""},
+		{"__has_c_attribute(__deprecated__) == 201904L", true, ""},
+		{"__has_c_attribute(gnu::packed)", true, ""}, // Lower applies it
+		{"__has_c_attribute(gnu::mode)", false, "not applied"},
+		{"__has_c_attribute(clang::packed)", false, ""},
+		{"__has_c_attribute(no_such)", false, ""},
+		{"__has_feature(c_alignas)", true, ""},
+		{"defined(__has_attribute) && defined(__has_c_attribute) && defined(__has_builtin) && defined(__has_include)", true, ""},
 	}
 	var b strings.Builder
 	b.WriteString("#include <stdint.h>\n")
@@ -205,6 +211,26 @@ struct monad_event_metadata const g_f_metadata[1] = {{F_NONE, "NONE", "n"}};
 			t.Errorf("#if %s: %d, want %v", r.expr, v, r.want)
 		}
 	}
+	t.Run("clang", func(t *testing.T) {
+		clang := findClang(t)
+		dir := t.TempDir()
+		for name, f := range root {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+			if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := exec.Command(clang, "-std=c23", "-E", "-dM", "-I", dir, filepath.Join(dir, "a.h")).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rows {
+			want := r.want != (r.notClang != "")
+			if has := bytes.Contains(out, []byte(fmt.Sprintf("#define R%d 1\n", i))); has != want {
+				t.Errorf("clang: #if %s is %v, the test expects %v (differs: %q)", r.expr, has, want, r.notClang)
+			}
+		}
+	})
 }
 
 // TestGNUAttributeLayout: [[gnu::aligned]] and [[gnu::packed]] change the
