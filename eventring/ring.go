@@ -101,7 +101,7 @@ func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *R
 func (r *Ring) Close() error {
 	r.closeOnce.Do(func() {
 		r.closed.Store(true)
-		r.closeErr = r.m.retire()
+		r.closeErr = r.m.retire(false)
 	})
 	return r.closeErr
 }

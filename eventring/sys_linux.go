@@ -59,20 +59,38 @@ func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapp
 	return m, nil
 }
 
-// retire replaces every mapping of the reservation by private zero pages,
-// releasing the file, and sets the header's buffer window start to its
-// maximum, so that the inert image holds no event and no valid payload.
-// The address range itself is released by unmap.
-func (m *mapping) retire() error {
+// retire replaces every mapping of the reservation by an inert image of
+// private zero pages, releasing the file: its header holds no event and a
+// buffer window start at its maximum, so that no payload is valid. The
+// image is prepared elsewhere and moved over the reservation by one
+// mremap, so a concurrent reader sees either the ring or the whole inert
+// image, never zero pages with a zero window start (which would make
+// PayloadValid accept the zeros). A writable image lets a writer racing
+// Recorder.Close finish harmlessly. The address range itself is released
+// by unmap.
+func (m *mapping) retire(writable bool) error {
 	if m.closed {
 		return nil
 	}
-	if _, err := unix.MmapPtr(-1, 0, m.addr, m.length, unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE); err != nil {
+	img, err := unix.MmapPtr(-1, 0, nil, m.length, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
 		return fmt.Errorf("eventring: releasing the ring mapping: %w", err)
 	}
-	(*ringHeader)(m.base).Control.BufferWindowStart = ^uint64(0)
-	return unix.Mprotect(unsafe.Slice((*byte)(m.addr), m.length), unix.PROT_READ)
+	hdr := (*ringHeader)(unsafe.Add(img, uintptr(m.base)-uintptr(m.addr)))
+	hdr.Control.BufferWindowStart = ^uint64(0)
+	if !writable {
+		// The whole image at once: one VMA, as mremap requires.
+		if err := unix.Mprotect(unsafe.Slice((*byte)(img), m.length), unix.PROT_READ); err != nil {
+			_ = unix.MunmapPtr(img, m.length)
+			return fmt.Errorf("eventring: releasing the ring mapping: %w", err)
+		}
+	}
+	if _, err := unix.MremapPtr(img, m.length, m.addr, m.length, unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED); err != nil {
+		_ = unix.MunmapPtr(img, m.length)
+		return fmt.Errorf("eventring: releasing the ring mapping: %w", err)
+	}
+	return nil
 }
 
 func (m *mapping) unmap() error {

@@ -20,7 +20,7 @@ func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapp
 
 func (m *mapping) unmap() error { return nil }
 
-func (m *mapping) retire() error { return nil }
+func (m *mapping) retire(writable bool) error { return nil }
 
 func fileInode(f *os.File) (uint64, error) { return 0, ErrUnsupported }
 
