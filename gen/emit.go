@@ -527,6 +527,26 @@ func (g *emitter) constants(f *jen.File) {
 		f.Const().Id("RingContentType").Op("=").Qual(RingPkg, "ContentType"+camel(strings.ToLower(g.m.ContentType)))
 		f.Line()
 	}
+	// Names a constant must not take: the package's other top-level
+	// identifiers. Two C names may also map to one Go name (MONAD_EXEC_X,
+	// MONAD_X); the first declared wins and the other is reported.
+	taken := map[string]string{}
+	for _, n := range []string{"SchemaHash", "RingContentType", "EventTypeCount", "Events", "EventInfo", "TrailingArray",
+		"PayloadError", "DecodePayload", "Uint128", "ErrBadPayload", "ErrPayloadShort", "ErrPayloadLong", "ErrPayloadMisaligned", "ErrUnknownEventType"} {
+		taken[n] = "a generated identifier"
+	}
+	for _, names := range [][]string{g.structs, g.byteStrings, g.enums} {
+		for _, n := range names {
+			taken[g.goName(n)] = "the Go type of " + n
+			taken["Decode"+g.goName(n)] = "a decoder"
+		}
+	}
+	for _, n := range g.enums {
+		e := g.m.Enums[n]
+		for _, v := range e.Values {
+			taken[GoEnumConst(g.goName(n), enumPrefix(e.Values), v.Name)] = "the constant of enumerator " + v.Name
+		}
+	}
 	var defs []jen.Code
 	for _, c := range g.m.Constants {
 		if g.ringFiles[c.File] {
@@ -543,6 +563,11 @@ func (g *emitter) constants(f *jen.File) {
 		if c.Int && strings.HasSuffix(c.Name, "_EVENT_COUNT") {
 			continue // EventTypeCount; plan checked it against the table
 		}
+		if what, ok := taken[gn]; ok {
+			g.m.Warnings = append(g.m.Warnings, fmt.Sprintf("constant %s (%s) not generated: its Go name %s is already %s", c.Name, c.File, gn, what))
+			continue
+		}
+		taken[gn] = "the constant of " + c.Name
 		if c.Int {
 			v := jen.Lit(int(c.Value))
 			if c.Unsigned {

@@ -600,3 +600,53 @@ struct monad_event_metadata const g_m_metadata[MONAD_EXEC_EVENT_COUNT] = {
 		t.Errorf("a schema without the default file name: %v", err)
 	}
 }
+
+// TestConstantNameCollisions: a constant whose Go name another constant
+// or a generated identifier already has is left out with a warning
+// rather than making the bindings fail to compile.
+func TestConstantNameCollisions(t *testing.T) {
+	root := fstest.MapFS{"c.h": {Data: []byte(`#include <stdint.h>
+constexpr int MONAD_FOO = 1;
+#define MONAD_EXEC_FOO 2
+#define MONAD_EXEC_EVENT_INFO 3
+#define MONAD_C_KIND 4
+#define C_KIND_A_B 5
+enum c_kind : uint8_t { C_KIND_A, C_KIND_B };
+struct c_payload { enum c_kind k; };
+enum c_event_type : uint16_t { C_NONE, C_PAYLOAD };
+struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
+struct monad_event_metadata const g_c_metadata[2] = {{C_NONE, "NONE", "n"}, {C_PAYLOAD, "PAYLOAD", "p"}};
+`)}}
+	m, err := Build(root, []string{"c.h"}, []TrailingRule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Generate(m, Config{Package: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Join(strings.Fields(string(files["ztypes.go"])), " ")
+	// MONAD_FOO (first) is Foo; MONAD_EXEC_FOO would be Foo too;
+	// MONAD_EXEC_EVENT_INFO would be EventInfo (the table's element type);
+	// MONAD_C_KIND would be CKind (the enum's type). C_KIND_A_B is CKindAB,
+	// no clash with the enumerator constants CKindA and CKindB.
+	for _, want := range []string{"Foo = 1", "CKindAB = 5"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("generated code lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"Foo = 2", "EventInfo = 3", "CKind = 4"} {
+		if strings.Contains(src, bad) {
+			t.Errorf("generated code has %q", bad)
+		}
+	}
+	var got []string
+	for _, w := range m.Warnings {
+		if strings.Contains(w, "not generated: its Go name") {
+			got = append(got, w)
+		}
+	}
+	if len(got) != 3 || !strings.Contains(got[0], "MONAD_EXEC_FOO") || !strings.Contains(got[1], "MONAD_EXEC_EVENT_INFO") || !strings.Contains(got[2], "MONAD_C_KIND") {
+		t.Errorf("warnings %q, want MONAD_EXEC_FOO, MONAD_EXEC_EVENT_INFO and MONAD_C_KIND", got)
+	}
+}
