@@ -122,6 +122,7 @@ func FuzzLower(f *testing.F) {
 	for _, s := range []string{
 		"constexpr size_t N = 1'0;", "static constexpr char s[] = \"x\";", "static_assert(a, b);",
 		"[[x]] int y;", "char c = 'a'; // c", "/* [[ */ 0x1'2", "u8'a' L'b'", "static constexpr int",
+		"constexpr int A = 1, B = (2, 3);", "[[gnu::aligned(8), gnu::packed]] int x;", "#if __has_c_attribute(gnu::x)", "__has_c_attribute(",
 	} {
 		f.Add([]byte(s))
 	}
