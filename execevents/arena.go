@@ -1,5 +1,7 @@
 package execevents
 
+import "unsafe"
+
 // scratch is a reusable bump allocator for the block in progress. Its memory
 // belongs to the builder and is recycled for every block, so copying event
 // data out of the ring allocates nothing once the chunks have grown to the
@@ -10,10 +12,42 @@ type scratch[T any] struct {
 	ci     int // current chunk
 	off    int // next free element in chunks[ci]
 	chunk  int // minimum chunk length
+	// keep is how many elements trim lets the scratch hold on to between
+	// blocks; size is the sum of the chunks' lengths.
+	keep, size int
+}
+
+// init sets the minimum chunk length and how much trim keeps (about
+// scratchKeepBytes, at least one chunk).
+func (a *scratch[T]) init(chunk int) {
+	var z T
+	a.chunk = chunk
+	a.keep = max(chunk, scratchKeepBytes/max(1, int(unsafe.Sizeof(z))))
 }
 
 // reset recycles all memory handed out so far.
 func (a *scratch[T]) reset() { a.ci, a.off = 0, 0 }
+
+// oversized reports whether the scratch holds more than keep elements.
+func (a *scratch[T]) oversized() bool { return a.size > a.keep }
+
+// trim recycles all memory handed out so far, like reset, and releases
+// the chunks past the first keep elements, so that one huge block (a
+// hostile producer's, within the builder's limits) does not stay pinned
+// for the builder's life. Nothing may refer to the released chunks.
+func (a *scratch[T]) trim() {
+	a.reset()
+	n, k := 0, 0
+	for k < len(a.chunks) && n+len(a.chunks[k]) <= a.keep {
+		n += len(a.chunks[k])
+		k++
+	}
+	clear(a.chunks[k:]) // the backing array must not pin them
+	a.chunks, a.size = a.chunks[:k], n
+	for _, c := range a.chunks {
+		clear(c) // elements may point into released chunks of another scratch
+	}
+}
 
 // take returns a slice of n elements with cap n (nil for n <= 0). The
 // elements are not cleared.
@@ -31,7 +65,9 @@ func (a *scratch[T]) take(n int) []T {
 			a.ci, a.off = a.ci+1, 0
 			continue
 		}
-		a.chunks = append(a.chunks, make([]T, max(a.chunk, n)))
+		c := make([]T, max(a.chunk, n))
+		a.chunks = append(a.chunks, c)
+		a.size += len(c)
 	}
 }
 
@@ -79,6 +115,8 @@ func (p *pool[T]) move(s []T) []T {
 	}
 	d := p.buf[:len(s):len(s)]
 	copy(d, s)
-	p.buf = p.buf[len(s):]
+	if p.buf = p.buf[len(s):]; len(p.buf) == 0 {
+		p.buf = nil // its end would pin the block handed out
+	}
 	return d
 }

@@ -2,6 +2,7 @@ package execevents
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/monadgo/events/eventring"
 )
@@ -27,6 +28,20 @@ const (
 	DefaultMaxLogs       = 1 << 19 // logs per block (sum of the receipts' log_count)
 	DefaultMaxCallFrames = 1 << 19 // call frames per block (sum of call_frame_count)
 )
+
+// DefaultMaxBlockBytes is the default bound on the payload bytes of one
+// block's events (BuilderOptions.MaxBlockBytes). A block's gas limit keeps
+// a real block far below it (a 200 M gas block carries at most about 25 MB
+// of calldata and log data), so it only stops a corrupt or hostile ring
+// from making the builder copy, and allocate, without limit.
+const DefaultMaxBlockBytes = 1 << 30
+
+// scratchKeepBytes is how much scratch memory of each kind (bytes, hashes,
+// logs, ...) and how much transaction-slot memory a Builder keeps between
+// blocks. More than a busy real block uses; what a larger block needed is
+// released when it ends, so a hostile burst does not stay pinned. Such a
+// block costs one more allocation of its size, as its compaction does.
+const scratchKeepBytes = 16 << 20
 
 // DefaultMaxTracked is the default bound on the proposals a [Tracker]
 // holds (BuilderOptions.MaxTracked). A healthy chain has about ten in
@@ -59,6 +74,14 @@ type BuilderOptions struct {
 	// earliest executed among equals) is dropped and reported as an
 	// *EvictedError. A Builder on its own ignores it.
 	MaxTracked uint32
+	// MaxBlockBytes bounds the payload bytes of the events the builder
+	// reads for one block (the sum of their descriptors' payload_size, from
+	// BLOCK_START to BLOCK_END); 0 selects DefaultMaxBlockBytes. Everything
+	// the builder copies out of a block is part of those payloads, so this
+	// bounds the memory one block can make it allocate. The event that
+	// crosses it drops the block with DropByteLimit before its payload is
+	// read.
+	MaxBlockBytes uint64
 }
 
 // Builder reassembles executed blocks from execution events (spec §9.1).
@@ -89,6 +112,8 @@ type Builder struct {
 	// Log and call-frame slots reserved in the block in progress, checked
 	// against the options' per-block limits.
 	logSlots, frameSlots uint64
+	// Payload bytes read for the block in progress (MaxBlockBytes).
+	blockBytes uint64
 
 	bytes  scratch[byte]
 	b32    scratch[Bytes32]
@@ -133,15 +158,18 @@ func NewBuilder(opts BuilderOptions) *Builder {
 	if opts.MaxTracked == 0 {
 		opts.MaxTracked = DefaultMaxTracked
 	}
+	if opts.MaxBlockBytes == 0 {
+		opts.MaxBlockBytes = DefaultMaxBlockBytes
+	}
 	b := &Builder{opts: opts}
-	b.bytes.chunk = 1 << 20
-	b.b32.chunk = 1 << 14
-	b.logs.chunk = 1 << 12
-	b.frames.chunk = 1 << 12
-	b.tuples.chunk = 1 << 8
-	b.auths.chunk = 1 << 6
-	b.accs.chunk = 1 << 12
-	b.stor.chunk = 1 << 12
+	b.bytes.init(1 << 20)
+	b.b32.init(1 << 14)
+	b.logs.init(1 << 12)
+	b.frames.init(1 << 12)
+	b.tuples.init(1 << 8)
+	b.auths.init(1 << 6)
+	b.accs.init(1 << 12)
+	b.stor.init(1 << 12)
 	return b
 }
 
@@ -151,7 +179,39 @@ func (b *Builder) Options() BuilderOptions { return b.opts }
 
 // Reset discards the block in progress, if any. Call it after a reader gap:
 // events were lost and the block cannot be completed.
-func (b *Builder) Reset() { b.active = false }
+func (b *Builder) Reset() { b.discard() }
+
+// discard ends the block in progress (emitted or not) and releases its
+// scratch memory if the block made it grow past what is kept between
+// blocks.
+func (b *Builder) discard() {
+	b.active = false
+	if !b.bytes.oversized() && !b.b32.oversized() && !b.logs.oversized() && !b.frames.oversized() &&
+		!b.tuples.oversized() && !b.auths.oversized() && !b.accs.oversized() && !b.stor.oversized() &&
+		cap(b.txns) <= keepTxns {
+		return
+	}
+	// Drop every reference into the scratch chunks first: the block in
+	// progress, the transaction slots (also those past len from earlier,
+	// larger blocks) and the retained chunks themselves (trim clears them).
+	b.cur = ExecutedBlock{}
+	if cap(b.txns) > keepTxns {
+		b.txns, b.txst = nil, nil
+	} else {
+		clear(b.txns[:cap(b.txns)])
+	}
+	b.bytes.trim()
+	b.b32.trim()
+	b.logs.trim()
+	b.frames.trim()
+	b.tuples.trim()
+	b.auths.trim()
+	b.accs.trim()
+	b.stor.trim()
+}
+
+// keepTxns is how many transaction slots discard keeps.
+const keepTxns = scratchKeepBytes / int(unsafe.Sizeof(ExecutedTxn{}))
 
 // InProgress reports whether a block is being assembled, and its BLOCK_START
 // seqno.
@@ -185,8 +245,11 @@ func (b *Builder) wants(t EventType) bool {
 // interrupting BLOCK_START has been started.
 //
 // Everything kept is copied out of the payload, and the payload is checked
-// for validity after the copy: an overwritten payload gives
-// *PayloadExpiredError and discards the block in progress.
+// for validity before it is read and again after the copy: an overwritten
+// payload, or a descriptor whose payload the writer never allocated,
+// gives *PayloadExpiredError and discards the block in progress. A payload
+// that would take the block past MaxBlockBytes is not read: the block is
+// dropped with DropByteLimit.
 func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*ExecutedBlock, error) {
 	t := EventType(d.EventType)
 	if !b.wants(t) {
@@ -195,7 +258,27 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 	if t != EventTypeBlockStart && (!b.active || !b.owns(d.ContentExt[FlowTypeBlockSeqno])) {
 		return nil, nil
 	}
-	ev, derr := b.dec.Decode(d, src.Payload(d))
+	// Check before reading as well: the descriptor is untrusted input, and
+	// PayloadValid rejects sizes and offsets no writer allocated, so an
+	// impossible payload_size is never decoded or copied.
+	if !src.PayloadValid(d) {
+		return nil, b.expired(d)
+	}
+	size := uint64(d.PayloadSize)
+	if t != EventTypeBlockStart { // a BLOCK_START begins a fresh count (start)
+		if !b.charge(size) {
+			return nil, b.overBytes(metaOf(d), size)
+		}
+	}
+	p := src.Payload(d)
+	if n := uint64(len(p)); n > size && t != EventTypeBlockStart {
+		// The source handed out more than the descriptor claims: count
+		// what could be copied.
+		if !b.charge(n - size) {
+			return nil, b.overBytes(metaOf(d), n-size)
+		}
+	}
+	ev, derr := b.dec.Decode(d, p)
 	var blk *ExecutedBlock
 	var err error
 	if derr == nil {
@@ -204,8 +287,7 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 	// Check after everything was copied (spec §4.4): if the writer reclaimed
 	// the bytes meanwhile, whatever was derived from them is void.
 	if !src.PayloadValid(d) {
-		b.active = false
-		return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: t, Offset: d.PayloadBufOffset}
+		return nil, b.expired(d)
 	}
 	if derr != nil {
 		return nil, b.malformed(d, derr)
@@ -233,7 +315,75 @@ func (b *Builder) AddEvent(ev Event) (*ExecutedBlock, error) {
 	if m.EventType != EventTypeBlockStart && (!b.active || !b.owns(m.Flow.BlockSeqno)) {
 		return nil, nil
 	}
+	if m.EventType != EventTypeBlockStart {
+		if n := payloadSize(ev); !b.charge(n) {
+			return nil, b.overBytes(m, n)
+		}
+	}
 	return b.apply(ev)
+}
+
+// payloadSize is the payload_size of the event ev was decoded from: the
+// fixed struct and its trailing arrays (spec §8.1).
+func payloadSize(ev Event) uint64 {
+	var n uint64
+	if t := ev.Type(); int(t) < len(Events) {
+		n = uint64(Events[t].Size)
+	}
+	switch ev := ev.(type) {
+	case *TxnHeaderStartEvent:
+		n += uint64(len(ev.Data)) + 32*uint64(len(ev.BlobVersionedHashes))
+	case *TxnAccessListEntryEvent:
+		n += 32 * uint64(len(ev.StorageKeys))
+	case *TxnLogEvent:
+		n += 32*uint64(len(ev.Topics)) + uint64(len(ev.Data))
+	case *TxnCallFrameEvent:
+		n += uint64(len(ev.Input)) + uint64(len(ev.ReturnData))
+	case *RecordErrorEvent:
+		n += uint64(len(ev.Truncated))
+	}
+	return n
+}
+
+// charge adds n payload bytes of the event to the block in progress and
+// reports true, or reports false if that would take the block past
+// MaxBlockBytes (see overBytes).
+func (b *Builder) charge(n uint64) bool {
+	if sum := b.blockBytes + n; sum >= n && sum <= b.opts.MaxBlockBytes {
+		b.blockBytes = sum
+		return true
+	}
+	return false
+}
+
+// overBytes drops the block in progress when charge(n) failed for the
+// event m.
+func (b *Builder) overBytes(m *EventMeta, n uint64) error {
+	sum := b.blockBytes + n
+	if sum < n {
+		sum = ^uint64(0) // saturate (a lying source's slice length)
+	}
+	return b.drop(m, DropByteLimit, "", txnOf(m.Flow), 0, b.opts.MaxBlockBytes, sum)
+}
+
+// metaOf returns the EventMeta of descriptor d.
+func metaOf(d *eventring.Descriptor) *EventMeta {
+	return &EventMeta{Seqno: d.Seqno, EventType: EventType(d.EventType), RecordEpochNanos: d.RecordEpochNanos, Flow: FlowOf(d)}
+}
+
+// txnOf returns the transaction index of flow tags for a DropError, or -1.
+func txnOf(f Flow) int64 {
+	if i, ok := f.TxnIndex(); ok {
+		return int64(min(i, 1<<62))
+	}
+	return -1
+}
+
+// expired discards the block in progress after d's payload failed the
+// validity check.
+func (b *Builder) expired(d *eventring.Descriptor) error {
+	b.discard()
+	return &PayloadExpiredError{Seqno: d.Seqno, EventType: EventType(d.EventType), Offset: d.PayloadBufOffset}
 }
 
 // owns reports whether an event with BLOCK_SEQNO tag s belongs to the block
@@ -253,7 +403,7 @@ func (b *Builder) malformed(d *eventring.Descriptor, err error) error {
 			e.Reason = DropUnterminatedBlock
 		}
 	}
-	b.active = false
+	b.discard()
 	return e
 }
 
@@ -264,7 +414,7 @@ func (b *Builder) drop(m *EventMeta, reason DropReason, detail string, txn int64
 	if b.active {
 		e.Block, e.StartSeqno = b.cur.Start.BlockTag, b.cur.StartSeqno
 	}
-	b.active = false
+	b.discard()
 	return e
 }
 
@@ -275,7 +425,7 @@ func (b *Builder) reject(m *EventMeta) *RejectedError {
 	if i, ok := m.Flow.TxnIndex(); ok {
 		e.TxnIndex = int64(i)
 	}
-	b.active = false
+	b.discard()
 	return e
 }
 
@@ -420,11 +570,7 @@ func (b *Builder) apply(ev Event) (*ExecutedBlock, error) {
 		return nil, e
 	case *RecordErrorEvent:
 		if b.wants(EventType(ev.DroppedEventType)) {
-			txn := int64(-1)
-			if i, ok := ev.Flow.TxnIndex(); ok {
-				txn = int64(min(i, 1<<62))
-			}
-			return nil, b.drop(&ev.EventMeta, DropLostEvent, "", txn, uint64(ev.DroppedEventType), 0, ev.RequestedPayloadSize)
+			return nil, b.drop(&ev.EventMeta, DropLostEvent, "", txnOf(ev.Flow), uint64(ev.DroppedEventType), 0, ev.RequestedPayloadSize)
 		}
 	case *BlockEndEvent:
 		return b.end(ev)
@@ -440,7 +586,7 @@ func (b *Builder) start(ev *BlockStartEvent) error {
 		err = &DropError{Reason: DropUnterminatedBlock, Block: b.cur.Start.BlockTag,
 			StartSeqno: b.cur.StartSeqno, Seqno: ev.Seqno, EventType: ev.EventType, TxnIndex: -1,
 			Next: ev.BlockTag}
-		b.active = false
+		b.discard()
 	}
 	n := ev.EthBlockInput.TxnCount
 	if n > uint64(b.opts.MaxTxns) {
@@ -475,6 +621,7 @@ func (b *Builder) start(ev *BlockStartEvent) error {
 	b.cur = ExecutedBlock{Start: *ev.BlockStart, StartSeqno: ev.Seqno, Txns: b.txns}
 	b.prologue, b.epilogue = accessListState{}, accessListState{}
 	b.logSlots, b.frameSlots = 0, 0
+	b.blockBytes = uint64(Events[EventTypeBlockStart].Size) // its payload, exactly sized (decoder)
 	b.active = true
 	return err
 }
@@ -515,8 +662,9 @@ func (b *Builder) end(ev *BlockEndEvent) (*ExecutedBlock, error) {
 	}
 	blk.End = *ev.BlockEnd
 	blk.EndSeqno = ev.Seqno
-	b.active = false
-	return b.c.compact(blk), nil
+	out := b.c.compact(blk)
+	b.discard()
+	return out, nil
 }
 
 // accessList resolves the list an access event belongs to from its context

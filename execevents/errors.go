@@ -108,6 +108,10 @@ const (
 	// DropMissingListEntry: BLOCK_END arrived but a transaction's access
 	// list or authorization list has only Actual of its Expected entries.
 	DropMissingListEntry
+	// DropByteLimit: the payloads of the block's events add up to more than
+	// BuilderOptions.MaxBlockBytes (Actual bytes with the event that
+	// crossed it, Expected the limit). That event's payload was not read.
+	DropByteLimit
 )
 
 var dropReasonNames = [...]string{
@@ -121,6 +125,7 @@ var dropReasonNames = [...]string{
 	DropLostEvent:          "event lost by the recorder",
 	DropLimit:              "count over limit",
 	DropMissingListEntry:   "missing access or authorization list entry",
+	DropByteLimit:          "payload bytes over limit",
 }
 
 // String returns a short description of the reason.
@@ -170,6 +175,8 @@ func (e *DropError) Error() string {
 		s += fmt.Sprintf(" (event type %d, %d-byte payload)", e.Index, e.Actual)
 	case DropLimit:
 		s += fmt.Sprintf(" (%scount %d over limit %d)", e.txn(), e.Actual, e.Expected)
+	case DropByteLimit:
+		s += fmt.Sprintf(" (%s%d payload bytes over limit %d)", e.txn(), e.Actual, e.Expected)
 	}
 	if e.Detail != "" {
 		s += ": " + e.Detail
