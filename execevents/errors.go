@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/monadgo/events/eventring"
 )
 
 // Sentinel errors; use errors.Is. The concrete errors are typed
@@ -14,8 +16,11 @@ var (
 	// or EVM_ERROR) and was discarded.
 	ErrRejected = errors.New("execevents: block rejected")
 	// ErrPayloadExpired: a payload was overwritten by the writer while it
-	// was being read; all state built so far was discarded.
-	ErrPayloadExpired = errors.New("execevents: payload expired")
+	// was being read; all state built so far was discarded. It is the
+	// same value as eventring.ErrPayloadExpired: expiry is one condition,
+	// so errors.Is matches either name, whichever package reported it (a
+	// *PayloadExpiredError here, an *eventring.PayloadError there).
+	ErrPayloadExpired = eventring.ErrPayloadExpired
 	// ErrImplicitDrop: the block in progress was discarded because its
 	// events were inconsistent or incomplete (see DropReason).
 	ErrImplicitDrop = errors.New("execevents: block dropped")
@@ -70,7 +75,8 @@ func (e *PayloadExpiredError) Error() string {
 		eventName(e.EventType), e.Seqno, e.Offset)
 }
 
-// Is reports whether target is ErrPayloadExpired.
+// Is reports whether target is ErrPayloadExpired, which is also
+// eventring.ErrPayloadExpired.
 func (e *PayloadExpiredError) Is(target error) bool { return target == ErrPayloadExpired }
 
 // DropReason says why a block was implicitly dropped.
