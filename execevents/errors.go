@@ -64,9 +64,9 @@ func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 // PayloadExpiredError reports an event whose payload was overwritten while
 // it was read.
 type PayloadExpiredError struct {
-	Seqno     uint64
-	EventType EventType
-	Offset    uint64 // payload_buf_offset of the expired payload
+	Seqno     uint64    // seqno of the event whose payload expired
+	EventType EventType // its event type
+	Offset    uint64    // payload_buf_offset of the expired payload
 }
 
 // Error names the block, the event and the offending values.
@@ -146,16 +146,23 @@ func (r DropReason) String() string {
 // inconsistent or incomplete ("implicit drop"). Fields that do not apply to
 // the reason are zero; TxnIndex is -1 when no transaction is involved.
 type DropError struct {
-	Reason     DropReason
-	Detail     string   // what exactly was wrong, in words (may be empty)
-	Block      BlockTag // the dropped proposal
-	StartSeqno uint64   // seqno of its BLOCK_START
-	Seqno      uint64   // seqno of the event that revealed the problem
-	EventType  EventType
-	TxnIndex   int64
-	Index      uint64 // offending index (transaction, log, frame, entry)
-	Expected   uint64 // expected index or count
-	Actual     uint64 // actual count
+	Reason     DropReason // why the block was dropped; says which fields below apply
+	Detail     string     // what exactly was wrong, in words (may be empty)
+	Block      BlockTag   // the dropped proposal
+	StartSeqno uint64     // seqno of its BLOCK_START
+	Seqno      uint64     // seqno of the event that revealed the problem
+	EventType  EventType  // type of that event
+	TxnIndex   int64      // transaction concerned, or -1 (block scope)
+	// Index is the offending index (transaction, log, frame, entry), or
+	// the lost event's type (DropLostEvent).
+	Index uint64
+	// Expected is the expected index or count, or the limit (DropLimit,
+	// DropByteLimit).
+	Expected uint64
+	// Actual is the actual count: entries, slots, payload bytes
+	// (DropByteLimit) or the lost event's requested payload size
+	// (DropLostEvent).
+	Actual uint64
 	// Next is the BLOCK_START that interrupted the block
 	// (DropUnterminatedBlock only); the builder has started it unless its
 	// txn_count is over the builder's limit.
@@ -210,11 +217,11 @@ func (e *DropError) Unwrap() error { return e.Err }
 // CommitError reports consensus events that contradict the tracked state
 // (spec §9.2's "fatal" cases); the tracker keeps going.
 type CommitError struct {
-	Seqno     uint64
-	EventType EventType
-	Block     BlockTag // id and number concerned (id zero for BLOCK_VERIFIED)
-	State     CommitState
-	Msg       string
+	Seqno     uint64      // seqno of the contradicting event
+	EventType EventType   // its type (a consensus event, or BLOCK_START of a re-executed proposal)
+	Block     BlockTag    // id and number concerned (id zero for BLOCK_VERIFIED)
+	State     CommitState // tracked state of that block when the event came
+	Msg       string      // what contradicts the tracked state, in words
 	// Err is the decoder's *PayloadError for a malformed consensus
 	// payload, else nil.
 	Err error
@@ -251,7 +258,7 @@ type EvictedError struct {
 	// Seqno is the BLOCK_END seqno of the newly executed proposal, Next,
 	// that needed the room.
 	Seqno uint64
-	Next  BlockTag
+	Next  BlockTag // the newly executed proposal
 }
 
 // Error names the evicted block, its state and the bound.

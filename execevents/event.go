@@ -39,10 +39,10 @@ func (f Flow) TxnIndex() (uint64, bool) {
 // EventMeta is what every typed event carries besides its payload: the
 // descriptor's identity and flow tags.
 type EventMeta struct {
-	Seqno            uint64
-	EventType        EventType
-	RecordEpochNanos uint64
-	Flow             Flow
+	Seqno            uint64    // the descriptor's sequence number
+	EventType        EventType // the descriptor's event type
+	RecordEpochNanos uint64    // when the writer recorded the event (ns since the Unix epoch)
+	Flow             Flow      // flow tags (descriptor content_ext)
 }
 
 // Meta returns m; it makes every event type that embeds EventMeta satisfy
@@ -97,7 +97,7 @@ type (
 	// BlockRejectEvent closes a block that failed validation.
 	BlockRejectEvent struct {
 		EventMeta
-		Code BlockReject
+		Code BlockReject // validation failure code (spec §7.7)
 	}
 	// BlockPerfEVMEnterEvent marks the start of a block's transaction
 	// execution.
@@ -145,7 +145,7 @@ type (
 	// TxnRejectEvent reports an invalid transaction.
 	TxnRejectEvent struct {
 		EventMeta
-		Code TxnReject
+		Code TxnReject // validation failure code (spec §7.7)
 	}
 	// TxnPerfEVMEnterEvent marks the start of a transaction's execution.
 	TxnPerfEVMEnterEvent struct{ EventMeta }
@@ -192,7 +192,7 @@ type (
 	// payload is surfaced raw.
 	UnknownEvent struct {
 		EventMeta
-		Payload []byte
+		Payload []byte // the raw payload (a view, like every decoded event's)
 	}
 )
 
