@@ -20,9 +20,9 @@ type OpenOptions struct {
 	Offset int64
 	// Populate pre-faults the mapping (MAP_POPULATE), so the first pass
 	// over the ring does not take page faults. On a sparse live ring file it
-	// also allocates the holes' pages, and on a snapshot the pages of its
-	// all-zero regions, which otherwise cost no memory (a mostly empty
-	// 642 MiB ring then takes 642 MiB).
+	// also allocates the holes' pages. On a snapshot it pre-faults only the
+	// header, the written descriptors and the payload window, so that its
+	// all-zero regions still cost no memory.
 	Populate bool
 	// MaxSnapshotSize caps the decompressed size of a snapshot; 0 means
 	// DefaultMaxSnapshotSize. Decompression also never exceeds the total

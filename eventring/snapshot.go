@@ -125,11 +125,31 @@ func openSnapshot(f *os.File, path string, opts OpenOptions, size int64) (*Ring,
 		return nil, err
 	}
 	defer mfd.Close() // the mapping keeps the memory alive
-	m, err := mapRing(mfd.Fd(), 0, h.Size, false, opts.Populate)
+	// MAP_POPULATE would allocate every hole of the memfd (a read fault on
+	// shared memory allocates a page), so Populate pre-faults only what
+	// readers use: the header, the written descriptors and the payload
+	// window.
+	m, err := mapRing(mfd.Fd(), 0, h.Size, false, false)
 	if err != nil {
 		return nil, err
 	}
+	if opts.Populate {
+		prefaultSnapshot(m, h)
+	}
 	return newRing(m, h.Size, path, true, 0), nil
+}
+
+// prefaultSnapshot pre-faults the parts of a snapshot mapping that hold
+// events: the header, descriptor slots up to last_seqno and the payload
+// window [buffer_window_start, next_payload_byte) (through the second
+// mapping where it wraps).
+func prefaultSnapshot(m *mapping, h *ringHeader) {
+	s, c := h.Size, &h.Control
+	m.prefault(0, ringHeaderSize)
+	m.prefault(HeaderSectionSize, uintptr(min(c.LastSeqno, s.DescriptorCapacity)*DescriptorSize))
+	// validateSnapshotControl guarantees window <= next <= window + S.
+	payOff := HeaderSectionSize + s.DescriptorCapacity*DescriptorSize
+	m.prefault(uintptr(payOff+c.BufferWindowStart&(s.PayloadBufSize-1)), uintptr(c.NextPayloadByte-c.BufferWindowStart))
 }
 
 // decompressSnapshot streams the single zstd frame of src into a new memfd.

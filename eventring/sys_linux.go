@@ -59,6 +59,16 @@ func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapp
 	return m, nil
 }
 
+// prefault maps the pages of [off, off+n) of the reservation (relative to
+// base) in advance (MADV_POPULATE_READ). It is a hint: kernels before 5.14
+// refuse it and the pages are then faulted in on first use.
+func (m *mapping) prefault(off, n uintptr) {
+	if n == 0 {
+		return
+	}
+	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(m.base, off)), n), unix.MADV_POPULATE_READ)
+}
+
 // retire replaces every mapping of the reservation by an inert image of
 // private zero pages, releasing the file: its header holds no event and a
 // buffer window start at its maximum, so that no payload is valid. The

@@ -20,6 +20,8 @@ func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapp
 
 func (m *mapping) unmap() error { return nil }
 
+func (m *mapping) prefault(off, n uintptr) {}
+
 func (m *mapping) retire(writable bool) error { return nil }
 
 func fileInode(f *os.File) (uint64, error) { return 0, ErrUnsupported }
