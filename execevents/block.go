@@ -66,8 +66,8 @@ type ExecutedTxn struct {
 
 // AccessTuple is one EIP-2930 access-list element.
 type AccessTuple struct {
-	Address     Address
-	StorageKeys []Bytes32
+	Address     Address   // the account whose slots are pre-warmed
+	StorageKeys []Bytes32 // its storage keys, in recorded order
 }
 
 // Log is one log emitted by a transaction.
@@ -75,16 +75,16 @@ type Log struct {
 	// Index is the log's position among the transaction's logs (not the
 	// block-wide log index).
 	Index   uint32
-	Address Address
-	Topics  []Bytes32
-	Data    []byte
+	Address Address   // contract that emitted the log
+	Topics  []Bytes32 // all recorded topics (0..4 for EVM logs)
+	Data    []byte    // the log's data
 }
 
 // CallFrame is one call-trace frame with its input and return data.
 type CallFrame struct {
 	TxnCallFrame
-	Input      []byte
-	ReturnData []byte
+	Input      []byte // the call's input (calldata or init code)
+	ReturnData []byte // the frame's return or revert data
 }
 
 // AccountAccessRecord is one ACCOUNT_ACCESS event of a scope with the
