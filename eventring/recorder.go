@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +16,8 @@ import (
 // (spec §5): lock-free reserve, fill, commit; the sliding payload window;
 // RECORD_ERROR stand-ins for payloads too large for the ring. Its methods
 // are safe for concurrent use by several goroutines (like the daemon's
-// writer threads); Close must not race with them.
+// writer threads), Close included: see Close for what happens to events
+// racing it.
 //
 // The Recorder holds an exclusive flock on its file for its lifetime, so
 // readers can tell a live ring from a zombie (WriterPIDs, Reader.Next).
@@ -151,6 +153,9 @@ func initRing(f *os.File, path string, sizes Sizes, contentType ContentType, sch
 		maskD:   sizes.DescriptorCapacity - 1,
 		maskP:   sizes.PayloadBufSize - 1,
 	}
+	// Unmap a Recorder dropped without Close, or release the inert image
+	// of a closed one, once nothing (no Reservation) can reach it.
+	runtime.AddCleanup(w, func(m *mapping) { _ = m.unmap() }, m)
 	// Written through the mapping: hugetlbfs files do not support write(2).
 	copy(w.hdr.Magic[:], Magic)
 	w.hdr.ContentType = contentType
@@ -184,19 +189,32 @@ func (w *Recorder) Ring() (*Ring, error) {
 	return openFile(f, w.path, OpenOptions{})
 }
 
-// Close unmaps the ring and closes the file, releasing the writer lock. The
-// file stays in place (readers then see a ring without a writer). Close is
-// idempotent; reservations must not be used afterwards.
+// Close releases the ring file's pages and closes the file, releasing the
+// writer lock. The file stays in place (readers then see a ring without a
+// writer). Close is idempotent.
+//
+// Like [Ring.Close] it never makes a racing or later use fault: the address
+// range stays reserved, filled with a writable inert image, until the
+// Recorder and every Reservation are unreachable. Reserve and Record called
+// after Close return ErrClosed. A Reservation obtained before Close may
+// still be filled and committed, but its event is lost: the writes land in
+// the inert image. A Reserve or Record racing Close either records its event
+// in the file, returns ErrClosed, or loses its event the same way; the file
+// then keeps a reserved slot that is never committed (one per reservation in
+// flight, not necessarily the newest), which readers treat like the
+// reservation of a writer that died (spec §3.3, §3.6).
 func (w *Recorder) Close() error {
 	w.closeOnce.Do(func() {
 		w.closed.Store(true)
-		w.closeErr = errors.Join(w.m.unmap(), w.f.Close())
+		w.closeErr = errors.Join(w.m.retire(true), w.f.Close())
 	})
 	return w.closeErr
 }
 
 // Reservation is an event reserved by Recorder.Reserve: fill Payload, then
-// Commit to publish it. Readers see nothing of it before Commit.
+// Commit to publish it. Readers see nothing of it before Commit. Payload
+// points into the ring's mapping, which the Reservation keeps alive: keep
+// the Reservation (or its Recorder) reachable while writing into Payload.
 type Reservation struct {
 	// Seqno is the event's sequence number.
 	Seqno uint64
@@ -210,11 +228,15 @@ type Reservation struct {
 	Oversize RecordErrorType
 
 	slot *Descriptor
+	w    *Recorder // keeps the mapping slot and Payload point into alive
 }
 
 // Commit publishes the event (release store of its seqno, spec §5.4).
+// After the Recorder was closed it does nothing visible (see
+// [Recorder.Close]).
 func (res *Reservation) Commit() {
 	storeRelease(&res.slot.Seqno, res.Seqno)
+	runtime.KeepAlive(res.w)
 }
 
 // Reserve allocates a sequence number, a descriptor slot and payloadSize
@@ -224,7 +246,7 @@ func (res *Reservation) Commit() {
 // is replaced by a RECORD_ERROR event (spec §5.6): the reservation then has
 // Oversize set and an 8176-byte Payload for the truncated beginning of the
 // dropped payload. Either way the caller fills Payload and calls Commit.
-// The only error is ErrClosed.
+// The only error is ErrClosed, once Close was called.
 func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize uint64) (Reservation, error) {
 	if w.closed.Load() {
 		return Reservation{}, ErrClosed
@@ -264,7 +286,7 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	slot.EventType = evType
 	slot.ContentExt = contentExt
 	p := unsafe.Slice((*byte)(unsafe.Add(w.payload, begin&w.maskP)), size)
-	res := Reservation{Seqno: seqno, Payload: p, Oversize: kind, slot: slot}
+	res := Reservation{Seqno: seqno, Payload: p, Oversize: kind, slot: slot, w: w}
 	if kind != RecordErrorNone {
 		clear(p)
 		re := (*RecordError)(unsafe.Pointer(&p[0]))
