@@ -12,28 +12,28 @@ var (
 	// ErrUnsupported: the platform cannot map event rings (not linux/amd64).
 	ErrUnsupported = errors.New("eventring: unsupported platform (linux/amd64 only)")
 	// ErrBadMagic: the first 6 bytes are not "RING01".
-	ErrBadMagic = errors.New("not an event ring (bad magic)")
+	ErrBadMagic = errors.New("eventring: not an event ring (bad magic)")
 	// ErrBadContentType: the content type is NONE or out of range.
-	ErrBadContentType = errors.New("invalid content type")
+	ErrBadContentType = errors.New("eventring: invalid content type")
 	// ErrBadSize: a section size is not a power of two or is out of range.
-	ErrBadSize = errors.New("invalid ring size")
+	ErrBadSize = errors.New("eventring: invalid ring size")
 	// ErrFileTooShort: the file (or decompressed snapshot) is shorter than
 	// the sections its header declares.
-	ErrFileTooShort = errors.New("file shorter than the ring's sections")
+	ErrFileTooShort = errors.New("eventring: file shorter than the ring's sections")
 	// ErrBadHeader: the header's control words contradict its sizes.
-	ErrBadHeader = errors.New("inconsistent ring header")
+	ErrBadHeader = errors.New("eventring: inconsistent ring header")
 	// ErrNotSnapshot: the input is not zstd-compressed.
-	ErrNotSnapshot = errors.New("not an event ring snapshot (no zstd frame)")
+	ErrNotSnapshot = errors.New("eventring: not an event ring snapshot (no zstd frame)")
 	// ErrSnapshotCorrupt: the zstd stream is malformed or truncated.
-	ErrSnapshotCorrupt = errors.New("corrupt or truncated zstd snapshot")
+	ErrSnapshotCorrupt = errors.New("eventring: corrupt or truncated zstd snapshot")
 	// ErrSnapshotTrailingData: bytes follow the snapshot's single zstd frame.
-	ErrSnapshotTrailingData = errors.New("snapshot has data after its zstd frame (more than one frame)")
+	ErrSnapshotTrailingData = errors.New("eventring: snapshot has data after its zstd frame (more than one frame)")
 	// ErrSnapshotTooLarge: the snapshot decompresses to more than its header
 	// declares or more than the configured maximum.
-	ErrSnapshotTooLarge = errors.New("snapshot too large")
+	ErrSnapshotTooLarge = errors.New("eventring: snapshot too large")
 	// ErrSchemaMismatch: the ring's content type or schema hash differs from
 	// the one the caller was built for.
-	ErrSchemaMismatch = errors.New("event ring schema mismatch")
+	ErrSchemaMismatch = errors.New("eventring: event ring schema mismatch")
 	// ErrClosed: the Ring or Recorder was closed.
 	ErrClosed = errors.New("eventring: closed")
 	// ErrPayloadExpired: the writer reclaimed the payload's bytes.
@@ -48,8 +48,10 @@ var (
 	ErrRingInUse = errors.New("eventring: ring file is owned by a live writer")
 	// ErrNoHugetlbfs: no accessible 2 MiB hugetlbfs mount was found.
 	ErrNoHugetlbfs = errors.New("eventring: no accessible hugetlbfs mount with 2 MiB pages")
-	// ErrPayloadTooLarge: Reserve was asked for a payload the ring cannot
-	// hold; the event was recorded as a RECORD_ERROR instead.
+	// ErrPayloadTooLarge: Record was given a payload the ring cannot hold;
+	// the event was recorded as a RECORD_ERROR instead. Record returns it
+	// wrapped in an *OversizeError; Reserve reports the same case through
+	// Reservation.Oversize, without an error.
 	ErrPayloadTooLarge = errors.New("eventring: payload too large, recorded as RECORD_ERROR")
 )
 
@@ -99,8 +101,8 @@ func (e *GapError) Error() string {
 // Lost returns the number of events lost.
 func (e *GapError) Lost() uint64 { return e.Oldest - e.Expected }
 
-// OversizeError reports that Record or Reserve replaced an event whose
-// payload cannot fit the ring by a RECORD_ERROR event (spec §5.6). It wraps
+// OversizeError reports that Record replaced an event whose payload cannot
+// fit the ring by a RECORD_ERROR event (spec §5.6). It wraps
 // ErrPayloadTooLarge.
 type OversizeError struct {
 	Seqno         uint64          // sequence number of the RECORD_ERROR event
