@@ -10,10 +10,11 @@ import (
 )
 
 // CommitUpdates yields the commit updates of a fresh [Tracker] with opts
-// reading ring with a new reader: from sequence number 1 on a snapshot,
-// from the newest BLOCK_START on a live ring (so that the first block is
-// complete). See [Tracker.Updates] for errors, gaps and the end. The caller
-// keeps ownership of ring.
+// reading ring with a new reader: from sequence number 1 on a snapshot
+// (if its ring had wrapped, a gap is reported and every block that
+// survived the capture follows), from the newest BLOCK_START on a live
+// ring (so that the first block is complete). See [Tracker.Updates] for
+// errors, gaps and the end. The caller keeps ownership of ring.
 func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) iter.Seq2[CommitUpdate, error] {
 	rd := ring.NewReader()
 	if !ring.IsSnapshot() {
@@ -28,11 +29,19 @@ func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOption
 //
 // A reader gap is yielded as the *eventring.GapError. The tracker is then
 // reset (proposals reported before the gap get no further updates) and the
-// reader resumes at the newest BLOCK_START still in the ring, so the block
-// being executed when the gap was detected is delivered whole; only if the
-// ring holds no usable BLOCK_START does it resume at the newest event (and
-// blocks at the next BLOCK_START). Nothing already read is read again, so no
-// update is reported twice. See [RewindToLatestBlockStart].
+// reader is repositioned:
+//
+//   - on a live ring it resumes at the newest BLOCK_START still in the
+//     ring, so the block being executed when the gap was detected is
+//     delivered whole; only if the ring holds no usable BLOCK_START does it
+//     resume at the newest event (and blocks at the next BLOCK_START). See
+//     [RewindToLatestBlockStart].
+//   - on a snapshot, which never changes, it resumes at the oldest event
+//     still present (GapError.Oldest): a capture of a ring that had wrapped
+//     reports one gap and then every block whose BLOCK_START survived (the
+//     events of the block cut by the wrap are skipped).
+//
+// Nothing already read is read again, so no update is reported twice.
 //
 // The iteration ends at the end of a snapshot, or after yielding any other
 // error of r.Next (ctx cancelled, writer gone).
@@ -91,7 +100,7 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 			// Reposition before yielding: the consumer may take its time,
 			// and meanwhile the writer may overwrite the BLOCK_START to
 			// resume at.
-			resume(r)
+			resume(r, gap)
 			reset()
 			if !yieldErr(err) {
 				return
@@ -104,9 +113,13 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 	}
 }
 
-// resume repositions r after a gap: at the newest BLOCK_START in the ring,
-// so that the block in progress is rebuilt from its start rather than lost,
-// else at the newest event.
+// resume repositions r after gap. On a snapshot it goes on with the oldest
+// event present: nothing there will be overwritten, so every surviving
+// block can be delivered, while jumping to the newest BLOCK_START would
+// keep only the last one. On a live ring it goes to the newest BLOCK_START
+// in the ring, so that the block in progress is rebuilt from its start
+// rather than lost, else to the newest event: a lapped reader catching up
+// with the oldest survivor would only be lapped again.
 //
 // The BLOCK_START must be newer than the last event r read. A lapped
 // reader's lost events are all older than anything still in the ring, so
@@ -115,8 +128,14 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 // on a corrupt one. Its payload must also still be valid: the payload
 // buffer can wrap before the descriptors do, and a BLOCK_START whose
 // payload is gone would only give a PayloadExpiredError instead of a block.
-func resume(r *eventring.Reader) {
+func resume(r *eventring.Reader, gap *eventring.GapError) {
 	last := r.LastSeqno()
+	if r.Ring().IsSnapshot() {
+		// Oldest is past the lost seqno, hence past last; max guards
+		// against reading anything twice should a corrupt ring say otherwise.
+		r.SetSeqno(max(gap.Oldest, last+1))
+		return
+	}
 	var d eventring.Descriptor
 	if LatestConsensus(r, EventTypeBlockStart, &d) && d.Seqno > last && r.Ring().PayloadValid(&d) {
 		return
