@@ -245,8 +245,9 @@ func (s *stream) recover() error {
 	if s.ring.snapshot {
 		// A snapshot never changes: the only legitimate gap is at the start
 		// of one whose ring wrapped before the capture (the oldest events
-		// are gone); go on with the oldest one still present.
-		resume = s.ring.oldest()
+		// are gone); go on with the oldest one still present (OldestSeqno
+		// passes over slots that do not hold their own event).
+		resume = s.ring.OldestSeqno()
 		if from >= resume {
 			return s.ring.wrongSlot(from)
 		}
@@ -272,16 +273,6 @@ func (s *stream) recover() error {
 	return nil
 }
 
-// oldest is the sequence number of the oldest event still present (1 for
-// an empty ring).
-func (o *openedRing) oldest() uint64 {
-	h := o.Header()
-	if h.LastSeqno > h.Sizes.DescriptorCapacity {
-		return h.LastSeqno - h.Sizes.DescriptorCapacity + 1
-	}
-	return 1
-}
-
 // scan reads every event of a ring that nobody writes (a snapshot, or a
 // ring file whose writer is gone) into d, oldest first, calling each for
 // it. It fails at the first event a sane writer cannot have produced: a
@@ -290,7 +281,7 @@ func (o *openedRing) oldest() uint64 {
 // at a reservation whose writer died before committing it.
 func (o *openedRing) scan(d *eventring.Descriptor, each func() error) error {
 	rd := o.NewReader()
-	rd.SetSeqno(o.oldest())
+	rd.SetSeqno(o.OldestSeqno())
 	for {
 		switch rd.TryNext(d) {
 		case eventring.Ready:

@@ -183,7 +183,7 @@ func captureLive(ctx context.Context, e *env, o *openedRing, w io.Writer) (uint6
 func copyDescriptors(ctx context.Context, o *openedRing, descs []byte) (last, lowest uint64, err error) {
 	mask := o.Sizes().DescriptorCapacity - 1
 	rd := o.NewReader()
-	rd.SetSeqno(o.oldest())
+	rd.SetSeqno(o.OldestSeqno())
 	var d eventring.Descriptor
 	lowest = math.MaxUint64
 	for n := 0; ; n++ {
@@ -212,7 +212,7 @@ func copyDescriptors(ctx context.Context, o *openedRing, descs []byte) (last, lo
 		from := rd.LastSeqno() + 1
 		switch {
 		case o.Header().LastSeqno > from+mask:
-			rd.SetSeqno(max(from+1, o.oldest()))
+			rd.SetSeqno(max(from+1, o.OldestSeqno()))
 			lowest = math.MaxUint64
 		case res == eventring.Gap:
 			return 0, 0, o.wrongSlot(from) // a later event where none can be yet

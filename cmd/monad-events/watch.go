@@ -69,7 +69,7 @@ func startFlag(fs *flag.FlagSet) *string {
 // are a whole block.
 func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, uint64, error) {
 	rd := o.NewReader()
-	oldest := o.oldest()
+	oldest := o.OldestSeqno()
 	switch start {
 	case "block":
 		if o.snapshot {
