@@ -104,12 +104,24 @@ func logBuildError(e *env, err error, n *int) {
 	var (
 		rej *execevents.RejectedError
 		ce  *execevents.CommitError
+		ev  *execevents.EvictedError
+		de  *execevents.DropError
 	)
 	switch {
 	case errors.As(err, &rej):
 		e.log.Info("block rejected", "err", err)
 	case errors.As(err, &ce):
 		e.log.Warn("consensus event ignored", "err", err)
+	case errors.As(err, &ev):
+		// Not a drop: the block was printed when executed; only its later
+		// commit states will not be, as its consensus events never came.
+		tag := ev.Block.Start.BlockTag
+		e.log.Warn("commit tracking stopped for an old proposal: too many proposals without consensus events",
+			"block", tag.BlockNumber, "id", short(tag.ID), "state", ev.State, "tracked", ev.Limit,
+			"new block", ev.Next.BlockNumber, "err", err)
+	case errors.As(err, &de) && de.Reason == execevents.DropByteLimit:
+		e.log.Warn("block dropped: its payload is larger than the builder's per-block byte limit",
+			"block", de.Block.BlockNumber, "id", short(de.Block.ID), "payload bytes", de.Actual, "limit", de.Expected, "err", err)
 	default:
 		e.log.Warn("block dropped", "err", err)
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"io"
+	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/holiman/uint256"
@@ -87,5 +90,38 @@ func TestParseTypesAndStates(t *testing.T) {
 	states, err := parseStates("Finalized,verified")
 	if err != nil || len(states) != 2 || !states[execevents.CommitFinalized] || !states[execevents.CommitVerified] {
 		t.Errorf("parseStates: %v %v", states, err)
+	}
+}
+
+// TestLogBuildError: an eviction is not logged as a dropped block (the
+// block was delivered; only its commit tracking ended), and a byte-limit
+// drop says which limit it hit, with the numbers as fields.
+func TestLogBuildError(t *testing.T) {
+	var buf bytes.Buffer
+	e := &env{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	old := &execevents.ExecutedBlock{StartSeqno: 10}
+	old.Start.BlockTag = execevents.BlockTag{BlockNumber: 7}
+	old.Start.BlockTag.ID[31] = 0xaa
+	n := 0
+	logBuildError(e, &execevents.EvictedError{Block: old, State: execevents.CommitVoted, Limit: 64, Seqno: 99,
+		Next: execevents.BlockTag{BlockNumber: 71}}, &n)
+	evicted := buf.String()
+	buf.Reset()
+	logBuildError(e, &execevents.DropError{Reason: execevents.DropByteLimit, Block: execevents.BlockTag{BlockNumber: 8},
+		StartSeqno: 20, Seqno: 25, TxnIndex: -1, Expected: 1 << 30, Actual: 1<<30 + 5}, &n)
+	dropped := buf.String()
+
+	for _, want := range []string{"level=WARN", "commit tracking stopped", "block=7", "state=Voted", "tracked=64", `"new block"=71`} {
+		if !strings.Contains(evicted, want) {
+			t.Errorf("eviction log %q lacks %q", evicted, want)
+		}
+	}
+	if strings.Contains(evicted, "dropped") {
+		t.Errorf("eviction logged as a drop: %q", evicted)
+	}
+	for _, want := range []string{"level=WARN", "byte limit", "block=8", `"payload bytes"=1073741829`, "limit=1073741824"} {
+		if !strings.Contains(dropped, want) {
+			t.Errorf("byte-limit log %q lacks %q", dropped, want)
+		}
 	}
 }
