@@ -28,10 +28,18 @@ func headerImage(magic string, ct ContentType, s Sizes, last, next, window uint6
 	return b
 }
 
-// handFrame builds one zstd frame by hand (RFC 8878): prefix as raw blocks,
-// then rleLen bytes of rleByte as RLE blocks. A few kilobytes can thus
-// describe gigabytes of output, without running an encoder.
-func handFrame(prefix []byte, rleLen uint64, rleByte byte) []byte {
+// span is a piece of a hand-made frame's output: data bytes, then run
+// copies of the byte fill.
+type span struct {
+	data []byte
+	run  uint64
+	fill byte
+}
+
+// spanFrame builds one zstd frame by hand (RFC 8878) whose output is the
+// spans in order: data as raw blocks, runs as RLE blocks. A few kilobytes
+// can thus describe gigabytes of output, without running an encoder.
+func spanFrame(spans ...span) []byte {
 	const maxBlock = 1 << 17
 	var b bytes.Buffer
 	b.Write([]byte{0x28, 0xB5, 0x2F, 0xFD})
@@ -43,18 +51,17 @@ func handFrame(prefix []byte, rleLen uint64, rleByte byte) []byte {
 		size uint32
 	}
 	var blocks []blk
-	for len(prefix) > 0 {
-		n := min(len(prefix), maxBlock)
-		blocks = append(blocks, blk{0, prefix[:n], uint32(n)})
-		prefix = prefix[n:]
-	}
-	for rleLen > 0 {
-		n := min(rleLen, maxBlock)
-		blocks = append(blocks, blk{1, []byte{rleByte}, uint32(n)})
-		rleLen -= n
+	for _, s := range spans {
+		for p := s.data; len(p) > 0; p = p[min(len(p), maxBlock):] {
+			n := min(len(p), maxBlock)
+			blocks = append(blocks, blk{0, p[:n], uint32(n)})
+		}
+		for r := s.run; r > 0; r -= min(r, maxBlock) {
+			blocks = append(blocks, blk{1, []byte{s.fill}, uint32(min(r, maxBlock))})
+		}
 	}
 	if len(blocks) == 0 {
-		blocks = append(blocks, blk{0, nil, 0})
+		blocks = append(blocks, blk{0, nil, 0}) // a frame needs one (last) block
 	}
 	for i, bl := range blocks {
 		h := bl.typ<<1 | bl.size<<3
@@ -65,6 +72,11 @@ func handFrame(prefix []byte, rleLen uint64, rleByte byte) []byte {
 		b.Write(bl.data)
 	}
 	return b.Bytes()
+}
+
+// handFrame is a frame of prefix followed by rleLen bytes of rleByte.
+func handFrame(prefix []byte, rleLen uint64, rleByte byte) []byte {
+	return spanFrame(span{data: prefix, run: rleLen, fill: rleByte})
 }
 
 // minSnapshot is a hand-made snapshot of an empty minimal ring with its

@@ -13,48 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// span is a piece of a hand-made frame's output: data bytes, or a run of
-// zeros when data is nil.
-type span struct {
-	data  []byte
-	zeros uint64
-}
-
-// spanFrame builds one zstd frame (RFC 8878) whose output is the spans in
-// order: data as raw blocks, zero runs as RLE blocks, so a few megabytes of
-// input can describe a mostly-zero ring of gigabytes without an encoder.
-func spanFrame(spans ...span) []byte {
-	const maxBlock = 1 << 17
-	var b bytes.Buffer
-	b.Write([]byte{0x28, 0xB5, 0x2F, 0xFD})
-	b.WriteByte(0x00)           // FHD: no content size, windowed, no checksum, no dictionary
-	b.WriteByte((17 - 10) << 3) // window descriptor: 128 KiB
-	type blk struct {
-		typ  uint32
-		data []byte
-		size uint32
-	}
-	var blocks []blk
-	for _, s := range spans {
-		for p := s.data; len(p) > 0; p = p[min(len(p), maxBlock):] {
-			n := min(len(p), maxBlock)
-			blocks = append(blocks, blk{0, p[:n], uint32(n)})
-		}
-		for z := s.zeros; z > 0; z -= min(z, maxBlock) {
-			blocks = append(blocks, blk{1, []byte{0}, uint32(min(z, maxBlock))})
-		}
-	}
-	for i, bl := range blocks {
-		h := bl.typ<<1 | bl.size<<3
-		if i == len(blocks)-1 {
-			h |= 1
-		}
-		b.Write([]byte{byte(h), byte(h >> 8), byte(h >> 16)})
-		b.Write(bl.data)
-	}
-	return b.Bytes()
-}
-
 // sparseBufSize is the payload buffer of the sparse test rings: 1 GiB, or
 // 256 MiB under the race detector (which slows decompression tenfold).
 const sparseBufSize = 1 << 30 >> (2 * raceEnabledInt)
@@ -76,9 +34,9 @@ func sparseRingFrame(n, size uint64) (frame []byte, sizes Sizes) {
 	}
 	hdr := headerImage(Magic, ContentTypeTest, sizes, n, n*size, 0)
 	frame = spanFrame(
-		span{data: hdr}, span{zeros: HeaderSectionSize - ringHeaderSize},
-		span{data: descs}, span{zeros: sizes.DescriptorCapacity*DescriptorSize - uint64(len(descs))},
-		span{data: payload}, span{zeros: sizes.PayloadBufSize - uint64(len(payload))},
+		span{data: hdr}, span{run: HeaderSectionSize - ringHeaderSize},
+		span{data: descs}, span{run: sizes.DescriptorCapacity*DescriptorSize - uint64(len(descs))},
+		span{data: payload}, span{run: sizes.PayloadBufSize - uint64(len(payload))},
 	)
 	return frame, sizes
 }
@@ -138,7 +96,7 @@ func TestSnapshotZeroBomb(t *testing.T) {
 		t.Skip("memfd snapshots: Linux/amd64 only")
 	}
 	sizes := Sizes{DescriptorCapacity: MinDescriptorCapacity, PayloadBufSize: 1 << 28}
-	frame := spanFrame(span{data: headerImage(Magic, ContentTypeTest, sizes, 0, 0, 0)}, span{zeros: 4 << 30})
+	frame := spanFrame(span{data: headerImage(Magic, ContentTypeTest, sizes, 0, 0, 0)}, span{run: 4 << 30})
 	require.Less(t, len(frame), 256<<10, "a small file")
 	_, err := Open(writeTemp(t, frame, 0))
 	require.ErrorIs(t, err, ErrSnapshotTooLarge)
@@ -147,7 +105,7 @@ func TestSnapshotZeroBomb(t *testing.T) {
 	// One byte past the total is too much, exactly the total is fine.
 	for _, extra := range []uint64{1, 0} {
 		frame := spanFrame(span{data: headerImage(Magic, ContentTypeTest, sizes, 0, 0, 0)},
-			span{zeros: sizes.Total() - ringHeaderSize + extra})
+			span{run: sizes.Total() - ringHeaderSize + extra})
 		r, err := Open(writeTemp(t, frame, 0))
 		if extra > 0 {
 			require.ErrorIs(t, err, ErrSnapshotTooLarge)
