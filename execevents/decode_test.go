@@ -5,28 +5,16 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"testing"
 	"unsafe"
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
 )
 
-// decTestdata returns a path under ../shared/testdata, skipping the test
-// when the reference data is absent.
-func decTestdata(t testing.TB, rel string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "testdata", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("reference data %s not available (%v): the test needs ../shared/testdata next to the repository", p, err)
-	}
-	return p
-}
 
 // aligned returns an n-byte slice whose first byte is 16-byte aligned, like
 // every payload in a ring (payload offsets advance in 16-byte granules).
@@ -515,7 +503,7 @@ var specFixedSize = map[execevents.EventType]int{
 // TestDecodeSnapshotSmall decodes every event of the one-block reference
 // snapshot.
 func TestDecodeSnapshotSmall(t *testing.T) {
-	ring, err := execevents.Open(decTestdata(t, "emn-1b-15m.snapshot"))
+	ring, err := execevents.Open(testdata.Shared(t, "emn-1b-15m.snapshot"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +525,7 @@ func TestDecodeSnapshotSmall(t *testing.T) {
 // TestDecodeSnapshot decodes every event of the emn-30b-15m reference
 // snapshot in place; decoders insist on an exact length match.
 func TestDecodeSnapshot(t *testing.T) {
-	path := decTestdata(t, "exec-events/emn-30b-15m/snapshot.zst")
+	path := testdata.Shared(t, "exec-events/emn-30b-15m/snapshot.zst")
 	ring, err := execevents.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -583,7 +571,7 @@ func TestDecodeSnapshot(t *testing.T) {
 // BenchmarkDecodePayload decodes the events of the small reference
 // snapshot, cycling through them.
 func BenchmarkDecodePayload(b *testing.B) {
-	path := decTestdata(b, "emn-1b-15m.snapshot")
+	path := testdata.Shared(b, "emn-1b-15m.snapshot")
 	ring, err := execevents.Open(path)
 	if err != nil {
 		b.Fatal(err)
