@@ -15,7 +15,6 @@ import (
 	"github.com/monadgo/events/internal/testdata"
 )
 
-
 // aligned returns an n-byte slice whose first byte is 16-byte aligned, like
 // every payload in a ring (payload offsets advance in 16-byte granules).
 func aligned(n int) []byte {
