@@ -609,3 +609,14 @@ func errMissingPayload(ev Event) error {
 	}
 	return payloadError(t, 0, 0, ErrPayloadShort, "event value without its payload struct")
 }
+
+// CheckEvent returns a *PayloadError (ErrPayloadShort) when ev is nil or
+// lacks the payload struct its kind must have — a hand-made event such as
+// &BlockStartEvent{} rather than one from a Decoder or Clone — and nil
+// otherwise.
+func CheckEvent(ev Event) error {
+	if missingPayload(ev) {
+		return errMissingPayload(ev)
+	}
+	return nil
+}

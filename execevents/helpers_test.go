@@ -1,8 +1,6 @@
 package execevents_test
 
 import (
-	"bytes"
-	"slices"
 	"sync"
 	"testing"
 
@@ -21,37 +19,6 @@ const (
 type memEvent struct {
 	d eventring.Descriptor
 	p []byte
-}
-
-// memSource is an in-memory PayloadSource over a list of events. The
-// payload of a descriptor is found through PayloadBufOffset, which the
-// tests set to the event's index in evs; expired marks payloads that
-// PayloadValid must reject.
-type memSource struct {
-	evs     []memEvent
-	expired map[uint64]bool
-}
-
-func (m *memSource) Payload(d *eventring.Descriptor) []byte {
-	if d.PayloadBufOffset >= uint64(len(m.evs)) {
-		return nil
-	}
-	return m.evs[d.PayloadBufOffset].p
-}
-
-func (m *memSource) PayloadValid(d *eventring.Descriptor) bool {
-	return d.PayloadBufOffset < uint64(len(m.evs)) && !m.expired[d.PayloadBufOffset]
-}
-
-// stream returns the events of src in order, with PayloadBufOffset
-// rewritten to their index.
-func newMemSource(evs []memEvent) *memSource {
-	m := &memSource{evs: make([]memEvent, len(evs))}
-	for i, e := range evs {
-		e.d.PayloadBufOffset = uint64(i)
-		m.evs[i] = e
-	}
-	return m
 }
 
 var snapCache sync.Map // path -> []memEvent
@@ -94,35 +61,8 @@ func loadSnapshot(t testing.TB, rel string) []memEvent {
 	}
 }
 
-// equalBlocks compares two blocks field by field (reflect.DeepEqual is too
-// slow for the robustness tests' thousands of transactions).
-func equalBlocks(a, b *execevents.ExecutedBlock) bool {
-	if a.Start != b.Start || a.End != b.End || a.StartSeqno != b.StartSeqno || a.EndSeqno != b.EndSeqno ||
-		len(a.Txns) != len(b.Txns) || !equalAccesses(a.Prologue, b.Prologue) || !equalAccesses(a.Epilogue, b.Epilogue) {
-		return false
-	}
-	for i := range a.Txns {
-		x, y := &a.Txns[i], &b.Txns[i]
-		if x.Index != y.Index || x.Header != y.Header || x.Receipt != y.Receipt ||
-			!bytes.Equal(x.Input, y.Input) || !slices.Equal(x.BlobHashes, y.BlobHashes) ||
-			!slices.Equal(x.AuthList, y.AuthList) || !equalAccesses(x.Accesses, y.Accesses) ||
-			!slices.EqualFunc(x.AccessList, y.AccessList, func(p, q execevents.AccessTuple) bool {
-				return p.Address == q.Address && slices.Equal(p.StorageKeys, q.StorageKeys)
-			}) ||
-			!slices.EqualFunc(x.Logs, y.Logs, func(p, q execevents.Log) bool {
-				return p.Index == q.Index && p.Address == q.Address && slices.Equal(p.Topics, q.Topics) && bytes.Equal(p.Data, q.Data)
-			}) ||
-			!slices.EqualFunc(x.CallFrames, y.CallFrames, func(p, q execevents.CallFrame) bool {
-				return p.TxnCallFrame == q.TxnCallFrame && bytes.Equal(p.Input, q.Input) && bytes.Equal(p.ReturnData, q.ReturnData)
-			}) {
-			return false
-		}
-	}
-	return true
-}
-
-func equalAccesses(a, b []execevents.AccountAccessRecord) bool {
-	return slices.EqualFunc(a, b, func(p, q execevents.AccountAccessRecord) bool {
-		return p.AccountAccess == q.AccountAccess && slices.Equal(p.Storage, q.Storage) && slices.Equal(p.Transient, q.Transient)
-	})
+// Per-type event counts of emn-30b-15m from ../shared/testdata/README.md.
+var snap30Counts = map[execevents.EventType]int{
+	2: 30, 4: 30, 5: 30, 6: 30, 7: 30, 8: 30, 9: 29, 10: 6187, 11: 121, 13: 6187, 15: 6187,
+	16: 6187, 17: 6187, 18: 8299, 19: 21077, 20: 6187, 21: 6247, 22: 25530, 23: 38286,
 }

@@ -10,9 +10,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/ethconv"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
-	"github.com/monadgo/events/execevents/ethconv"
 )
 
 // updateJSON is the --json object of an update other than Proposed:
@@ -46,7 +47,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.ring.Close()
-	tr := execevents.NewTracker(execevents.BuilderOptions{})
+	tr := blocks.NewTracker(blocks.BuilderOptions{})
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
 		if !*asJSON {
@@ -102,10 +103,10 @@ func logBuildError(e *env, err error, n *int) {
 		return
 	}
 	var (
-		rej *execevents.RejectedError
-		ce  *execevents.CommitError
-		ev  *execevents.EvictedError
-		de  *execevents.DropError
+		rej *blocks.RejectedError
+		ce  *blocks.CommitError
+		ev  *blocks.EvictedError
+		de  *blocks.DropError
 	)
 	switch {
 	case errors.As(err, &rej):
@@ -119,7 +120,7 @@ func logBuildError(e *env, err error, n *int) {
 		e.log.Warn("commit tracking stopped for an old proposal: too many proposals without consensus events",
 			"block", tag.BlockNumber, "id", short(tag.ID), "state", ev.State, "tracked", ev.Limit,
 			"new block", ev.Next.BlockNumber, "err", err)
-	case errors.As(err, &de) && de.Reason == execevents.DropByteLimit:
+	case errors.As(err, &de) && de.Reason == blocks.DropByteLimit:
 		e.log.Warn("block dropped: its payload is larger than the builder's per-block byte limit",
 			"block", de.Block.BlockNumber, "id", short(de.Block.ID), "payload bytes", de.Actual, "limit", de.Expected, "err", err)
 	default:
@@ -127,9 +128,9 @@ func logBuildError(e *env, err error, n *int) {
 	}
 }
 
-func parseStates(list string) (map[execevents.CommitState]bool, error) {
-	all := []execevents.CommitState{execevents.CommitProposed, execevents.CommitVoted, execevents.CommitFinalized, execevents.CommitVerified}
-	keep := make(map[execevents.CommitState]bool)
+func parseStates(list string) (map[blocks.CommitState]bool, error) {
+	all := []blocks.CommitState{blocks.CommitProposed, blocks.CommitVoted, blocks.CommitFinalized, blocks.CommitVerified}
+	keep := make(map[blocks.CommitState]bool)
 	if strings.TrimSpace(list) == "" {
 		for _, s := range all {
 			keep[s] = true
@@ -153,8 +154,8 @@ next:
 // renderUpdate builds the JSON object of one update. Only Proposed updates
 // carry the block and its receipts, so only they need the conversion to
 // go-ethereum types.
-func renderUpdate(u execevents.CommitUpdate) (any, error) {
-	if u.State == execevents.CommitProposed {
+func renderUpdate(u blocks.CommitUpdate) (any, error) {
+	if u.State == blocks.CommitProposed {
 		b, err := ethconv.Convert(u.Block)
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", u.Block.Number(), err)
@@ -173,10 +174,10 @@ func renderUpdate(u execevents.CommitUpdate) (any, error) {
 // printUpdate writes the readable line of an update, e.g.
 //
 //	Proposed   block 15000001  hash 0x1b5c…  id 0x0000…e4e1  txns 154  gas 12345678
-func printUpdate(w io.Writer, u execevents.CommitUpdate) {
+func printUpdate(w io.Writer, u blocks.CommitUpdate) {
 	b := u.Block
 	fmt.Fprintf(w, "%-9s  block %d  hash %s  id %s", u.State, b.Number(), b.End.EthBlockHash, short(b.ID()))
-	if u.State == execevents.CommitProposed {
+	if u.State == blocks.CommitProposed {
 		fmt.Fprintf(w, "  txns %d  gas %d", len(b.Txns), b.End.ExecOutput.GasUsed)
 	}
 	fmt.Fprintln(w)

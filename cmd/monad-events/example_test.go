@@ -6,8 +6,9 @@ import (
 	"log"
 	"os"
 
+	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/ethconv"
 	"github.com/monadgo/events/execevents"
-	"github.com/monadgo/events/execevents/ethconv"
 )
 
 // Example_readme is the library example of the README, kept compiling and
@@ -25,13 +26,13 @@ func Example_readme() {
 	}
 	defer ring.Close()
 
-	for u, err := range execevents.CommitUpdates(context.Background(), ring, execevents.BuilderOptions{}) {
+	for u, err := range blocks.CommitUpdates(context.Background(), ring, blocks.BuilderOptions{}) {
 		if err != nil {
 			log.Print(err) // a dropped block or a reader gap: reading goes on
 			continue
 		}
 		fmt.Println(u.State, u.Block.Number(), len(u.Block.Txns))
-		if u.State == execevents.CommitProposed {
+		if u.State == blocks.CommitProposed {
 			b, err := ethconv.Convert(u.Block) // go-ethereum header, transactions, receipts
 			if err != nil {
 				log.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/holiman/uint256"
 
+	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/execevents"
 )
 
@@ -88,7 +89,7 @@ func TestParseTypesAndStates(t *testing.T) {
 		t.Error("a misspelt type must be refused")
 	}
 	states, err := parseStates("Finalized,verified")
-	if err != nil || len(states) != 2 || !states[execevents.CommitFinalized] || !states[execevents.CommitVerified] {
+	if err != nil || len(states) != 2 || !states[blocks.CommitFinalized] || !states[blocks.CommitVerified] {
 		t.Errorf("parseStates: %v %v", states, err)
 	}
 }
@@ -99,15 +100,15 @@ func TestParseTypesAndStates(t *testing.T) {
 func TestLogBuildError(t *testing.T) {
 	var buf bytes.Buffer
 	e := &env{log: slog.New(slog.NewTextHandler(&buf, nil))}
-	old := &execevents.ExecutedBlock{StartSeqno: 10}
+	old := &blocks.ExecutedBlock{StartSeqno: 10}
 	old.Start.BlockTag = execevents.BlockTag{BlockNumber: 7}
 	old.Start.BlockTag.ID[31] = 0xaa
 	n := 0
-	logBuildError(e, &execevents.EvictedError{Block: old, State: execevents.CommitVoted, Limit: 64, Seqno: 99,
+	logBuildError(e, &blocks.EvictedError{Block: old, State: blocks.CommitVoted, Limit: 64, Seqno: 99,
 		Next: execevents.BlockTag{BlockNumber: 71}}, &n)
 	evicted := buf.String()
 	buf.Reset()
-	logBuildError(e, &execevents.DropError{Reason: execevents.DropByteLimit, Block: execevents.BlockTag{BlockNumber: 8},
+	logBuildError(e, &blocks.DropError{Reason: blocks.DropByteLimit, Block: execevents.BlockTag{BlockNumber: 8},
 		StartSeqno: 20, Seqno: 25, TxnIndex: -1, Expected: 1 << 30, Actual: 1<<30 + 5}, &n)
 	dropped := buf.String()
 

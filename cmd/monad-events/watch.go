@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -77,7 +78,7 @@ func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, uin
 			break
 		}
 		var d eventring.Descriptor
-		if !execevents.LatestConsensus(rd, execevents.EventTypeBlockStart, &d) {
+		if !blocks.LatestConsensus(rd, execevents.EventTypeBlockStart, &d) {
 			// No block start found (an empty ring, or its block start is
 			// gone already): begin with the newest event instead.
 			e.log.Debug("no block start to rewind to; starting at the newest event")

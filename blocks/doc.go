@@ -1,0 +1,32 @@
+// Package blocks turns the typed execution events of package execevents
+// into executed blocks and follows them through their commit states. It is
+// the layer above the generated bindings: everything here depends on the
+// meaning of particular events (BLOCK_START opens a block, TXN_LOG is one
+// log, ...), which is why it is not generated.
+//
+//   - Executed blocks. A [Builder] reassembles blocks from the events of one
+//     block scope (spec §9.1, "block reassembly": events between a
+//     BLOCK_START and its BLOCK_END, tagged with the BLOCK_START's seqno):
+//     header fields, transactions, receipts and logs, optionally call frames
+//     and state accesses. Blocks are [ExecutedBlock] values that own all
+//     their memory. Inconsistent input never panics; the block in progress
+//     is dropped with a typed error ([RejectedError], [DropError]) and the
+//     next BLOCK_START starts afresh.
+//
+//   - Commit states. A [Tracker] feeds a Builder and follows every executed
+//     proposal from Proposed to Voted, Finalized and Verified (spec §9.2,
+//     "commit states": BLOCK_QC, BLOCK_FINALIZED and BLOCK_VERIFIED move a
+//     proposal on), reporting [CommitUpdate]s, including the competing
+//     proposals that a finalization abandons. It holds at most
+//     BuilderOptions.MaxTracked proposals and reports any it has to drop
+//     ([EvictedError]). [CommitUpdates] runs the whole pipeline over a ring
+//     as an iterator.
+//
+// The rewind helpers ([LatestConsensus], [RewindToLatestBlockStart],
+// [BlockNumberPrev], [BlockIDPrev], [RewindForSimpleReplay]; spec §9.3,
+// "joining a live ring": scanning descriptors backwards for a block
+// boundary) position a reader on a block boundary when joining a live ring.
+//
+// Section numbers refer to the event ring ABI specification
+// (event-ring-abi.md), which is not part of this repository.
+package blocks

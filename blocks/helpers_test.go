@@ -1,0 +1,129 @@
+package blocks_test
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
+)
+
+const (
+	snap30 = "exec-events/emn-30b-15m/snapshot.zst"
+	snap1  = "emn-1b-15m.snapshot"
+)
+
+// memEvent is an event copied out of a ring: its descriptor and an owned
+// copy of its payload.
+type memEvent struct {
+	d eventring.Descriptor
+	p []byte
+}
+
+// memSource is an in-memory PayloadSource over a list of events. The
+// payload of a descriptor is found through PayloadBufOffset, which the
+// tests set to the event's index in evs; expired marks payloads that
+// PayloadValid must reject.
+type memSource struct {
+	evs     []memEvent
+	expired map[uint64]bool
+}
+
+func (m *memSource) Payload(d *eventring.Descriptor) []byte {
+	if d.PayloadBufOffset >= uint64(len(m.evs)) {
+		return nil
+	}
+	return m.evs[d.PayloadBufOffset].p
+}
+
+func (m *memSource) PayloadValid(d *eventring.Descriptor) bool {
+	return d.PayloadBufOffset < uint64(len(m.evs)) && !m.expired[d.PayloadBufOffset]
+}
+
+// stream returns the events of src in order, with PayloadBufOffset
+// rewritten to their index.
+func newMemSource(evs []memEvent) *memSource {
+	m := &memSource{evs: make([]memEvent, len(evs))}
+	for i, e := range evs {
+		e.d.PayloadBufOffset = uint64(i)
+		m.evs[i] = e
+	}
+	return m
+}
+
+var snapCache sync.Map // path -> []memEvent
+
+// loadSnapshot reads every event of a reference snapshot, from seqno 1 to
+// the end, copying payloads out. It checks payload validity and that no
+// event is missing.
+func loadSnapshot(t testing.TB, rel string) []memEvent {
+	t.Helper()
+	path := testdata.Shared(t, rel)
+	if v, ok := snapCache.Load(path); ok {
+		return v.([]memEvent)
+	}
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	defer ring.Close()
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	var evs []memEvent
+	var d eventring.Descriptor
+	for {
+		switch rd.TryNext(&d) {
+		case eventring.Ready:
+		case eventring.NotReady:
+			snapCache.Store(path, evs)
+			return evs
+		default:
+			t.Fatalf("%s: gap after seqno %d", path, rd.LastSeqno())
+		}
+		p := append([]byte(nil), ring.Payload(&d)...)
+		if !ring.PayloadValid(&d) {
+			t.Fatalf("%s: payload of seqno %d expired", path, d.Seqno)
+		}
+		if d.Seqno != uint64(len(evs))+1 {
+			t.Fatalf("%s: seqno %d at position %d", path, d.Seqno, len(evs))
+		}
+		evs = append(evs, memEvent{d, p})
+	}
+}
+
+// equalBlocks compares two blocks field by field (reflect.DeepEqual is too
+// slow for the robustness tests' thousands of transactions).
+func equalBlocks(a, b *blocks.ExecutedBlock) bool {
+	if a.Start != b.Start || a.End != b.End || a.StartSeqno != b.StartSeqno || a.EndSeqno != b.EndSeqno ||
+		len(a.Txns) != len(b.Txns) || !equalAccesses(a.Prologue, b.Prologue) || !equalAccesses(a.Epilogue, b.Epilogue) {
+		return false
+	}
+	for i := range a.Txns {
+		x, y := &a.Txns[i], &b.Txns[i]
+		if x.Index != y.Index || x.Header != y.Header || x.Receipt != y.Receipt ||
+			!bytes.Equal(x.Input, y.Input) || !slices.Equal(x.BlobHashes, y.BlobHashes) ||
+			!slices.Equal(x.AuthList, y.AuthList) || !equalAccesses(x.Accesses, y.Accesses) ||
+			!slices.EqualFunc(x.AccessList, y.AccessList, func(p, q blocks.AccessTuple) bool {
+				return p.Address == q.Address && slices.Equal(p.StorageKeys, q.StorageKeys)
+			}) ||
+			!slices.EqualFunc(x.Logs, y.Logs, func(p, q blocks.Log) bool {
+				return p.Index == q.Index && p.Address == q.Address && slices.Equal(p.Topics, q.Topics) && bytes.Equal(p.Data, q.Data)
+			}) ||
+			!slices.EqualFunc(x.CallFrames, y.CallFrames, func(p, q blocks.CallFrame) bool {
+				return p.TxnCallFrame == q.TxnCallFrame && bytes.Equal(p.Input, q.Input) && bytes.Equal(p.ReturnData, q.ReturnData)
+			}) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalAccesses(a, b []blocks.AccountAccessRecord) bool {
+	return slices.EqualFunc(a, b, func(p, q blocks.AccountAccessRecord) bool {
+		return p.AccountAccess == q.AccountAccess && slices.Equal(p.Storage, q.Storage) && slices.Equal(p.Transient, q.Transient)
+	})
+}
