@@ -100,5 +100,4 @@ func TestGeneratedLayout(t *testing.T) {
 	check("offsetof(Sizes.ContextAreaSize)", unsafe.Offsetof(Sizes{}.ContextAreaSize), 16)
 	check("sizeof(Sizes.ContextAreaSize)", unsafe.Sizeof(Sizes{}.ContextAreaSize), 8)
 	check("RecordErrorEventType", RecordErrorEventType, 1)
-	check("RecordErrorTruncatedSize", RecordErrorTruncatedSize, 8192)
 }
