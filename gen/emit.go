@@ -46,9 +46,9 @@ var RingConstants = map[string]string{
 type Config struct {
 	Package string // package name of the bindings ("execevents")
 	OutDir  string // directory of the bindings
-	// RingOutDir, when set, receives zlayout_test.go asserting the layout
-	// of the eventring types in RingTypes (package "eventring").
-	RingOutDir string
+	// RingTest, when set, is the path of the test file of package eventring
+	// asserting the layout of the eventring types in RingTypes.
+	RingTest string
 	// Command is the command line recorded on the first line of each file.
 	Command string
 }
@@ -73,7 +73,7 @@ func Generate(m *Model, cfg Config) (map[string][]byte, error) {
 		}
 		out[filepath.Join(cfg.OutDir, name)] = b
 	}
-	if cfg.RingOutDir != "" {
+	if cfg.RingTest != "" {
 		f, err := g.ringLayoutTest()
 		if err != nil {
 			return nil, err
@@ -81,9 +81,9 @@ func Generate(m *Model, cfg Config) (map[string][]byte, error) {
 		if f != nil {
 			b, err := g.render(f)
 			if err != nil {
-				return nil, fmt.Errorf("ring zlayout_test.go: %w", err)
+				return nil, fmt.Errorf("%s: %w", cfg.RingTest, err)
 			}
-			out[filepath.Join(cfg.RingOutDir, "zlayout_test.go")] = b
+			out[cfg.RingTest] = b
 		}
 	}
 	return out, nil

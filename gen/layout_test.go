@@ -67,7 +67,7 @@ func loadSpecLayout(t *testing.T) *specLayout {
 func dumpLayout(t *testing.T) *Layout {
 	t.Helper()
 	var out, errs bytes.Buffer
-	if code := Main(Options{Root: "../headers", Out: t.TempDir(), Package: "execevents"}, false, true, &out, &errs); code != 0 {
+	if code := Main([]string{"-root", "../headers", "-dump-layout"}, &out, &errs); code != 0 {
 		t.Fatalf("eventgen -dump-layout: exit %d: %s", code, errs.String())
 	}
 	if errs.Len() != 0 {
