@@ -60,9 +60,10 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 		if !strings.HasPrefix(p, "execevents"+string(filepath.Separator)) && p != filepath.FromSlash(moduleOptions.RingTest) {
 			t.Errorf("eventgen writes %s, outside -out and -ring-test", p)
 		}
-		lines := strings.SplitN(string(b), "\n", 3)
-		if len(lines) < 3 || lines[0] != "// "+moduleOptions.Command() || lines[1] != "// "+generatedMarker {
-			t.Errorf("%s: header lines %q: want the command and the generated marker", p, lines[:2])
+		lines := strings.SplitN(string(b), "\n", 4)
+		if len(lines) < 4 || lines[0] != "// "+moduleOptions.Command() || lines[1] != "// "+generatedMarker ||
+			lines[2] != "// Schema hash: 0x8933f907c432c98ac0c8db62f9aa164c0c3f1672f41290e4ea3408df6c6723f3." {
+			t.Errorf("%s: header lines %q: want the command, the generated marker and the schema hash", p, lines[:3])
 		}
 	}
 }

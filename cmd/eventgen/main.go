@@ -9,8 +9,9 @@
 // Nothing is written but the files of -out (created when missing) and the
 // file named by -ring-test (which has no default). The same command with
 // -check generates in memory and compares whole files with the disk; the
-// first line of each generated file is the generating command, the second
-// the "Code generated ... DO NOT EDIT." line. -dump-layout prints the
+// first line of each generated file is the generating command, the next
+// ones the "Code generated ... DO NOT EDIT." line and the schema hash it
+// was made from. -dump-layout prints the
 // layout model as JSON in the shape of the spec's exec-layout.json.
 //
 // Exit status: 0 done (-check: files current), 1 -check found stale
