@@ -125,13 +125,14 @@ func afterFirstLine(b []byte) []byte {
 
 // Exit statuses of Main, as diff(1) has them.
 const (
-	exitOK      = 0 // done; -check: files current
-	exitDiffers = 1 // -check: files differ
+	exitOK      = 0 // done; -check: files current; -diff: same schema
+	exitDiffers = 1 // -check: files differ; -diff: the schemas differ
 	exitTrouble = 2 // bad flags, headers that do not parse, I/O errors
 )
 
 const usageText = `usage:
   eventgen -root DIR -out DIR [-package NAME] [-ring-test FILE] [-check]
+  eventgen -diff OLDROOT [-root NEWROOT]
   eventgen -dump-layout [-root DIR]
 
 Generates layout-exact Go bindings for the Monad execution event schema
@@ -141,9 +142,21 @@ checkout), writing only the outputs named by -out and -ring-test.
 -check generates in memory and compares whole files, the first line (the
 generating command) included, with the disk; it writes nothing.
 
-Exit status: 0 when done (-check: files current), 1 when -check finds
-files that differ, 2 on trouble (bad flags, headers that do not parse, I/O
-errors).
+-diff compares the schema of two header trees, not their text: the layout
+model of OLDROOT (old) with that of -root (new). It prints one line per
+schema change (events added, removed or renamed, payload types and sizes,
+trailing arrays, struct sizes, alignments and fields with their types,
+offsets and sizes, enum values, constants, the schema hash), then the
+changed event descriptions, which are not schema, and a summary line such
+as "no schema change" or "no schema change (only descriptions differ)".
+Comments are not compared. The committed bindings are generated from
+headers/ (go generate; CI checks it), so headers/ stands for them:
+"-diff headers -root /path/to/monad" tells what a daemon upgrade changes,
+and "-diff OLDROOT" alone compares OLDROOT with the committed bindings.
+
+Exit status: 0 when done (-check: files current; -diff: same schema), 1
+when -check finds files that differ or -diff finds schema changes, 2 on
+trouble (bad flags, headers that do not parse, I/O errors).
 
 Flags:
 `
@@ -154,11 +167,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eventgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o Options
-	fs.StringVar(&o.Root, "root", "headers", "`dir`ectory of the C header tree: the project's headers/ or a daemon checkout")
+	fs.StringVar(&o.Root, "root", "headers", "`dir`ectory of the C header tree: the project's headers/ or a daemon checkout (with -diff: the new tree)")
 	fs.StringVar(&o.Out, "out", "", "output `dir`ectory of the bindings, created when missing; required to generate or -check")
 	fs.StringVar(&o.Package, "package", "", "package `name` of the bindings (default: the last element of -out)")
 	fs.StringVar(&o.RingTest, "ring-test", "", "`file` to write package eventring's generated layout test to (eventring/zlayout_test.go); none when not given")
 	check := fs.Bool("check", false, "generate in memory and compare whole files with the disk, writing nothing; exit 1 listing what differs")
+	diff := fs.String("diff", "", "compare the schema of header tree `OLDROOT` with that of -root and print what changed; exit 1 if the schemas differ")
 	dump := fs.Bool("dump-layout", false, "print the layout model of -root as JSON (the shape of exec-layout.json) and exit")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
@@ -181,14 +195,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	only := func(mode string) int {
-		for _, name := range []string{"out", "package", "ring-test", "check", "dump-layout"} {
+		for _, name := range []string{"out", "package", "ring-test", "check", "diff", "dump-layout"} {
 			if set[name] && name != mode {
 				return usage("-%s does not go with -%s", name, mode)
 			}
 		}
 		return exitOK
 	}
-	if *dump {
+	switch {
+	case set["diff"]:
+		if code := only("diff"); code != exitOK {
+			return code
+		}
+		if *diff == "" {
+			return usage("-diff needs the old header tree")
+		}
+		return diffMain(*diff, o.Root, stdout, stderr)
+	case *dump:
 		if code := only("dump-layout"); code != exitOK {
 			return code
 		}
@@ -207,7 +230,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if o.Out == "" {
-		return usage("name the output directory with -out (or use -dump-layout)")
+		return usage("name the output directory with -out (or use -diff or -dump-layout)")
 	}
 	if o.Package == "" {
 		o.Package = filepath.Base(filepath.Clean(o.Out))
@@ -246,4 +269,32 @@ func warn(stderr io.Writer, root string, m *Model) {
 	for _, w := range m.Warnings {
 		fmt.Fprintf(stderr, "eventgen: warning: %s%s\n", root, w)
 	}
+}
+
+// diffMain is eventgen -diff: it compares the schemas of two header trees.
+func diffMain(oldRoot, newRoot string, stdout, stderr io.Writer) int {
+	var models [2]*Model
+	for i, root := range []string{oldRoot, newRoot} {
+		m, err := Build(osDirFS(root), nil, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "eventgen: %s: %v\n", root, err)
+			return exitTrouble
+		}
+		warn(stderr, root, m)
+		models[i] = m
+	}
+	d := diffSchemas(models[0], models[1])
+	var b strings.Builder
+	for _, l := range d.Schema {
+		b.WriteString(l + "\n")
+	}
+	for _, l := range d.Descriptions {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString(d.Summary() + "\n")
+	io.WriteString(stdout, b.String())
+	if len(d.Schema) > 0 {
+		return exitDiffers
+	}
+	return exitOK
 }

@@ -354,10 +354,14 @@ func TestUsage(t *testing.T) {
 		{[]string{"-check"}, "-out"},
 		{[]string{"-out", "."}, "-package"},
 		{[]string{"-out", "x", "-ring-test", "eventring"}, "_test.go"},
+		{[]string{"-diff", "a", "-out", "x"}, "-out does not go with -diff"},
+		{[]string{"-diff", "a", "-check"}, "-check does not go with -diff"},
+		{[]string{"-diff", ""}, "-diff needs"},
 		{[]string{"-dump-layout", "-out", "x"}, "-out does not go with -dump-layout"},
 		{[]string{"-out", "x", "extra"}, "unexpected arguments"},
 		{[]string{"-nosuchflag"}, "flag provided but not defined"},
 		{[]string{"-root", "/nonexistent/headers", "-out", "x"}, "/nonexistent/headers"},
+		{[]string{"-root", "/nonexistent/headers", "-diff", "../headers"}, "/nonexistent/headers"},
 	} {
 		code, stdout, stderr := eventgen(c.args...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, c.want) {
@@ -365,7 +369,7 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	code, _, stderr := eventgen("-h")
-	if code != 0 || !strings.Contains(stderr, "-ring-test file") {
+	if code != 0 || !strings.Contains(stderr, "-diff OLDROOT") || !strings.Contains(stderr, "no schema change") {
 		t.Errorf("eventgen -h: exit %d, %q", code, stderr)
 	}
 }

@@ -1,5 +1,6 @@
 // Command eventgen generates layout-exact Go bindings for the Monad
-// execution event schema from the daemon's C headers.
+// execution event schema from the daemon's C headers, and compares the
+// schemas of two header trees.
 //
 // Run from the module root. go generate runs the directive of generate.go,
 // which names every output:
@@ -10,13 +11,24 @@
 // file named by -ring-test (which has no default). The same command with
 // -check generates in memory and compares whole files with the disk; the
 // first line of each generated file is the generating command, the next
-// ones the "Code generated ... DO NOT EDIT." line and the schema hash it
-// was made from. -dump-layout prints the
-// layout model as JSON in the shape of the spec's exec-layout.json.
+// ones the "Code generated ... DO NOT EDIT." line and the schema hash.
 //
-// Exit status: 0 done (-check: files current), 1 -check found stale
-// files, 2 trouble (bad flags, headers that do not parse, I/O errors).
-// eventgen -h prints the flags.
+// After a daemon upgrade, compare the schema of the daemon's headers with
+// that of headers/, from which the committed bindings are generated:
+//
+//	go run ./cmd/eventgen -diff headers -root /path/to/monad
+//
+// -diff compares layout models, not text, and prints one line per schema
+// change (events, payload types, struct layouts, enums, constants, the
+// schema hash), then the changed event descriptions, then a summary such as
+// "no schema change (only descriptions differ)". -diff OLDROOT alone
+// compares OLDROOT with headers/. -dump-layout prints the layout model as
+// JSON in the shape of the spec's exec-layout.json.
+//
+// Exit status, as diff(1): 0 done (-check: files current, -diff: same
+// schema), 1 differences (-check: stale files, -diff: schema changes), 2
+// trouble (bad flags, headers that do not parse, I/O errors). eventgen -h
+// prints the flags.
 package main
 
 import (
