@@ -5,6 +5,8 @@ package events
 
 // Regenerate the execution event bindings from headers/: the directive
 // names every file eventgen writes (execevents/z*.go and
-// eventring/zlayout_test.go).
+// eventring/zlayout_test.go). After a daemon upgrade, see what changes in
+// the schema first with go run ./cmd/eventgen -diff headers -root
+// /path/to/monad (README, "After a daemon upgrade").
 //
 //go:generate go run ./cmd/eventgen -root headers -out execevents -package execevents -ring-test eventring/zlayout_test.go

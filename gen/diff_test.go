@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,5 +162,34 @@ func TestDiffTrailing(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "trailing-array rule for TXN_LOG") {
 		t.Errorf("stderr %q: want the trailing-array warning", stderr)
+	}
+}
+
+// TestREADMEDiffSample keeps the README's sample of -diff output honest: it
+// is the report for a tree with a changed member type, an added event and
+// a reworded description.
+func TestREADMEDiffSample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "    go run ./cmd/eventgen -diff headers -root /path/to/monad"
+	_, after, ok := strings.Cut(string(readme), cmd)
+	if !ok {
+		t.Fatalf("README lacks %q", strings.TrimSpace(cmd))
+	}
+	// The indented block after the next paragraph.
+	_, after, _ = strings.Cut(after, ":\n\n")
+	sample, _, _ := strings.Cut(after, "\n\n")
+	var want strings.Builder
+	for _, l := range strings.Split(sample, "\n") {
+		want.WriteString(strings.TrimPrefix(l, "    ") + "\n")
+	}
+	edits := append([]headerEdit{editFieldType,
+		{metaC, `"one call trace frame"`, `"one call trace frame, with its input and return data"`}}, editAddEvent...)
+	root := editedTree(t, edits...)
+	code, stdout, _ := eventgen("-diff", "../headers", "-root", root)
+	if code != 1 || stdout != want.String() {
+		t.Errorf("README sample:\n%s\neventgen -diff output (exit %d):\n%s", want.String(), code, stdout)
 	}
 }
