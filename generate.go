@@ -3,8 +3,10 @@
 // execevents, ...); this file only holds the generator directive.
 package events
 
-// Regenerate the execution event bindings (execevents/z*.go and
-// eventring/zlayout_test.go) from headers/, or from a daemon checkout with
-// go run ./cmd/eventgen -root /path/to/monad:
+// Regenerate the execution event bindings from headers/: the directive
+// names every file eventgen writes (execevents/z*.go and
+// eventring/zlayout_test.go). After a daemon upgrade, see what changes in
+// the schema first with go run ./cmd/eventgen -diff headers -root
+// /path/to/monad (README, "After a daemon upgrade").
 //
-//go:generate go run ./cmd/eventgen -root headers -out execevents -package execevents
+//go:generate go run ./cmd/eventgen -root headers -out execevents -package execevents -ring-test eventring/zlayout_test.go

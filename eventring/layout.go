@@ -48,7 +48,10 @@ const (
 
 	// RecordErrorTruncatedSize is the payload size of a RECORD_ERROR that
 	// stands in for an oversized event: the 16-byte RecordError followed by
-	// the first 8176 bytes of the dropped payload.
+	// the first 8176 bytes of the dropped payload (spec §5.6, "RECORD_ERROR
+	// events": the recorder's rule; the daemon's C headers define no
+	// constant for it, so unlike RecordErrorEventType it is not checked
+	// against the headers by the generated layout test).
 	RecordErrorTruncatedSize = 8192
 )
 

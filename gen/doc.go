@@ -34,6 +34,26 @@
 //     layout test; plus a layout test for the hand-written ring types of
 //     package eventring ([RingTypes]).
 //
+// [Main] is the command line of cmd/eventgen. It writes only the outputs
+// its flags name: the bindings directory of -out (created when missing)
+// and the eventring layout test of -ring-test, which has no default. Each
+// generated file begins with the generating command, the "Code generated
+// by eventgen. DO NOT EDIT." line and the schema hash of the headers, and
+// -check compares whole files with the disk.
+//
+// -diff compares the schemas of two header trees, not their text: it
+// builds both models and reports, one line each, the changes of the schema
+// hash and content type, the event table (events added, removed, renamed
+// or moved, enumerators, payload types and sizes, trailing-array and size
+// rules), the layout of the structs reachable from payloads and ring types
+// (sizes, alignments, members' types, offsets and sizes, typedef targets),
+// enum values, and the constants the bindings carry; then the changed
+// event descriptions, which are not schema. The C spelling of a type of
+// the same layout, comments, where a declaration lives, process-memory
+// structs and the ring library's own constants are not schema either (the
+// doc comment of diffSchemas says why). Like diff(1) it exits 0 for equal
+// schemas, 1 when they differ and 2 on trouble.
+//
 // Go names follow [GoTypeName] and [GoFieldName]: prefixes monad_exec_,
 // monad_c_ and monad_event_ are stripped and the words CamelCased with the
 // initialisms ID, QC, EVM, EVMC, EIP<N> and 4GB.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,8 +32,9 @@ type specLayout struct {
 	Structs   map[string]LayoutStruct `json:"structs"`
 	Enums     map[string]LayoutEnum   `json:"enums"`
 	Constants struct {
-		DefaultExecFileName string `json:"default_exec_file_name"`
-		TruncatedSize       int64  `json:"record_error_truncated_payload_size"`
+		DefaultExecFileName  string `json:"default_exec_file_name"`
+		TruncatedSize        int64  `json:"record_error_truncated_payload_size"`
+		RecordErrorEventType int64  `json:"record_error_event_type"`
 	} `json:"constants"`
 	TestSchema struct {
 		SchemaHash string `json:"schema_hash"`
@@ -65,7 +67,7 @@ func loadSpecLayout(t *testing.T) *specLayout {
 func dumpLayout(t *testing.T) *Layout {
 	t.Helper()
 	var out, errs bytes.Buffer
-	if code := Main(Options{Root: "../headers", Out: t.TempDir(), Package: "execevents"}, false, true, &out, &errs); code != 0 {
+	if code := Main([]string{"-root", "../headers", "-dump-layout"}, &out, &errs); code != 0 {
 		t.Fatalf("eventgen -dump-layout: exit %d: %s", code, errs.String())
 	}
 	if errs.Len() != 0 {
@@ -177,8 +179,16 @@ func TestModelMatchesSpecLayout(t *testing.T) {
 	if c := consts["MONAD_EVENT_DEFAULT_EXEC_FILE_NAME"]; c.String != spec.Constants.DefaultExecFileName {
 		t.Errorf("default file name %q, spec %q", c.String, spec.Constants.DefaultExecFileName)
 	}
-	if c := consts["MONAD_EVENT_RECORD_ERROR_TRUNCATED_SIZE"]; c.Value != spec.Constants.TruncatedSize {
-		t.Errorf("record error truncated size %d, spec %d", c.Value, spec.Constants.TruncatedSize)
+	if c := consts["MONAD_EVENT_RECORD_ERROR_EVENT_TYPE"]; c.Value != spec.Constants.RecordErrorEventType {
+		t.Errorf("record error event type %d, spec %d", c.Value, spec.Constants.RecordErrorEventType)
+	}
+	// The daemon's headers define no constant for the truncated RECORD_ERROR
+	// payload size (the recorder writes 8192; spec §5.6), so headers/, a
+	// transcription, does not either: the size rule above carries it.
+	for name := range consts {
+		if strings.Contains(name, "TRUNCATED") {
+			t.Errorf("headers/ define %s, which the daemon's headers do not", name)
+		}
 	}
 	if c := consts["MONAD_EXEC_EVENT_COUNT"]; c.Value != int64(len(spec.EventTypes)) {
 		t.Errorf("MONAD_EXEC_EVENT_COUNT = %d, spec has %d event types", c.Value, len(spec.EventTypes))

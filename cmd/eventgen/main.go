@@ -1,38 +1,42 @@
 // Command eventgen generates layout-exact Go bindings for the Monad
-// execution event schema from the daemon's C headers.
+// execution event schema from the daemon's C headers, and compares the
+// schemas of two header trees.
 //
-// Run from the module root (go generate does):
+// Run from the module root. go generate runs the directive of generate.go,
+// which names every output:
 //
-//	go run ./cmd/eventgen                  # regenerate execevents/z*.go
-//	go run ./cmd/eventgen -check           # exit 1 if the files differ
-//	go run ./cmd/eventgen -dump-layout     # print the C layout as JSON
-//	go run ./cmd/eventgen -root ~/monad    # use a daemon checkout's headers
+//	go run ./cmd/eventgen -root headers -out execevents -package execevents -ring-test eventring/zlayout_test.go
+//
+// Nothing is written but the files of -out (created when missing) and the
+// file named by -ring-test (which has no default). The same command with
+// -check generates in memory and compares whole files with the disk; the
+// first line of each generated file is the generating command, the next
+// ones the "Code generated ... DO NOT EDIT." line and the schema hash.
+//
+// After a daemon upgrade, compare the schema of the daemon's headers with
+// that of headers/, from which the committed bindings are generated:
+//
+//	go run ./cmd/eventgen -diff headers -root /path/to/monad
+//
+// -diff compares layout models, not text, and prints one line per schema
+// change (events, payload types, struct layouts, enums, constants, the
+// schema hash), then the changed event descriptions, then a summary such as
+// "no schema change (only descriptions differ)". -diff OLDROOT alone
+// compares OLDROOT with headers/. -dump-layout prints the layout model as
+// JSON in the shape of the spec's exec-layout.json.
+//
+// Exit status, as diff(1): 0 done (-check: files current, -diff: same
+// schema), 1 differences (-check: stale files, -diff: schema changes), 2
+// trouble (bad flags, headers that do not parse, I/O errors). eventgen -h
+// prints the flags.
 package main
 
 import (
-	"flag"
-	"fmt"
 	"os"
 
 	"github.com/monadgo/events/gen"
 )
 
 func main() {
-	o := gen.DefaultOptions()
-	flag.StringVar(&o.Root, "root", o.Root, "header tree: the project's headers/ or a daemon checkout")
-	flag.StringVar(&o.Out, "out", o.Out, "output directory of the bindings")
-	flag.StringVar(&o.Package, "package", o.Package, "package name of the bindings")
-	flag.StringVar(&o.RingOut, "ring-out", o.RingOut, "directory of package eventring, for its generated layout test (empty: none)")
-	check := flag.Bool("check", false, "generate in memory and compare with the files on disk; exit 1 listing what differs")
-	dump := flag.Bool("dump-layout", false, "print the layout model as JSON (the shape of exec-layout.json) and exit")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: eventgen [flags]\n\nGenerates Go bindings for the execution event schema.\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	os.Exit(gen.Main(o, *check, *dump, os.Stdout, os.Stderr))
+	os.Exit(gen.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -137,9 +137,6 @@ static inline void *monad_event_ring_payload_memcpy(
 // Every schema reserves code 1 for RECORD_ERROR.
 constexpr uint16_t MONAD_EVENT_RECORD_ERROR_EVENT_TYPE = 1;
 
-// Payload size of a RECORD_ERROR event that carries a truncated copy.
-constexpr uint32_t MONAD_EVENT_RECORD_ERROR_TRUNCATED_SIZE = 8'192;
-
 static_assert(sizeof(struct monad_event_descriptor) == 64);
 static_assert(sizeof(struct monad_event_ring_header) == 192);
 static_assert(alignof(struct monad_event_record_error) == 16);
