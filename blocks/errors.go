@@ -20,7 +20,7 @@ var (
 	// was being read; all state built so far was discarded. It is the
 	// same value as eventring.ErrPayloadExpired: expiry is one condition,
 	// so errors.Is matches either name, whichever package reported it (a
-	// *PayloadExpiredError here, an *eventring.PayloadError there).
+	// *PayloadExpiredError here, an *eventring.ExpiredError there).
 	ErrPayloadExpired = eventring.ErrPayloadExpired
 	// ErrImplicitDrop: the block in progress was discarded because its
 	// events were inconsistent or incomplete (see DropReason).
@@ -104,7 +104,7 @@ const (
 	// depends on (e.g. a log before its transaction's TXN_EVM_OUTPUT).
 	DropBadIndex
 	// DropMalformed: an event of the block had a malformed payload (Err
-	// holds the decoder's *PayloadError) or impossible flow tags.
+	// holds the decoder's *execevents.PayloadError) or impossible flow tags.
 	DropMalformed
 	// DropLostEvent: the recorder replaced an event of the block with a
 	// RECORD_ERROR (payload too large), so the block cannot be complete.
@@ -223,7 +223,7 @@ type CommitError struct {
 	Block     execevents.BlockTag  // id and number concerned (id zero for BLOCK_VERIFIED)
 	State     CommitState          // tracked state of that block when the event came
 	Msg       string               // what contradicts the tracked state, in words
-	// Err is the decoder's *PayloadError for a malformed consensus
+	// Err is the decoder's *execevents.PayloadError for a malformed consensus
 	// payload, else nil.
 	Err error
 }

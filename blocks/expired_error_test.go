@@ -77,8 +77,8 @@ func TestPayloadExpiredSentinels(t *testing.T) {
 	if !errors.As(builderErr, &pe) || pe.Seqno != 1 || pe.EventType != execevents.EventTypeBlockStart || pe.Offset != d.PayloadBufOffset {
 		t.Errorf("Builder.Process error %v, want *PayloadExpiredError for BLOCK_START seqno 1 at offset %d", builderErr, d.PayloadBufOffset)
 	}
-	var re *eventring.PayloadError
+	var re *eventring.ExpiredError
 	if !errors.As(ringErr, &re) || re.Seqno != 1 {
-		t.Errorf("Ring.CopyPayload error %v, want *eventring.PayloadError for seqno 1", ringErr)
+		t.Errorf("Ring.CopyPayload error %v, want *eventring.ExpiredError for seqno 1", ringErr)
 	}
 }

@@ -250,7 +250,7 @@ func TestPayloadWrapAndWindowSlide(t *testing.T) {
 			expired++
 			require.ErrorIs(t, err, ErrPayloadExpired)
 			require.False(t, ring.PayloadValid(&d))
-			var pe *PayloadError
+			var pe *ExpiredError
 			require.ErrorAs(t, err, &pe)
 			require.Equal(t, seq, pe.Seqno)
 		} else {
