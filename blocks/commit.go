@@ -83,7 +83,7 @@ func (t *Tracker) State(id execevents.Bytes32) (CommitState, bool) {
 // a newly executed block that pushed an older proposal out of tracking
 // (MaxTracked) comes with an *EvictedError.
 //
-// An expired payload (*PayloadExpiredError) clears all state, as after
+// An expired payload (*eventring.ExpiredError) clears all state, as after
 // Reset.
 func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitUpdate, error) {
 	t.out = t.out[:0]
@@ -105,7 +105,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 		}
 		if !src.PayloadValid(d) {
 			t.Reset()
-			return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: execevents.EventType(d.EventType), Offset: d.PayloadBufOffset}
+			return nil, expiredError(d)
 		}
 		if err != nil {
 			return nil, &CommitError{Seqno: d.Seqno, EventType: execevents.EventType(d.EventType), Msg: "malformed payload", Err: err}
@@ -114,7 +114,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 	}
 	blk, err := t.b.Process(src, d)
 	if err != nil {
-		if _, ok := err.(*PayloadExpiredError); ok {
+		if _, ok := err.(*eventring.ExpiredError); ok {
 			t.Reset()
 		}
 		return nil, err

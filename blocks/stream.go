@@ -128,7 +128,7 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 // (a block already delivered, in particular) is never consumed twice even
 // on a corrupt one. Its payload must also still be valid: the payload
 // buffer can wrap before the descriptors do, and a BLOCK_START whose
-// payload is gone would only give a PayloadExpiredError instead of a block.
+// payload is gone would only give an *eventring.ExpiredError instead of a block.
 func resume(r *eventring.Reader, gap *eventring.GapError) {
 	last := r.LastSeqno()
 	if r.Ring().IsSnapshot() {

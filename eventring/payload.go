@@ -92,15 +92,16 @@ func (r *Ring) copyPayloadSlow(d *Descriptor, dst []byte) ([]byte, error) {
 // reclaimed its bytes (it wraps ErrPayloadExpired), or the descriptor's size
 // or offset is impossible for the ring (it wraps ErrBadDescriptor).
 type ExpiredError struct {
-	Seqno  uint64 // the event's sequence number
-	Offset uint64 // its virtual payload offset
-	Size   uint32 // its payload size
-	Err    error  // ErrPayloadExpired or ErrBadDescriptor
+	Seqno     uint64 // the event's sequence number
+	EventType uint16 // its event type (the descriptor's code)
+	Offset    uint64 // its virtual payload offset
+	Size      uint32 // its payload size
+	Err       error  // ErrPayloadExpired or ErrBadDescriptor
 }
 
 // Error names the event and its payload location.
 func (e *ExpiredError) Error() string {
-	return fmt.Sprintf("%v (seqno %d, offset %d, size %d)", e.Err, e.Seqno, e.Offset, e.Size)
+	return fmt.Sprintf("%v (seqno %d, event type %d, offset %d, size %d)", e.Err, e.Seqno, e.EventType, e.Offset, e.Size)
 }
 
 // Unwrap returns the sentinel.
@@ -116,5 +117,5 @@ func (r *Ring) payloadError(d *Descriptor) error {
 	if size > r.maxPayload || off+size < off || !r.refreshNext(off+size) {
 		err = ErrBadDescriptor
 	}
-	return &ExpiredError{Seqno: d.Seqno, Offset: off, Size: d.PayloadSize, Err: err}
+	return &ExpiredError{Seqno: d.Seqno, EventType: d.EventType, Offset: off, Size: d.PayloadSize, Err: err}
 }
