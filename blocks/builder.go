@@ -254,6 +254,10 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // block in progress. A payload
 // that would take the block past MaxBlockBytes is not read: the block is
 // dropped with DropByteLimit.
+//
+// The error is a condition of this event (*DropError, *RejectedError,
+// *eventring.ExpiredError), never a reason to stop: feed the next event.
+// [Builder.Blocks] yields it as a notice ([Update.Notice]).
 func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*ExecutedBlock, error) {
 	t := execevents.EventType(d.EventType)
 	if !b.wants(t) {
@@ -301,7 +305,9 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 
 // AddEvent consumes an already decoded event, e.g. an owned copy made with
 // Clone. It behaves like Process except that it cannot check payload
-// validity: the caller vouches that ev's payload is intact.
+// validity: the caller vouches that ev's payload is intact. Its errors are
+// per-event conditions like Process's; a malformed event that no block in
+// progress needs gives its *execevents.PayloadError.
 func (b *Builder) AddEvent(ev execevents.Event) (*ExecutedBlock, error) {
 	if err := execevents.CheckEvent(ev); err != nil {
 		if ev != nil && b.wants(ev.Type()) && (ev.Type() == execevents.EventTypeBlockStart || b.active) {
