@@ -92,8 +92,9 @@ type BuilderOptions struct {
 // blocks (flow tag BLOCK_SEQNO differs) and of kinds it does not keep are
 // ignored. Inconsistent or incomplete input never panics: the block in
 // progress is discarded and a typed error returned (*RejectedError,
-// *DropError, *PayloadExpiredError); the next BLOCK_START begins a fresh
-// block. After a reader gap call Reset.
+// *DropError, or *eventring.ExpiredError for a payload that expired while
+// it was read); the next BLOCK_START begins a fresh block. After a reader
+// gap call Reset.
 //
 // A Builder is not safe for concurrent use.
 type Builder struct {
@@ -248,9 +249,15 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // Everything kept is copied out of the payload, and the payload is checked
 // for validity before it is read and again after the copy: an overwritten
 // payload, or a descriptor whose payload the writer never allocated,
-// gives *PayloadExpiredError and discards the block in progress. A payload
+// gives an *eventring.ExpiredError (errors.Is eventring.ErrPayloadExpired:
+// through a PayloadSource the two cannot be told apart) and discards the
+// block in progress. A payload
 // that would take the block past MaxBlockBytes is not read: the block is
 // dropped with DropByteLimit.
+//
+// The error is a condition of this event (*DropError, *RejectedError,
+// *eventring.ExpiredError), never a reason to stop: feed the next event.
+// [Builder.Blocks] yields it as a notice ([Update.Notice]).
 func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*ExecutedBlock, error) {
 	t := execevents.EventType(d.EventType)
 	if !b.wants(t) {
@@ -298,7 +305,9 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 
 // AddEvent consumes an already decoded event, e.g. an owned copy made with
 // Clone. It behaves like Process except that it cannot check payload
-// validity: the caller vouches that ev's payload is intact.
+// validity: the caller vouches that ev's payload is intact. Its errors are
+// per-event conditions like Process's; a malformed event that no block in
+// progress needs gives its *execevents.PayloadError.
 func (b *Builder) AddEvent(ev execevents.Event) (*ExecutedBlock, error) {
 	if err := execevents.CheckEvent(ev); err != nil {
 		if ev != nil && b.wants(ev.Type()) && (ev.Type() == execevents.EventTypeBlockStart || b.active) {
@@ -384,7 +393,13 @@ func txnOf(f execevents.Flow) int64 {
 // validity check.
 func (b *Builder) expired(d *eventring.Descriptor) error {
 	b.discard()
-	return &PayloadExpiredError{Seqno: d.Seqno, EventType: execevents.EventType(d.EventType), Offset: d.PayloadBufOffset}
+	return expiredError(d)
+}
+
+// expiredError reports that d's payload failed the validity check.
+func expiredError(d *eventring.Descriptor) *eventring.ExpiredError {
+	return &eventring.ExpiredError{Seqno: d.Seqno, EventType: d.EventType, Offset: d.PayloadBufOffset,
+		Size: d.PayloadSize, Err: eventring.ErrPayloadExpired}
 }
 
 // owns reports whether an event with BLOCK_SEQNO tag s belongs to the block

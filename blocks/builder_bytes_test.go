@@ -58,7 +58,7 @@ func allocated(f func()) uint64 {
 
 // TestBuilderCorruptDescriptorRing: on a real ring, a descriptor whose
 // payload_size or offset no writer allocated (corruption) is rejected by
-// PayloadValid before the builder reads it: *PayloadExpiredError, the block
+// PayloadValid before the builder reads it: *eventring.ExpiredError, the block
 // discarded, the payload never read and nothing allocated for it.
 func TestBuilderCorruptDescriptorRing(t *testing.T) {
 	h := newHostileStream(t)
@@ -110,9 +110,10 @@ func TestBuilderCorruptDescriptorRing(t *testing.T) {
 			c.corrupt(&d)
 			var err error
 			alloc := allocated(func() { _, err = b.Process(src, &d) })
-			var pe *blocks.PayloadExpiredError
-			if !errors.As(err, &pe) || pe.Seqno != 2 || pe.EventType != execevents.EventTypeTxnHeaderStart || pe.Offset != d.PayloadBufOffset {
-				t.Fatalf("error %v, want *PayloadExpiredError for seqno 2 at offset %d", err, d.PayloadBufOffset)
+			var pe *eventring.ExpiredError
+			if !errors.As(err, &pe) || pe.Seqno != 2 || pe.EventType != uint16(execevents.EventTypeTxnHeaderStart) ||
+				pe.Offset != d.PayloadBufOffset || pe.Size != d.PayloadSize || !errors.Is(err, eventring.ErrPayloadExpired) {
+				t.Fatalf("error %v, want *eventring.ExpiredError for seqno 2 at offset %d", err, d.PayloadBufOffset)
 			}
 			if n := src.reads[2]; n != 0 {
 				t.Errorf("corrupt descriptor's payload read %d times, want 0", n)

@@ -222,20 +222,20 @@ type expectedTag struct {
 
 func hex0x(b []byte) string { return "0x" + hex.EncodeToString(b) }
 
-// TestCommitUpdatesReference drives the real ring of every reference case
-// through CommitUpdates and compares the update sequence (state, block tag,
+// TestUpdatesReference drives the real ring of every reference case
+// through Updates and compares the update sequence (state, block tag,
 // hashes, senders, gas, abandoned proposals) with the other SDK's
 // expected.json. The expected recording may run past its snapshot: the
 // produced sequence must be a prefix of it, at most 8 updates short.
-func TestCommitUpdatesReference(t *testing.T) {
+func TestUpdatesReference(t *testing.T) {
 	for _, dir := range testdata.ExecCases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			commitUpdatesReference(t, dir)
+			updatesReference(t, dir)
 		})
 	}
 }
 
-func commitUpdatesReference(t *testing.T, dir string) {
+func updatesReference(t *testing.T, dir string) {
 	raw, err := os.ReadFile(filepath.Join(dir, "expected.json.zst"))
 	if err != nil {
 		t.Skipf("expected.json.zst: %v", err)
@@ -258,10 +258,13 @@ func commitUpdatesReference(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer ring.Close()
-	var got []blocks.CommitUpdate
-	for u, err := range blocks.CommitUpdates(context.Background(), ring, blocks.BuilderOptions{}) {
+	var got []blocks.Update
+	for u, err := range blocks.Updates(context.Background(), ring, blocks.BuilderOptions{}) {
 		if err != nil {
 			t.Fatalf("update %d: %v", len(got), err)
+		}
+		if u.Notice != nil {
+			t.Fatalf("update %d: notice %v", len(got), u.Notice)
 		}
 		got = append(got, u)
 	}

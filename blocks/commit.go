@@ -18,7 +18,9 @@ import (
 // Only blocks that were reassembled completely are tracked: consensus events
 // for proposals the tracker has not seen are ignored. Inconsistent consensus
 // events give a *CommitError and are otherwise ignored; builder errors pass
-// through unchanged.
+// through unchanged. All of these are per-event conditions after which the
+// tracker goes on; [Tracker.Updates] yields them as notices ([Update.Notice]).
+// The updates Process and its siblings return never carry a Notice.
 //
 // The tracker holds at most BuilderOptions.MaxTracked proposals, so a ring
 // without consensus events cannot make it grow without limit: beyond that,
@@ -33,7 +35,7 @@ type Tracker struct {
 	dec   execevents.Decoder
 	byID  map[execevents.Bytes32]*tracked
 	byNum map[uint64][]*tracked // proposals per number, in arrival order
-	out   []CommitUpdate        // reused result buffer
+	out   []Update              // reused result buffer
 }
 
 type tracked struct {
@@ -49,7 +51,7 @@ func NewTracker(opts BuilderOptions) *Tracker {
 		max:   int(b.opts.MaxTracked),
 		byID:  make(map[execevents.Bytes32]*tracked),
 		byNum: make(map[uint64][]*tracked),
-		out:   make([]CommitUpdate, 0, 2),
+		out:   make([]Update, 0, 2),
 	}
 }
 
@@ -83,9 +85,13 @@ func (t *Tracker) State(id execevents.Bytes32) (CommitState, bool) {
 // a newly executed block that pushed an older proposal out of tracking
 // (MaxTracked) comes with an *EvictedError.
 //
-// An expired payload (*PayloadExpiredError) clears all state, as after
+// The error is a condition of this event (*DropError, *RejectedError,
+// *CommitError, *EvictedError, *eventring.ExpiredError), never a reason to
+// stop: feed the next event. [Tracker.Updates] yields it as a notice.
+//
+// An expired payload (*eventring.ExpiredError) clears all state, as after
 // Reset.
-func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitUpdate, error) {
+func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]Update, error) {
 	t.out = t.out[:0]
 	switch execevents.EventType(d.EventType) {
 	case execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized, execevents.EventTypeBlockVerified:
@@ -105,7 +111,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 		}
 		if !src.PayloadValid(d) {
 			t.Reset()
-			return nil, &PayloadExpiredError{Seqno: d.Seqno, EventType: execevents.EventType(d.EventType), Offset: d.PayloadBufOffset}
+			return nil, expiredError(d)
 		}
 		if err != nil {
 			return nil, &CommitError{Seqno: d.Seqno, EventType: execevents.EventType(d.EventType), Msg: "malformed payload", Err: err}
@@ -114,7 +120,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 	}
 	blk, err := t.b.Process(src, d)
 	if err != nil {
-		if _, ok := err.(*PayloadExpiredError); ok {
+		if _, ok := err.(*eventring.ExpiredError); ok {
 			t.Reset()
 		}
 		return nil, err
@@ -127,7 +133,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]CommitU
 
 // AddEvent is Process for an already decoded (e.g. cloned) event; the
 // caller vouches that its payload is intact.
-func (t *Tracker) AddEvent(ev execevents.Event) ([]CommitUpdate, error) {
+func (t *Tracker) AddEvent(ev execevents.Event) ([]Update, error) {
 	t.out = t.out[:0]
 	if execevents.CheckEvent(ev) != nil {
 		_, err := t.b.AddEvent(ev) // reports it
@@ -152,12 +158,12 @@ func (t *Tracker) AddEvent(ev execevents.Event) ([]CommitUpdate, error) {
 // AddBlock starts tracking an executed block built elsewhere and reports it
 // as proposed; if MaxTracked proposals were tracked already, the error is
 // the *EvictedError of the one that made room.
-func (t *Tracker) AddBlock(blk *ExecutedBlock) ([]CommitUpdate, error) {
+func (t *Tracker) AddBlock(blk *ExecutedBlock) ([]Update, error) {
 	t.out = t.out[:0]
 	return t.add(blk)
 }
 
-func (t *Tracker) add(blk *ExecutedBlock) ([]CommitUpdate, error) {
+func (t *Tracker) add(blk *ExecutedBlock) ([]Update, error) {
 	id := blk.Start.BlockTag.ID
 	if old := t.byID[id]; old != nil {
 		return nil, &CommitError{Seqno: blk.StartSeqno, EventType: execevents.EventTypeBlockStart, Block: blk.Start.BlockTag,
@@ -171,7 +177,7 @@ func (t *Tracker) add(blk *ExecutedBlock) ([]CommitUpdate, error) {
 	t.byID[id] = tr
 	n := blk.Start.BlockTag.BlockNumber
 	t.byNum[n] = append(t.byNum[n], tr)
-	t.out = append(t.out, CommitUpdate{State: CommitProposed, Block: blk})
+	t.out = append(t.out, Update{State: CommitProposed, Block: blk})
 	return t.out, err
 }
 
@@ -204,7 +210,7 @@ func (t *Tracker) evict(next *ExecutedBlock) error {
 	return &EvictedError{Block: old.blk, State: old.state, Limit: t.max, Seqno: next.EndSeqno, Next: next.Start.BlockTag}
 }
 
-func (t *Tracker) consensus(seqno uint64, et execevents.EventType, tag execevents.BlockTag) ([]CommitUpdate, error) {
+func (t *Tracker) consensus(seqno uint64, et execevents.EventType, tag execevents.BlockTag) ([]Update, error) {
 	switch et {
 	case execevents.EventTypeBlockQC:
 		tr := t.byID[tag.ID]
@@ -212,7 +218,7 @@ func (t *Tracker) consensus(seqno uint64, et execevents.EventType, tag execevent
 			return nil, nil // unknown, or already past Voted: nothing new
 		}
 		tr.state = CommitVoted
-		t.out = append(t.out, CommitUpdate{State: CommitVoted, Block: tr.blk})
+		t.out = append(t.out, Update{State: CommitVoted, Block: tr.blk})
 		return t.out, nil
 
 	case execevents.EventTypeBlockFinalized:
@@ -239,7 +245,7 @@ func (t *Tracker) consensus(seqno uint64, et execevents.EventType, tag execevent
 		if abandoned != nil {
 			t.byNum[tag.BlockNumber] = append(t.byNum[tag.BlockNumber][:0], tr)
 		}
-		t.out = append(t.out, CommitUpdate{State: CommitFinalized, Block: tr.blk, Abandoned: abandoned})
+		t.out = append(t.out, Update{State: CommitFinalized, Block: tr.blk, Abandoned: abandoned})
 		return t.out, nil
 
 	case execevents.EventTypeBlockVerified:
@@ -283,7 +289,7 @@ func (t *Tracker) consensus(seqno uint64, et execevents.EventType, tag execevent
 			}
 		}
 		tr.state = CommitVerified
-		t.out = append(t.out, CommitUpdate{State: CommitVerified, Block: tr.blk})
+		t.out = append(t.out, Update{State: CommitVerified, Block: tr.blk})
 		return t.out, err
 	}
 	return nil, nil

@@ -40,6 +40,9 @@ func TestDemoCommitSequence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if u.Notice != nil {
+			t.Fatalf("notice: %v", u.Notice)
+		}
 		s := name(u.Block) + " " + u.State.String()
 		if len(u.Abandoned) > 0 {
 			var ab []string
@@ -105,11 +108,11 @@ func TestTrackerRules(t *testing.T) {
 	a, b, c := block(10, 0xa), block(10, 0xb), block(11, 0xc)
 	type step struct {
 		name    string
-		do      func() ([]blocks.CommitUpdate, error)
+		do      func() ([]blocks.Update, error)
 		want    string // "" for no update
 		wantErr bool
 	}
-	describe := func(ups []blocks.CommitUpdate) string {
+	describe := func(ups []blocks.Update) string {
 		var s []string
 		for _, u := range ups {
 			x := fmt.Sprintf("%s %d/%x", u.State, u.Block.Number(), u.Block.ID()[31])
@@ -121,30 +124,30 @@ func TestTrackerRules(t *testing.T) {
 		return strings.Join(s, "; ")
 	}
 	steps := []step{
-		{"propose a", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(a) }, "Proposed 10/a", false},
-		{"propose b", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(b) }, "Proposed 10/b", false},
-		{"propose c", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(c) }, "Proposed 11/c", false},
-		{"qc a", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(qc(10, 0xa)) }, "Voted 10/a", false},
-		{"qc a again: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(qc(10, 0xa)) }, "", false},
-		{"qc unknown: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(qc(10, 0xf)) }, "", false},
-		{"finalize unknown: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(finalized(10, 0xf)) }, "", false},
-		{"finalize b skipping Voted, abandons a", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(finalized(10, 0xb)) }, "Finalized 10/b -10/a", false},
-		{"qc a after it was abandoned: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(qc(10, 0xa)) }, "", false},
-		{"qc b after finalization: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(qc(10, 0xb)) }, "", false},
-		{"finalize b twice: inconsistent", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(finalized(10, 0xb)) }, "", true},
-		{"verify unknown number: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(verified(9)) }, "", false},
-		{"verify 10", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(verified(10)) }, "Verified 10/b", false},
-		{"verify 10 again: ignored", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(verified(10)) }, "", false},
-		{"same proposal executed twice: inconsistent", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(block(11, 0xc)) }, "", true},
-		{"finalize c with the wrong number: inconsistent", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(finalized(12, 0xc)) }, "", true},
-		{"verify c before finalization: reported, with an error", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(verified(11)) }, "Verified 11/c", true},
-		{"propose d", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(block(12, 0xd)) }, "Proposed 12/d", false},
-		{"propose e", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(block(13, 0xe)) }, "Proposed 13/e", false},
-		{"finalize e", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(finalized(13, 0xe)) }, "Finalized 13/e", false},
-		{"verify 13 with 12 still tracked: gapped", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(verified(13)) }, "Verified 13/e", true},
-		{"propose f1", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(block(14, 0x1)) }, "Proposed 14/1", false},
-		{"propose f2", func() ([]blocks.CommitUpdate, error) { return tr.AddBlock(block(14, 0x2)) }, "Proposed 14/2", false},
-		{"verify 14 with two proposals: inconsistent", func() ([]blocks.CommitUpdate, error) { return tr.AddEvent(verified(14)) }, "", true},
+		{"propose a", func() ([]blocks.Update, error) { return tr.AddBlock(a) }, "Proposed 10/a", false},
+		{"propose b", func() ([]blocks.Update, error) { return tr.AddBlock(b) }, "Proposed 10/b", false},
+		{"propose c", func() ([]blocks.Update, error) { return tr.AddBlock(c) }, "Proposed 11/c", false},
+		{"qc a", func() ([]blocks.Update, error) { return tr.AddEvent(qc(10, 0xa)) }, "Voted 10/a", false},
+		{"qc a again: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(qc(10, 0xa)) }, "", false},
+		{"qc unknown: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(qc(10, 0xf)) }, "", false},
+		{"finalize unknown: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(finalized(10, 0xf)) }, "", false},
+		{"finalize b skipping Voted, abandons a", func() ([]blocks.Update, error) { return tr.AddEvent(finalized(10, 0xb)) }, "Finalized 10/b -10/a", false},
+		{"qc a after it was abandoned: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(qc(10, 0xa)) }, "", false},
+		{"qc b after finalization: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(qc(10, 0xb)) }, "", false},
+		{"finalize b twice: inconsistent", func() ([]blocks.Update, error) { return tr.AddEvent(finalized(10, 0xb)) }, "", true},
+		{"verify unknown number: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(verified(9)) }, "", false},
+		{"verify 10", func() ([]blocks.Update, error) { return tr.AddEvent(verified(10)) }, "Verified 10/b", false},
+		{"verify 10 again: ignored", func() ([]blocks.Update, error) { return tr.AddEvent(verified(10)) }, "", false},
+		{"same proposal executed twice: inconsistent", func() ([]blocks.Update, error) { return tr.AddBlock(block(11, 0xc)) }, "", true},
+		{"finalize c with the wrong number: inconsistent", func() ([]blocks.Update, error) { return tr.AddEvent(finalized(12, 0xc)) }, "", true},
+		{"verify c before finalization: reported, with an error", func() ([]blocks.Update, error) { return tr.AddEvent(verified(11)) }, "Verified 11/c", true},
+		{"propose d", func() ([]blocks.Update, error) { return tr.AddBlock(block(12, 0xd)) }, "Proposed 12/d", false},
+		{"propose e", func() ([]blocks.Update, error) { return tr.AddBlock(block(13, 0xe)) }, "Proposed 13/e", false},
+		{"finalize e", func() ([]blocks.Update, error) { return tr.AddEvent(finalized(13, 0xe)) }, "Finalized 13/e", false},
+		{"verify 13 with 12 still tracked: gapped", func() ([]blocks.Update, error) { return tr.AddEvent(verified(13)) }, "Verified 13/e", true},
+		{"propose f1", func() ([]blocks.Update, error) { return tr.AddBlock(block(14, 0x1)) }, "Proposed 14/1", false},
+		{"propose f2", func() ([]blocks.Update, error) { return tr.AddBlock(block(14, 0x2)) }, "Proposed 14/2", false},
+		{"verify 14 with two proposals: inconsistent", func() ([]blocks.Update, error) { return tr.AddEvent(verified(14)) }, "", true},
 	}
 	for _, s := range steps {
 		ups, err := s.do()

@@ -34,8 +34,10 @@ func (s CommitState) String() string {
 // MarshalText encodes the state as its name.
 func (s CommitState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// CommitUpdate reports that a block reached a new commit state.
-type CommitUpdate struct {
+// Update reports that a block reached a new commit state, or, in what the
+// iterators ([Updates], [Tracker.Updates], [Builder.Blocks]) yield, a
+// condition that reading went past (Notice).
+type Update struct {
 	// State is the state Block has just reached.
 	State CommitState
 	// Block is the block whose state changed. The same *ExecutedBlock is
@@ -45,4 +47,22 @@ type CommitUpdate struct {
 	// that were dropped because Block was finalized (only with
 	// CommitFinalized; nil otherwise), in the order they were proposed.
 	Abandoned []*ExecutedBlock
+	// Notice, when non-nil, reports a condition that reading went past;
+	// State, Block and Abandoned are then zero (so check Notice first). It
+	// is one of:
+	//
+	//   - *eventring.GapError: events were lost (the reader was lapped, or a
+	//     snapshot's ring had wrapped); block tracking restarted after them;
+	//   - *DropError: a block was dropped (inconsistent or incomplete events);
+	//   - *RejectedError: a block failed (BLOCK_REJECT, TXN_REJECT,
+	//     EVM_ERROR) and was discarded;
+	//   - *eventring.ExpiredError: a payload expired while it was read (the
+	//     reader is too slow); the block in progress was discarded;
+	//   - *EvictedError: the tracker stopped following an old proposal;
+	//   - *CommitError: a consensus event contradicted the tracked state
+	//     and was ignored.
+	//
+	// Updates returned by [Tracker.Process] and its siblings never carry a
+	// Notice: those methods return the condition as their error.
+	Notice error
 }

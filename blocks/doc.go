@@ -16,11 +16,35 @@
 //   - Commit states. A [Tracker] feeds a Builder and follows every executed
 //     proposal from Proposed to Voted, Finalized and Verified (spec §9.2,
 //     "commit states": BLOCK_QC, BLOCK_FINALIZED and BLOCK_VERIFIED move a
-//     proposal on), reporting [CommitUpdate]s, including the competing
+//     proposal on), reporting [Update]s, including the competing
 //     proposals that a finalization abandons. It holds at most
 //     BuilderOptions.MaxTracked proposals and reports any it has to drop
-//     ([EvictedError]). [CommitUpdates] runs the whole pipeline over a ring
-//     as an iterator.
+//     ([EvictedError]).
+//
+// [Updates] runs the whole pipeline over a ring as an iterator;
+// [Tracker.Updates] and [Builder.Blocks] do the same with a reader of your
+// own. They follow the standard library's error rule: an error ends the
+// iteration (ctx done, writer gone, ring closed; the end of a snapshot ends
+// it quietly), and conditions after which reading goes on are values: an
+// [Update] whose Notice holds a reader gap (*eventring.GapError), a dropped
+// or rejected block ([DropError], [RejectedError]), an expired payload
+// (*eventring.ExpiredError), an evicted proposal ([EvictedError]) or an
+// inconsistent consensus event ([CommitError]):
+//
+//	for u, err := range blocks.Updates(ctx, ring, blocks.BuilderOptions{}) {
+//		if err != nil {
+//			return err
+//		}
+//		if u.Notice != nil {
+//			log.Print(u.Notice) // reading goes on
+//			continue
+//		}
+//		use(u.State, u.Block)
+//	}
+//
+// [Builder.Process] and [Tracker.Process] (and their AddEvent siblings)
+// drive the same machinery one event at a time; their errors are those
+// per-event conditions, and the iterators turn them into notices.
 //
 // The rewind helpers ([LatestConsensus], [RewindToLatestBlockStart],
 // [BlockNumberPrev], [BlockIDPrev], [RewindForSimpleReplay]; spec §9.3,

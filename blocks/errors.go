@@ -4,32 +4,27 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/monadgo/events/execevents"
 
-	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
 )
 
 // Sentinel errors; use errors.Is. The concrete errors are typed
-// (*RejectedError, *DropError, *PayloadExpiredError, *CommitError,
-// *EvictedError) and carry the offending values.
+// (*RejectedError, *DropError, *CommitError, *EvictedError) and carry the
+// offending values. A payload that expired while it was read is reported
+// with eventring's *eventring.ExpiredError (errors.Is
+// eventring.ErrPayloadExpired), whichever package noticed it.
 var (
 	// ErrRejected: the block in progress failed (BLOCK_REJECT, TXN_REJECT
 	// or EVM_ERROR) and was discarded.
-	ErrRejected = errors.New("execevents: block rejected")
-	// ErrPayloadExpired: a payload was overwritten by the writer while it
-	// was being read; all state built so far was discarded. It is the
-	// same value as eventring.ErrPayloadExpired: expiry is one condition,
-	// so errors.Is matches either name, whichever package reported it (a
-	// *PayloadExpiredError here, an *eventring.PayloadError there).
-	ErrPayloadExpired = eventring.ErrPayloadExpired
+	ErrRejected = errors.New("blocks: block rejected")
 	// ErrImplicitDrop: the block in progress was discarded because its
 	// events were inconsistent or incomplete (see DropReason).
-	ErrImplicitDrop = errors.New("execevents: block dropped")
+	ErrImplicitDrop = errors.New("blocks: block dropped")
 	// ErrInconsistent: consensus events contradict the tracked state.
-	ErrInconsistent = errors.New("execevents: inconsistent commit state")
+	ErrInconsistent = errors.New("blocks: inconsistent commit state")
 	// ErrEvicted: the commit tracker stopped following a proposal to stay
 	// within its MaxTracked bound; no further update comes for it.
-	ErrEvicted = errors.New("execevents: proposal evicted from commit tracking")
+	ErrEvicted = errors.New("blocks: proposal evicted from commit tracking")
 )
 
 // RejectedError reports that the block in progress ended in failure and was
@@ -48,7 +43,7 @@ type RejectedError struct {
 
 // Error names the block, the event and the offending values.
 func (e *RejectedError) Error() string {
-	s := fmt.Sprintf("execevents: block %d (id %s, start seqno %d) rejected by %s at seqno %d",
+	s := fmt.Sprintf("blocks: block %d (id %s, start seqno %d) rejected by %s at seqno %d",
 		e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.StartSeqno, eventName(e.EventType), e.Seqno)
 	if e.TxnIndex >= 0 {
 		s += fmt.Sprintf(", transaction %d", e.TxnIndex)
@@ -61,24 +56,6 @@ func (e *RejectedError) Error() string {
 
 // Is reports whether target is ErrRejected.
 func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
-
-// PayloadExpiredError reports an event whose payload was overwritten while
-// it was read.
-type PayloadExpiredError struct {
-	Seqno     uint64               // seqno of the event whose payload expired
-	EventType execevents.EventType // its event type
-	Offset    uint64               // payload_buf_offset of the expired payload
-}
-
-// Error names the block, the event and the offending values.
-func (e *PayloadExpiredError) Error() string {
-	return fmt.Sprintf("execevents: payload of %s event seqno %d (buffer offset %d) expired while reading",
-		eventName(e.EventType), e.Seqno, e.Offset)
-}
-
-// Is reports whether target is ErrPayloadExpired, which is also
-// eventring.ErrPayloadExpired.
-func (e *PayloadExpiredError) Is(target error) bool { return target == ErrPayloadExpired }
 
 // DropReason says why a block was implicitly dropped.
 type DropReason uint8
@@ -104,7 +81,7 @@ const (
 	// depends on (e.g. a log before its transaction's TXN_EVM_OUTPUT).
 	DropBadIndex
 	// DropMalformed: an event of the block had a malformed payload (Err
-	// holds the decoder's *PayloadError) or impossible flow tags.
+	// holds the decoder's *execevents.PayloadError) or impossible flow tags.
 	DropMalformed
 	// DropLostEvent: the recorder replaced an event of the block with a
 	// RECORD_ERROR (payload too large), so the block cannot be complete.
@@ -174,7 +151,7 @@ type DropError struct {
 
 // Error names the block, the event and the offending values.
 func (e *DropError) Error() string {
-	s := fmt.Sprintf("execevents: block %d (id %s, start seqno %d) dropped at %s seqno %d: %s",
+	s := fmt.Sprintf("blocks: block %d (id %s, start seqno %d) dropped at %s seqno %d: %s",
 		e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.StartSeqno, eventName(e.EventType), e.Seqno, e.Reason)
 	switch e.Reason {
 	case DropUnterminatedBlock:
@@ -223,14 +200,14 @@ type CommitError struct {
 	Block     execevents.BlockTag  // id and number concerned (id zero for BLOCK_VERIFIED)
 	State     CommitState          // tracked state of that block when the event came
 	Msg       string               // what contradicts the tracked state, in words
-	// Err is the decoder's *PayloadError for a malformed consensus
+	// Err is the decoder's *execevents.PayloadError for a malformed consensus
 	// payload, else nil.
 	Err error
 }
 
 // Error names the block, the event and the offending values.
 func (e *CommitError) Error() string {
-	s := fmt.Sprintf("execevents: %s seqno %d for block %d (id %s, state %s): %s",
+	s := fmt.Sprintf("blocks: %s seqno %d for block %d (id %s, state %s): %s",
 		eventName(e.EventType), e.Seqno, e.Block.BlockNumber, shortHex(e.Block.ID[:]), e.State, e.Msg)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -265,7 +242,7 @@ type EvictedError struct {
 // Error names the evicted block, its state and the bound.
 func (e *EvictedError) Error() string {
 	tag := e.Block.Start.BlockTag
-	return fmt.Sprintf("execevents: block %d (id %s, start seqno %d, state %s) evicted from commit tracking at seqno %d: %d proposals tracked (MaxTracked) when block %d (id %s) was executed",
+	return fmt.Sprintf("blocks: block %d (id %s, start seqno %d, state %s) evicted from commit tracking at seqno %d: %d proposals tracked (MaxTracked) when block %d (id %s) was executed",
 		tag.BlockNumber, shortHex(tag.ID[:]), e.Block.StartSeqno, e.State, e.Seqno, e.Limit, e.Next.BlockNumber, shortHex(e.Next.ID[:]))
 }
 

@@ -14,17 +14,23 @@ import (
 // file works the same way.
 const demoPath = "../testdata/demo.snapshot.zst"
 
-// Follow executed blocks through their commit states.
-func ExampleCommitUpdates() {
+// Follow executed blocks through their commit states. An error ends the
+// loop (ctx done, writer gone, ring closed); a dropped block or a gap is a
+// notice, after which reading goes on.
+func ExampleUpdates() {
 	ring, err := execevents.Open(demoPath)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer ring.Close()
-	for u, err := range blocks.CommitUpdates(context.Background(), ring, blocks.BuilderOptions{}) {
+	for u, err := range blocks.Updates(context.Background(), ring, blocks.BuilderOptions{}) {
 		if err != nil {
-			fmt.Println("error:", err) // a dropped block or a gap; reading goes on
+			fmt.Println("error:", err)
+			return
+		}
+		if u.Notice != nil {
+			fmt.Println("notice:", u.Notice) // a dropped block or a gap; reading goes on
 			continue
 		}
 		fmt.Printf("%-9s block %d round %d (%d txns)", u.State, u.Block.Number(), u.Block.Start.Round, len(u.Block.Txns))
@@ -64,11 +70,16 @@ func ExampleBuilder() {
 	}
 	defer ring.Close()
 	b := blocks.NewBuilder(blocks.BuilderOptions{CallFrames: true})
-	for blk, err := range b.Blocks(context.Background(), ring.NewReader()) {
+	for u, err := range b.Blocks(context.Background(), ring.NewReader()) {
 		if err != nil {
 			fmt.Println("error:", err)
+			return
+		}
+		if u.Notice != nil {
+			fmt.Println("notice:", u.Notice)
 			continue
 		}
+		blk := u.Block
 		if blk.Number() != 1_000_001 {
 			continue
 		}

@@ -51,8 +51,8 @@ func TestLiveRingGap(t *testing.T) {
 		t.Helper()
 		for range perCopy {
 			u, err, ok := next()
-			if !ok || err != nil {
-				t.Fatalf("copy %d: ok %v, error %v", k, ok, err)
+			if !ok || err != nil || u.Notice != nil {
+				t.Fatalf("copy %d: ok %v, error %v, notice %v", k, ok, err, u.Notice)
 			}
 			if u.Block.ID()[31] != k {
 				t.Fatalf("copy %d: update for block id ...%02x", k, u.Block.ID()[31])
@@ -74,12 +74,12 @@ func TestLiveRingGap(t *testing.T) {
 		writeCopy(k)
 	}
 	finish13 := recordHalf(t, rec, evs, 13)
-	_, err, ok := next()
+	u, err, ok := next()
 	var gap *eventring.GapError
-	if !ok || !errors.As(err, &gap) {
-		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
+	if !ok || err != nil || !errors.As(u.Notice, &gap) || u.Block != nil {
+		t.Fatalf("after the writer lapped the reader: ok %v, error %v, notice %v; want a *eventring.GapError notice", ok, err, u.Notice)
 	}
-	t.Log(err)
+	t.Log(u.Notice)
 	// The reader went back to copy 13's BLOCK_START and the tracker was
 	// reset: copy 13 is tracked whole once its second half is written.
 	// (Before, the reader resumed at the newest event, mid-block, and
@@ -90,14 +90,14 @@ func TestLiveRingGap(t *testing.T) {
 	pull(13)
 	pull(14)
 
-	// A consumer joining now with CommitUpdates starts at the newest
+	// A consumer joining now with Updates starts at the newest
 	// BLOCK_START, so it sees copy 14 complete.
 	ctx2, cancel2 := context.WithCancel(ctx)
 	defer cancel2()
 	n := 0
-	for u, err := range blocks.CommitUpdates(ctx2, ring, opts) {
-		if err != nil || u.Block.ID()[31] != 14 {
-			t.Fatalf("late joiner: update for ...%02x, error %v; want copy 14", u.Block.ID()[31], err)
+	for u, err := range blocks.Updates(ctx2, ring, opts) {
+		if err != nil || u.Notice != nil || u.Block.ID()[31] != 14 {
+			t.Fatalf("late joiner: update %+v, error %v; want copy 14", u, err)
 		}
 		if n++; n == perCopy {
 			break
@@ -117,8 +117,8 @@ func TestLiveRingGapNoBlockStart(t *testing.T) {
 	next, stop := iter.Pull2(blocks.NewBuilder(blocks.BuilderOptions{}).Blocks(ctx, ring.NewReader()))
 	defer stop()
 	recordCopy(t, rec, evs, 1)
-	if blk, err, ok := next(); !ok || err != nil || blk.ID()[31] != 1 {
-		t.Fatalf("copy 1: ok %v, error %v", ok, err)
+	if u, err, ok := next(); !ok || err != nil || u.Notice != nil || u.Block.ID()[31] != 1 {
+		t.Fatalf("copy 1: ok %v, error %v, notice %v", ok, err, u.Notice)
 	}
 	// More than a ring of untagged payload-free events (no owner, no
 	// BLOCK_START): nothing to rewind to.
@@ -128,15 +128,15 @@ func TestLiveRingGapNoBlockStart(t *testing.T) {
 		}
 	}
 	var gap *eventring.GapError
-	if blk, err, ok := next(); !ok || blk != nil || !errors.As(err, &gap) {
-		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
+	if u, err, ok := next(); !ok || err != nil || u.Block != nil || !errors.As(u.Notice, &gap) {
+		t.Fatalf("after the writer lapped the reader: ok %v, error %v, notice %v; want a *eventring.GapError notice", ok, err, u.Notice)
 	}
 	recordCopy(t, rec, evs, 2)
-	blk, err, ok := next()
-	if !ok || err != nil || blk.ID()[31] != 2 {
-		t.Fatalf("copy 2: ok %v, error %v", ok, err)
+	u, err, ok := next()
+	if !ok || err != nil || u.Notice != nil || u.Block.ID()[31] != 2 {
+		t.Fatalf("copy 2: ok %v, error %v, notice %v", ok, err, u.Notice)
 	}
-	b := *blk
+	b := *u.Block
 	b.Start.BlockTag.ID[31] = clean.Start.BlockTag.ID[31]
 	b.StartSeqno, b.EndSeqno = clean.StartSeqno, clean.EndSeqno
 	if !equalBlocks(&b, clean) {
@@ -218,15 +218,15 @@ func TestLiveRingGapBlocks(t *testing.T) {
 	defer stop()
 	pull := func(k byte) {
 		t.Helper()
-		blk, err, ok := next()
-		if !ok || err != nil || blk.ID()[31] != k {
+		u, err, ok := next()
+		if !ok || err != nil || u.Notice != nil || u.Block.ID()[31] != k {
 			var id byte
-			if blk != nil {
-				id = blk.ID()[31]
+			if u.Block != nil {
+				id = u.Block.ID()[31]
 			}
-			t.Fatalf("copy %d: ok %v, error %v, block ...%02x", k, ok, err, id)
+			t.Fatalf("copy %d: ok %v, error %v, notice %v, block ...%02x", k, ok, err, u.Notice, id)
 		}
-		b := *blk
+		b := *u.Block
 		b.Start.BlockTag.ID[31] = clean.Start.BlockTag.ID[31]
 		b.StartSeqno, b.EndSeqno = clean.StartSeqno, clean.EndSeqno
 		if !equalBlocks(&b, clean) {
@@ -240,11 +240,69 @@ func TestLiveRingGapBlocks(t *testing.T) {
 	}
 	finish13 := recordHalf(t, rec, evs, 13)
 	var gap *eventring.GapError
-	if blk, err, ok := next(); !ok || blk != nil || !errors.As(err, &gap) {
-		t.Fatalf("after the writer lapped the reader: ok %v, error %v; want a *eventring.GapError", ok, err)
+	if u, err, ok := next(); !ok || err != nil || u.Block != nil || !errors.As(u.Notice, &gap) {
+		t.Fatalf("after the writer lapped the reader: ok %v, error %v, notice %v; want a *eventring.GapError notice", ok, err, u.Notice)
 	}
 	finish13()
 	recordCopy(t, rec, evs, 14)
 	pull(13)
 	pull(14)
+}
+
+// TestIteratorErrorRule: the iterators follow the standard library's error
+// rule. A block dropped on the way is a notice (an Update with Notice set
+// and nothing else) after which the next block comes normally; a cancelled
+// context is an error, yielded once with a zero Update, after which the
+// iteration is over.
+func TestIteratorErrorRule(t *testing.T) {
+	evs := loadSnapshot(t, snap1)
+	for _, c := range []struct {
+		name string
+		seq  func(ctx context.Context, r *eventring.Reader) iter.Seq2[blocks.Update, error]
+	}{
+		{"Tracker.Updates", blocks.NewTracker(blocks.BuilderOptions{}).Updates},
+		{"Builder.Blocks", blocks.NewBuilder(blocks.BuilderOptions{}).Blocks},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec, ring := newLiveRing(t)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			next, stop := iter.Pull2(c.seq(ctx, ring.NewReader()))
+			defer stop()
+			recordHalf(t, rec, evs, 1) // never finished: dropped when copy 2 starts
+			recordCopy(t, rec, evs, 2)
+
+			u, err, ok := next()
+			var de *blocks.DropError
+			if !ok || err != nil || !errors.As(u.Notice, &de) || de.Reason != blocks.DropUnterminatedBlock {
+				t.Fatalf("first step: ok %v, error %v, notice %v; want a DropUnterminatedBlock notice", ok, err, u.Notice)
+			}
+			if u.Block != nil || u.State != 0 || u.Abandoned != nil {
+				t.Errorf("notice carries an update: %+v", u)
+			}
+			u, err, ok = next()
+			if !ok || err != nil || u.Notice != nil || u.State != blocks.CommitProposed || u.Block.ID()[31] != 2 {
+				t.Fatalf("second step: ok %v, error %v, update %+v; want copy 2 proposed", ok, err, u)
+			}
+
+			// Whatever copy 2 still has to report (its consensus events)
+			// comes first; then the reader waits and sees the cancel.
+			cancel()
+			for {
+				u, err, ok = next()
+				if !ok {
+					t.Fatal("the iteration ended without an error after cancel")
+				}
+				if err != nil || u.Notice != nil {
+					break
+				}
+			}
+			if !errors.Is(err, context.Canceled) || u.Notice != nil || u.Block != nil || u.State != 0 {
+				t.Fatalf("after cancel: error %v, update %+v; want context.Canceled and a zero Update", err, u)
+			}
+			if _, err, ok := next(); ok {
+				t.Fatalf("the iteration went on after its error (next error %v)", err)
+			}
+		})
+	}
 }

@@ -271,13 +271,13 @@ func TestExpiredPayloadLiveRing(t *testing.T) {
 	}
 
 	ring.TryCopy(1, &d)
-	if _, err := blocks.NewBuilder(blocks.BuilderOptions{}).Process(ring, &d); !errors.Is(err, blocks.ErrPayloadExpired) {
+	if _, err := blocks.NewBuilder(blocks.BuilderOptions{}).Process(ring, &d); !errors.Is(err, eventring.ErrPayloadExpired) {
 		t.Errorf("Builder.Process(expired BLOCK_START) error %v, want ErrPayloadExpired", err)
 	}
 	tr := blocks.NewTracker(blocks.BuilderOptions{})
-	var pe *blocks.PayloadExpiredError
+	var pe *eventring.ExpiredError
 	if _, err := tr.Process(ring, &d); !errors.As(err, &pe) || pe.Seqno != 1 || tr.Len() != 0 {
-		t.Errorf("Tracker.Process(expired BLOCK_START) error %v, want *PayloadExpiredError for seqno 1", err)
+		t.Errorf("Tracker.Process(expired BLOCK_START) error %v, want *eventring.ExpiredError for seqno 1", err)
 	}
 	if _, ok := tr.Builder().InProgress(); ok {
 		t.Errorf("a block is in progress after an expired BLOCK_START")

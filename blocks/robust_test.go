@@ -148,7 +148,7 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 		d := src.evs[id].d
 		ups, err := tr.Process(src, &d)
 		if err != nil && !errors.Is(err, blocks.ErrImplicitDrop) && !errors.Is(err, blocks.ErrRejected) &&
-			!errors.Is(err, blocks.ErrPayloadExpired) && !errors.Is(err, blocks.ErrInconsistent) {
+			!errors.Is(err, eventring.ErrPayloadExpired) && !errors.Is(err, blocks.ErrInconsistent) {
 			t.Fatalf("untyped error %T: %v", err, err)
 		}
 		if err != nil {
@@ -339,10 +339,10 @@ func TestPayloadExpired(t *testing.T) {
 	var expiredErrs int
 	for i := range src.evs {
 		ups, err := tr.Process(src, &src.evs[i].d)
-		var pe *blocks.PayloadExpiredError
+		var pe *eventring.ExpiredError
 		if errors.As(err, &pe) {
 			expiredErrs++
-			if pe.Seqno != evs[victim].d.Seqno || !errors.Is(err, blocks.ErrPayloadExpired) {
+			if pe.Seqno != evs[victim].d.Seqno || !errors.Is(err, eventring.ErrPayloadExpired) {
 				t.Errorf("expired error for seqno %d, want %d: %v", pe.Seqno, evs[victim].d.Seqno, err)
 			}
 		} else if err != nil {
@@ -561,7 +561,7 @@ func FuzzTrackerRaw(f *testing.F) {
 			for i := range src.evs {
 				_, err := tr.Process(src, &src.evs[i].d)
 				if err != nil && !errors.Is(err, blocks.ErrImplicitDrop) && !errors.Is(err, blocks.ErrRejected) &&
-					!errors.Is(err, blocks.ErrPayloadExpired) && !errors.Is(err, blocks.ErrInconsistent) {
+					!errors.Is(err, eventring.ErrPayloadExpired) && !errors.Is(err, blocks.ErrInconsistent) {
 					t.Fatalf("untyped error %T: %v", err, err)
 				}
 			}

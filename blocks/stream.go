@@ -3,20 +3,20 @@ package blocks
 import (
 	"context"
 	"errors"
-	"github.com/monadgo/events/execevents"
 	"io"
 	"iter"
 
 	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
 )
 
-// CommitUpdates yields the commit updates of a fresh [Tracker] with opts
-// reading ring with a new reader: from sequence number 1 on a snapshot
-// (if its ring had wrapped, a gap is reported and every block that
-// survived the capture follows), from the newest BLOCK_START on a live
-// ring (so that the first block is complete). See [Tracker.Updates] for
-// errors, gaps and the end. The caller keeps ownership of ring.
-func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) iter.Seq2[CommitUpdate, error] {
+// Updates yields the updates of a fresh [Tracker] with opts reading ring
+// with a new reader: from sequence number 1 on a snapshot (if its ring had
+// wrapped, a gap notice comes first and every block that survived the
+// capture follows), from the newest BLOCK_START on a live ring (so that the
+// first block is complete). See [Tracker.Updates] for notices, errors and
+// the end. The caller keeps ownership of ring.
+func Updates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) iter.Seq2[Update, error] {
 	rd := ring.NewReader()
 	if !ring.IsSnapshot() {
 		RewindToLatestBlockStart(rd)
@@ -24,13 +24,18 @@ func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOption
 	return NewTracker(opts).Updates(ctx, rd)
 }
 
-// Updates reads events with r (blocking in r.Next) and yields the commit
-// updates they cause. Builder and tracker errors are yielded with a zero
-// CommitUpdate and reading goes on; stop early by breaking out of the loop.
+// Updates reads events with r (blocking in r.Next) and yields the updates
+// they cause, with the standard library's error rule: an error ends the
+// iteration, and conditions after which reading goes on are values.
 //
-// A reader gap is yielded as the *eventring.GapError. The tracker is then
-// reset (proposals reported before the gap get no further updates) and the
-// reader is repositioned:
+// Every commit-state change is an [Update] with State and Block set. A
+// condition that reading goes past is an Update with Notice set (see
+// [Update.Notice]): a dropped or rejected block, an expired payload, an
+// evicted proposal or an inconsistent consensus event (what [Tracker.Process]
+// returns as its error), and a reader gap (*eventring.GapError, with the
+// lost range). After a gap the tracker is reset (proposals reported before
+// it get no further updates) and the reader is repositioned before the
+// notice is yielded:
 //
 //   - on a live ring it resumes at the newest BLOCK_START still in the
 //     ring, so the block being executed when the gap was detected is
@@ -44,49 +49,51 @@ func CommitUpdates(ctx context.Context, ring *eventring.Ring, opts BuilderOption
 //
 // Nothing already read is read again, so no update is reported twice.
 //
-// The iteration ends at the end of a snapshot, or after yielding any other
-// error of r.Next (ctx cancelled, writer gone).
+// The iteration ends quietly at the end of a snapshot. It ends with an
+// error, yielded once with a zero Update, when ctx is done (ctx.Err()),
+// when a live ring's writer is gone (wrapping eventring.ErrWriterGone) or
+// when the ring is closed (eventring.ErrClosed). Stop early by breaking out
+// of the loop.
 //
-// Every CommitUpdate is owned by the caller except that the same
+// Every Update is a value owned by the caller, except that the same
 // *ExecutedBlock appears in all updates of one proposal.
-func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[CommitUpdate, error] {
-	return func(yield func(CommitUpdate, error) bool) {
+func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[Update, error] {
+	return func(yield func(Update, error) bool) {
 		ring := r.Ring()
-		follow(ctx, r, t.Reset, func(err error) bool { return yield(CommitUpdate{}, err) },
-			func(d *eventring.Descriptor) bool {
-				ups, err := t.Process(ring, d)
-				for _, u := range ups {
-					if !yield(u, nil) {
-						return false
-					}
+		follow(ctx, r, t.Reset, yield, func(d *eventring.Descriptor) bool {
+			ups, err := t.Process(ring, d)
+			for _, u := range ups {
+				if !yield(u, nil) {
+					return false
 				}
-				return err == nil || yield(CommitUpdate{}, err)
-			})
+			}
+			return err == nil || yield(Update{Notice: err}, nil)
+		})
 	}
 }
 
-// Blocks reads events with r (blocking in r.Next) and yields the blocks b
-// builds, with the same error, gap and end rules as [Tracker.Updates].
-func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[*ExecutedBlock, error] {
-	return func(yield func(*ExecutedBlock, error) bool) {
+// Blocks reads events with r (blocking in r.Next) and yields each block b
+// completes as an [Update] with State CommitProposed, with the same notice,
+// error, gap and end rules as [Tracker.Updates] (its notices are those of a
+// Builder: gaps, *DropError, *RejectedError and *eventring.ExpiredError).
+func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[Update, error] {
+	return func(yield func(Update, error) bool) {
 		ring := r.Ring()
-		follow(ctx, r, b.Reset, func(err error) bool { return yield(nil, err) },
-			func(d *eventring.Descriptor) bool {
-				blk, err := b.Process(ring, d)
-				if blk != nil && !yield(blk, nil) {
-					return false
-				}
-				return err == nil || yield(nil, err)
-			})
+		follow(ctx, r, b.Reset, yield, func(d *eventring.Descriptor) bool {
+			blk, err := b.Process(ring, d)
+			if blk != nil && !yield(Update{State: CommitProposed, Block: blk}, nil) {
+				return false
+			}
+			return err == nil || yield(Update{Notice: err}, nil)
+		})
 	}
 }
 
 // follow reads events with r and hands each to event until it returns
 // false. A gap resets the consumer's state (reset) and repositions the
-// reader (resume) before it is reported with yieldErr; the end of a
-// snapshot ends the loop quietly, any other error of r.Next after being
-// reported.
-func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr func(error) bool, event func(*eventring.Descriptor) bool) {
+// reader (resume) before it is yielded as a notice; the end of a snapshot
+// ends the loop quietly, any other error of r.Next after being yielded.
+func follow(ctx context.Context, r *eventring.Reader, reset func(), yield func(Update, error) bool, event func(*eventring.Descriptor) bool) {
 	var d eventring.Descriptor
 	for {
 		if err := r.Next(ctx, &d); err != nil {
@@ -95,7 +102,7 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 			}
 			var gap *eventring.GapError
 			if !errors.As(err, &gap) {
-				yieldErr(err)
+				yield(Update{}, err)
 				return
 			}
 			// Reposition before yielding: the consumer may take its time,
@@ -103,7 +110,7 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 			// resume at.
 			resume(r, gap)
 			reset()
-			if !yieldErr(err) {
+			if !yield(Update{Notice: gap}, nil) {
 				return
 			}
 			continue
@@ -128,7 +135,7 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yieldErr fun
 // (a block already delivered, in particular) is never consumed twice even
 // on a corrupt one. Its payload must also still be valid: the payload
 // buffer can wrap before the descriptors do, and a BLOCK_START whose
-// payload is gone would only give a PayloadExpiredError instead of a block.
+// payload is gone would only give an *eventring.ExpiredError instead of a block.
 func resume(r *eventring.Reader, gap *eventring.GapError) {
 	last := r.LastSeqno()
 	if r.Ring().IsSnapshot() {

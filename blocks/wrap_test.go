@@ -100,11 +100,11 @@ func checkCopy(t *testing.T, blk, clean *blocks.ExecutedBlock, k byte, start uin
 	}
 }
 
-// TestWrappedSnapshotCommitUpdates: on a snapshot whose ring wrapped,
-// CommitUpdates reports the gap once and then every block whose BLOCK_START
+// TestWrappedSnapshotUpdates: on a snapshot whose ring wrapped, Updates
+// reports the gap once (a notice) and then every block whose BLOCK_START
 // survived, in order and identical to what was recorded; not only the last
 // one, as when it resumed at the newest BLOCK_START like on a live ring.
-func TestWrappedSnapshotCommitUpdates(t *testing.T) {
+func TestWrappedSnapshotUpdates(t *testing.T) {
 	snap, evs, starts := wrappedSnapshot(t)
 	var opts blocks.BuilderOptions
 	clean := buildAll(t, evs, opts)[0]
@@ -134,19 +134,24 @@ func TestWrappedSnapshotCommitUpdates(t *testing.T) {
 	t.Logf("last seqno %d, oldest %d: copies %v survive", snap.LastSeqno(), snap.LastSeqno()-c+1, want)
 
 	gaps, i, j := 0, 0, 0 // i: copy in want; j: update within the copy
-	for u, err := range blocks.CommitUpdates(context.Background(), snap, opts) {
+	for u, err := range blocks.Updates(context.Background(), snap, opts) {
 		var gap *eventring.GapError
 		switch {
-		case errors.As(err, &gap):
+		case err != nil:
+			t.Fatalf("after %d updates: %v", i*len(perCopy)+j, err)
+		case errors.As(u.Notice, &gap):
 			gaps++
 			if gaps > 1 || i > 0 || j > 0 {
-				t.Fatalf("gap %v after %d updates: want exactly one, first", err, i*len(perCopy)+j)
+				t.Fatalf("gap %v after %d updates: want exactly one, first", u.Notice, i*len(perCopy)+j)
 			}
 			if gap.Expected != 1 || gap.Oldest != snap.LastSeqno()-c+1 {
 				t.Fatalf("gap %+v, want Expected 1, Oldest %d", *gap, snap.LastSeqno()-c+1)
 			}
-		case err != nil:
-			t.Fatalf("after %d updates: %v", i*len(perCopy)+j, err)
+			if u.Block != nil || u.State != 0 || u.Abandoned != nil {
+				t.Fatalf("gap notice %+v carries an update", u)
+			}
+		case u.Notice != nil:
+			t.Fatalf("after %d updates: notice %v", i*len(perCopy)+j, u.Notice)
 		default:
 			if gaps == 0 {
 				t.Fatal("an update before the gap")
@@ -188,16 +193,22 @@ func TestWrappedSnapshotBlocks(t *testing.T) {
 	var got []byte
 	gaps := 0
 	b := blocks.NewBuilder(blocks.BuilderOptions{})
-	for blk, err := range b.Blocks(context.Background(), snap.NewReader()) {
+	for u, err := range b.Blocks(context.Background(), snap.NewReader()) {
 		var gap *eventring.GapError
 		switch {
-		case errors.As(err, &gap):
-			if gaps++; gaps > 1 || len(got) > 0 {
-				t.Fatalf("gap %v after %d blocks: want exactly one, first", err, len(got))
-			}
 		case err != nil:
 			t.Fatalf("after %d blocks: %v", len(got), err)
+		case errors.As(u.Notice, &gap):
+			if gaps++; gaps > 1 || len(got) > 0 {
+				t.Fatalf("gap %v after %d blocks: want exactly one, first", u.Notice, len(got))
+			}
+		case u.Notice != nil:
+			t.Fatalf("after %d blocks: notice %v", len(got), u.Notice)
 		default:
+			if u.State != blocks.CommitProposed {
+				t.Fatalf("Blocks yielded state %v, want Proposed", u.State)
+			}
+			blk := u.Block
 			if len(got) == len(want) {
 				t.Fatalf("block ...%02x after the last surviving copy", blk.ID()[31])
 			}

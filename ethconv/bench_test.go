@@ -50,7 +50,7 @@ func BenchmarkConvert(b *testing.B) {
 // for each update.
 func BenchmarkCommitUpdateJSON(b *testing.B) {
 	eb := benchBlock(b)
-	u := blocks.CommitUpdate{State: blocks.CommitProposed, Block: eb}
+	u := blocks.Update{State: blocks.CommitProposed, Block: eb}
 	enc := json.NewEncoder(io.Discard)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/ethconv"
+	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
 
@@ -154,7 +155,7 @@ func TestCommitUpdateJSON(t *testing.T) {
 	eb := synthBlock()
 	other := synthBlock()
 	other.Start.BlockTag.ID = execevents.Bytes32{0xde, 0xad}
-	u, err := ethconv.NewCommitUpdateJSON(blocks.CommitUpdate{
+	u, err := ethconv.NewCommitUpdateJSON(blocks.Update{
 		State: blocks.CommitFinalized, Block: eb, Abandoned: []*blocks.ExecutedBlock{other},
 	})
 	if err != nil {
@@ -179,12 +180,17 @@ func TestCommitUpdateJSON(t *testing.T) {
 		t.Errorf("block hash = %v", blk["hash"])
 	}
 
-	u, err = ethconv.NewCommitUpdateJSON(blocks.CommitUpdate{State: blocks.CommitVoted, Block: eb})
+	u, err = ethconv.NewCommitUpdateJSON(blocks.Update{State: blocks.CommitVoted, Block: eb})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if enc := string(mustJSON(t, u)); !json.Valid([]byte(enc)) || u.Abandoned == nil {
 		t.Error("abandoned must render as [] when empty")
+	}
+
+	gap := &eventring.GapError{Expected: 5, Oldest: 9}
+	if _, err := ethconv.NewCommitUpdateJSON(blocks.Update{Notice: gap}); !errors.Is(err, ethconv.ErrNilBlock) {
+		t.Errorf("notice: error %v, want ErrNilBlock", err)
 	}
 }
 

@@ -72,7 +72,7 @@ func ExampleBlock_MonadLogs() {
 
 // Print a commit update as cmd/monad-events does, one JSON object per line.
 func ExampleNewCommitUpdateJSON() {
-	u := blocks.CommitUpdate{State: blocks.CommitProposed, Block: synthBlock()}
+	u := blocks.Update{State: blocks.CommitProposed, Block: synthBlock()}
 	obj, err := ethconv.NewCommitUpdateJSON(u)
 	if err != nil {
 		fmt.Println(err)

@@ -245,7 +245,7 @@ func decodeSuperseded(tb testing.TB, raw []json.RawMessage) []expTag {
 
 // modelUpdate maps one produced commit update to the comparison model,
 // converting its block with this package.
-func modelUpdate(tb testing.TB, u blocks.CommitUpdate, conv func(*blocks.ExecutedBlock) *ethconv.Block) expUpdate {
+func modelUpdate(tb testing.TB, u blocks.Update, conv func(*blocks.ExecutedBlock) *ethconv.Block) expUpdate {
 	tb.Helper()
 	tag := expTag{BlockNumber: u.Block.Start.BlockTag.BlockNumber, ID: common.Hash(u.Block.Start.BlockTag.ID)}
 	if u.State != blocks.CommitProposed {

@@ -9,19 +9,22 @@ import (
 )
 
 // replayUpdates reads the whole snapshot at path through a commit tracker
-// and returns its updates. Builder and tracker errors are logged and
-// skipped, as a consumer would (a recording may end inside a block).
-func replayUpdates(tb testing.TB, path string) []blocks.CommitUpdate {
+// and returns its updates. Notices (dropped blocks, gaps) are logged and
+// skipped, as a consumer would; an error fails the test.
+func replayUpdates(tb testing.TB, path string) []blocks.Update {
 	tb.Helper()
 	ring, err := execevents.Open(path)
 	if err != nil {
 		tb.Fatalf("open %s: %v", path, err)
 	}
 	tb.Cleanup(func() { ring.Close() })
-	var ups []blocks.CommitUpdate
-	for u, err := range blocks.CommitUpdates(context.Background(), ring, blocks.BuilderOptions{}) {
+	var ups []blocks.Update
+	for u, err := range blocks.Updates(context.Background(), ring, blocks.BuilderOptions{}) {
 		if err != nil {
-			tb.Logf("%s: %v", path, err)
+			tb.Fatalf("%s: %v", path, err)
+		}
+		if u.Notice != nil {
+			tb.Logf("%s: %v", path, u.Notice)
 			continue
 		}
 		ups = append(ups, u)

@@ -1,6 +1,7 @@
 package ethconv
 
 import (
+	"fmt"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -156,8 +157,11 @@ type CommitUpdateJSON struct {
 
 // NewCommitUpdateJSON converts u.Block and renders the update. Use
 // (*Block).CommitUpdateJSON to render several updates of a block converted
-// once.
-func NewCommitUpdateJSON(u blocks.CommitUpdate) (*CommitUpdateJSON, error) {
+// once. A notice (an update without a block) gives ErrNilBlock.
+func NewCommitUpdateJSON(u blocks.Update) (*CommitUpdateJSON, error) {
+	if u.Notice != nil {
+		return nil, fmt.Errorf("%w: the update is a notice (%v)", ErrNilBlock, u.Notice)
+	}
 	b, err := Convert(u.Block)
 	if err != nil {
 		return nil, err

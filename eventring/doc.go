@@ -25,10 +25,21 @@
 //
 // [Reader.Next] wraps TryNext in a blocking call with a configurable
 // [WaitStrategy], typed [GapError]s, io.EOF at the end of a snapshot and
-// detection of a dead writer; [Reader.Events] offers the same as a
-// range-over-func iterator:
+// detection of a dead writer. [Reader.Events] offers the same as a
+// range-over-func iterator with the standard library's error rule: an
+// error ends the iteration, and a gap, after which reading goes on, is a
+// value in what is yielded:
 //
-//	for d, err := range r.Events(ctx) { ... }
+//	for it, err := range r.Events(ctx) {
+//		if err != nil {
+//			return err // ctx done, writer gone, ring closed
+//		}
+//		if it.Gap != nil {
+//			log.Print(it.Gap) // events lost; reading goes on after them
+//			continue
+//		}
+//		use(it.Descriptor) // a copy: it stays valid, unlike the payload
+//	}
 //
 // Payloads live in shared memory that the writer recycles. [Ring.Payload]
 // returns a zero-copy view that is trustworthy only if [Ring.PayloadValid]

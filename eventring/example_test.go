@@ -54,6 +54,47 @@ func Example_snapshot() {
 	// seqno 3 type 3 payload ""
 }
 
+// Range over a reader's events: an error ends the loop (ctx done, writer
+// gone, ring closed); a gap, after which reading goes on, comes as an item
+// with Gap set. Each item holds its own copy of the descriptor.
+func ExampleReader_Events() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ring, err := eventring.Open(makeSnapshot(dir))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ring.Close()
+
+	var kept []eventring.Descriptor
+	for it, err := range ring.NewReader().Events(context.Background()) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if it.Gap != nil {
+			fmt.Println("lost", it.Gap.Lost(), "events") // reading goes on after them
+			continue
+		}
+		p := ring.Payload(&it.Descriptor) // zero-copy view ...
+		s := string(p)
+		if !ring.PayloadValid(&it.Descriptor) { // ... trusted only if still valid after use
+			s = "(expired)"
+		}
+		fmt.Printf("seqno %d type %d payload %q\n", it.Seqno, it.EventType, s)
+		kept = append(kept, it.Descriptor)
+	}
+	// The end of a snapshot ends the loop without an error.
+	fmt.Println(len(kept), "descriptors kept; the first is seqno", kept[0].Seqno)
+	// Output:
+	// seqno 1 type 2 payload "first"
+	// seqno 2 type 2 payload "second"
+	// seqno 3 type 3 payload ""
+	// 3 descriptors kept; the first is seqno 1
+}
+
 // makeSnapshot records three events into a fresh ring and captures it.
 func makeSnapshot(dir string) string {
 	w, err := eventring.Create(filepath.Join(dir, "ring"), eventring.Sizes{

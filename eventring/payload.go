@@ -48,7 +48,7 @@ func (r *Ring) refreshNext(end uint64) bool {
 }
 
 // CopyPayload copies the event's payload into dst[:0] and returns it, with
-// the check-copy-check sequence of spec §4.4. The error is a *PayloadError
+// the check-copy-check sequence of spec §4.4. The error is an *ExpiredError
 // wrapping ErrPayloadExpired if the writer reclaimed the bytes before or
 // during the copy, or ErrBadDescriptor if the descriptor's size or offset
 // is impossible for this ring, or is ErrClosed after Close; the returned
@@ -88,22 +88,24 @@ func (r *Ring) copyPayloadSlow(d *Descriptor, dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// PayloadError describes a payload that could not be read. It wraps
-// ErrPayloadExpired or ErrBadDescriptor.
-type PayloadError struct {
-	Seqno  uint64 // the event's sequence number
-	Offset uint64 // its virtual payload offset
-	Size   uint32 // its payload size
-	Err    error  // ErrPayloadExpired or ErrBadDescriptor
+// ExpiredError describes a payload that could not be read: the writer
+// reclaimed its bytes (it wraps ErrPayloadExpired), or the descriptor's size
+// or offset is impossible for the ring (it wraps ErrBadDescriptor).
+type ExpiredError struct {
+	Seqno     uint64 // the event's sequence number
+	EventType uint16 // its event type (the descriptor's code)
+	Offset    uint64 // its virtual payload offset
+	Size      uint32 // its payload size
+	Err       error  // ErrPayloadExpired or ErrBadDescriptor
 }
 
 // Error names the event and its payload location.
-func (e *PayloadError) Error() string {
-	return fmt.Sprintf("%v (seqno %d, offset %d, size %d)", e.Err, e.Seqno, e.Offset, e.Size)
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("%v (seqno %d, event type %d, offset %d, size %d)", e.Err, e.Seqno, e.EventType, e.Offset, e.Size)
 }
 
 // Unwrap returns the sentinel.
-func (e *PayloadError) Unwrap() error { return e.Err }
+func (e *ExpiredError) Unwrap() error { return e.Err }
 
 // payloadError explains why PayloadValid(d) failed.
 func (r *Ring) payloadError(d *Descriptor) error {
@@ -115,5 +117,5 @@ func (r *Ring) payloadError(d *Descriptor) error {
 	if size > r.maxPayload || off+size < off || !r.refreshNext(off+size) {
 		err = ErrBadDescriptor
 	}
-	return &PayloadError{Seqno: d.Seqno, Offset: off, Size: d.PayloadSize, Err: err}
+	return &ExpiredError{Seqno: d.Seqno, EventType: d.EventType, Offset: off, Size: d.PayloadSize, Err: err}
 }

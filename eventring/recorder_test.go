@@ -250,7 +250,7 @@ func TestPayloadWrapAndWindowSlide(t *testing.T) {
 			expired++
 			require.ErrorIs(t, err, ErrPayloadExpired)
 			require.False(t, ring.PayloadValid(&d))
-			var pe *PayloadError
+			var pe *ExpiredError
 			require.ErrorAs(t, err, &pe)
 			require.Equal(t, seq, pe.Seqno)
 		} else {
@@ -626,10 +626,15 @@ func TestEventsIterator(t *testing.T) {
 		recordSelfCheck(t, w, 32)
 	}
 	var seen []uint64
-	for d, err := range rd.Events(context.Background()) {
+	var kept Item
+	for it, err := range rd.Events(context.Background()) {
 		require.NoError(t, err)
-		seen = append(seen, d.Seqno)
-		if d.Seqno == 3 {
+		require.Nil(t, it.Gap)
+		seen = append(seen, it.Seqno)
+		if it.Seqno == 1 {
+			kept = it // a value: the next steps do not change it
+		}
+		if it.Seqno == 3 {
 			// Lap the reader: the next step is a gap, then it resumes at
 			// the newest event.
 			for range MinDescriptorCapacity + 5 {
@@ -639,25 +644,29 @@ func TestEventsIterator(t *testing.T) {
 		}
 	}
 	require.Equal(t, []uint64{1, 2, 3}, seen)
-	var gaps int
+	require.Equal(t, uint64(1), kept.Seqno, "an item kept from an earlier step")
+	var gaps, errs int
 	seen = seen[:0]
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		w.Close()
 	}()
-	for d, err := range rd.Events(context.Background()) {
-		var ge *GapError
+	for it, err := range rd.Events(context.Background()) {
 		switch {
-		case errors.As(err, &ge):
-			gaps++
-			require.Equal(t, uint64(4), ge.Expected)
 		case err != nil:
+			errs++
 			require.ErrorIs(t, err, ErrWriterGone)
+			require.Zero(t, it)
+		case it.Gap != nil:
+			gaps++
+			require.Equal(t, uint64(4), it.Gap.Expected)
+			require.Zero(t, it.Descriptor)
 		default:
-			seen = append(seen, d.Seqno)
+			seen = append(seen, it.Seqno)
 		}
 	}
 	require.Equal(t, 1, gaps)
+	require.Equal(t, 1, errs, "the writer's exit ends the iteration with one error")
 	require.Equal(t, []uint64{MinDescriptorCapacity + 15}, seen, "resumed at the newest event")
 }
 

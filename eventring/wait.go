@@ -175,11 +175,25 @@ func (rd *Reader) gapError() error {
 	return &GapError{Expected: exp, Oldest: r.oldestFrom(exp + 1)}
 }
 
+// Item is one step of [Reader.Events]: an event's descriptor, or a gap.
+// It is a value: keeping it keeps a copy of the descriptor (the payload
+// still lives in the ring, see [Ring.Payload]).
+type Item struct {
+	// Descriptor is the event's descriptor; zero when Gap is set.
+	Descriptor
+	// Gap, when non-nil, reports events lost before the next item: the
+	// sequence numbers in [Gap.Expected, Gap.Oldest) were overwritten
+	// before they were read.
+	Gap *GapError
+}
+
 // Events returns an iterator over the reader's events, waiting for each like
-// Next. It yields the descriptor of every event with a nil error; the
-// *Descriptor is reused by the next step (copy it to keep it). A gap is
-// yielded as (nil, *GapError), and if the loop goes on the reader skips the
-// lost range, so the consumer must drop state built across it:
+// [Reader.Next]. It yields every event as an [Item] holding a copy of its
+// descriptor, with a nil error.
+//
+// A gap is not an error: it is yielded as an Item with Gap set (and a zero
+// Descriptor), and reading goes on past the lost range, so the consumer must
+// drop state built across it:
 //
 //   - on a live ring it continues from the newest event (Reset): a lapped
 //     consumer is too slow, and catching up with the oldest survivor would
@@ -189,23 +203,25 @@ func (rd *Reader) gapError() error {
 //     snapshot whose ring wrapped therefore yields one gap for the events
 //     overwritten before the capture, then every event that survived.
 //
-// The iteration ends silently at the end of a snapshot, and with a final
-// (nil, err) when ctx is done or the writer is gone.
-func (rd *Reader) Events(ctx context.Context) iter.Seq2[*Descriptor, error] {
-	return func(yield func(*Descriptor, error) bool) {
-		var d Descriptor
+// An error ends the iteration: it is yielded once, with a zero Item, when
+// ctx is done (ctx.Err()), when a live ring's writer is gone (an error
+// wrapping ErrWriterGone) or when the Ring is closed (ErrClosed). The end of
+// a snapshot ends the iteration with no error.
+func (rd *Reader) Events(ctx context.Context) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		var it Item
 		for {
-			err := rd.Next(ctx, &d)
+			err := rd.Next(ctx, &it.Descriptor)
 			var gap *GapError
 			switch {
 			case err == nil:
-				if !yield(&d, nil) {
+				if !yield(it, nil) {
 					return
 				}
 			case err == io.EOF:
 				return
 			case errors.As(err, &gap):
-				if !yield(nil, err) {
+				if !yield(Item{Gap: gap}, nil) {
 					return
 				}
 				if rd.ring.snapshot {
@@ -214,7 +230,7 @@ func (rd *Reader) Events(ctx context.Context) iter.Seq2[*Descriptor, error] {
 					rd.Reset()
 				}
 			default:
-				yield(nil, err)
+				yield(Item{}, err)
 				return
 			}
 		}

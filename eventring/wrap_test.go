@@ -2,7 +2,6 @@ package eventring
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,14 +31,15 @@ func snapshotOf(t *testing.T, ring *Ring) *Ring {
 func readAll(t *testing.T, rd *Reader) (seqnos []uint64, gaps []GapError) {
 	t.Helper()
 	ring := rd.Ring()
-	for d, err := range rd.Events(context.Background()) {
-		var ge *GapError
+	for it, err := range rd.Events(context.Background()) {
 		switch {
-		case errors.As(err, &ge):
-			gaps = append(gaps, *ge)
 		case err != nil:
 			t.Fatalf("after seqno %d: %v", rd.LastSeqno(), err)
+		case it.Gap != nil:
+			require.Zero(t, it.Descriptor, "descriptor of a gap item")
+			gaps = append(gaps, *it.Gap)
 		default:
+			d := &it.Descriptor
 			require.NoError(t, checkSelf(d, ring.Payload(d)), "seqno %d", d.Seqno)
 			require.True(t, ring.PayloadValid(d), "seqno %d", d.Seqno)
 			seqnos = append(seqnos, d.Seqno)

@@ -154,7 +154,7 @@ next:
 // renderUpdate builds the JSON object of one update. Only Proposed updates
 // carry the block and its receipts, so only they need the conversion to
 // go-ethereum types.
-func renderUpdate(u blocks.CommitUpdate) (any, error) {
+func renderUpdate(u blocks.Update) (any, error) {
 	if u.State == blocks.CommitProposed {
 		b, err := ethconv.Convert(u.Block)
 		if err != nil {
@@ -174,7 +174,7 @@ func renderUpdate(u blocks.CommitUpdate) (any, error) {
 // printUpdate writes the readable line of an update, e.g.
 //
 //	Proposed   block 15000001  hash 0x1b5c…  id 0x0000…e4e1  txns 154  gas 12345678
-func printUpdate(w io.Writer, u blocks.CommitUpdate) {
+func printUpdate(w io.Writer, u blocks.Update) {
 	b := u.Block
 	fmt.Fprintf(w, "%-9s  block %d  hash %s  id %s", u.State, b.Number(), b.End.EthBlockHash, short(b.ID()))
 	if u.State == blocks.CommitProposed {

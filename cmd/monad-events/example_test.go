@@ -26,9 +26,12 @@ func Example_readme() {
 	}
 	defer ring.Close()
 
-	for u, err := range blocks.CommitUpdates(context.Background(), ring, blocks.BuilderOptions{}) {
+	for u, err := range blocks.Updates(context.Background(), ring, blocks.BuilderOptions{}) {
 		if err != nil {
-			log.Print(err) // a dropped block or a reader gap: reading goes on
+			log.Fatal(err) // the live ring's writer exited, or the context was cancelled
+		}
+		if u.Notice != nil {
+			log.Print(u.Notice) // a dropped block or a reader gap: reading goes on
 			continue
 		}
 		fmt.Println(u.State, u.Block.Number(), len(u.Block.Txns))
