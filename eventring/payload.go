@@ -6,6 +6,18 @@ import (
 	"unsafe"
 )
 
+// PayloadSource is where event payloads are read from: a *Ring, or anything
+// that hands out payloads the same way (a test double, an in-memory copy of
+// events). Payload returns a view of the payload of d that the writer may
+// overwrite at any time; PayloadValid reports, after the view was read,
+// whether it was still intact (spec §4.4).
+type PayloadSource interface {
+	Payload(d *Descriptor) []byte
+	PayloadValid(d *Descriptor) bool
+}
+
+var _ PayloadSource = (*Ring)(nil)
+
 // Payload returns a zero-copy view of the event's payload in shared memory
 // (len and cap equal d.PayloadSize). The bytes may be overwritten by the
 // writer at any time: anything derived from the view is trustworthy only if
