@@ -128,7 +128,7 @@ func BenchmarkDecode(b *testing.B) {
 	for b.Loop() {
 		rd.SetSeqno(1)
 		for rd.TryNext(&d) == eventring.Ready {
-			if _, err := dec.Decode(&d, ring.Payload(&d)); err != nil {
+			if _, err := dec.View(&d, ring.Payload(&d)); err != nil {
 				b.Fatal(err)
 			}
 			events++

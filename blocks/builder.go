@@ -11,12 +11,7 @@ import (
 // PayloadSource gives access to event payloads; *eventring.Ring implements
 // it. Payload returns a view that the writer may overwrite; PayloadValid
 // reports, after the view was read, whether it was still intact.
-type PayloadSource interface {
-	Payload(d *eventring.Descriptor) []byte
-	PayloadValid(d *eventring.Descriptor) bool
-}
-
-var _ PayloadSource = (*eventring.Ring)(nil)
+type PayloadSource = eventring.PayloadSource
 
 // Default sanity limits of a Builder (BuilderOptions). They are far above
 // what a real block holds (a log costs at least 375 gas, so 2^19 logs need
@@ -286,7 +281,7 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 			return nil, b.overBytes(metaOf(d), n-size)
 		}
 	}
-	ev, derr := b.dec.Decode(d, p)
+	ev, derr := b.dec.View(d, p)
 	var blk *ExecutedBlock
 	var err error
 	if derr == nil {
@@ -326,33 +321,11 @@ func (b *Builder) AddEvent(ev execevents.Event) (*ExecutedBlock, error) {
 		return nil, nil
 	}
 	if m.EventType != execevents.EventTypeBlockStart {
-		if n := payloadSize(ev); !b.charge(n) {
+		if n := uint64(ev.PayloadSize()); !b.charge(n) {
 			return nil, b.overBytes(m, n)
 		}
 	}
 	return b.apply(ev)
-}
-
-// payloadSize is the payload_size of the event ev was decoded from: the
-// fixed struct and its trailing arrays (spec §8.1).
-func payloadSize(ev execevents.Event) uint64 {
-	var n uint64
-	if t := ev.Type(); int(t) < len(execevents.Events) {
-		n = uint64(execevents.Events[t].Size)
-	}
-	switch ev := ev.(type) {
-	case *execevents.TxnHeaderStartEvent:
-		n += uint64(len(ev.Data)) + 32*uint64(len(ev.BlobVersionedHashes))
-	case *execevents.TxnAccessListEntryEvent:
-		n += 32 * uint64(len(ev.StorageKeys))
-	case *execevents.TxnLogEvent:
-		n += 32*uint64(len(ev.Topics)) + uint64(len(ev.Data))
-	case *execevents.TxnCallFrameEvent:
-		n += uint64(len(ev.Input)) + uint64(len(ev.ReturnData))
-	case *execevents.RecordErrorEvent:
-		n += uint64(len(ev.Truncated))
-	}
-	return n
 }
 
 // charge adds n payload bytes of the event to the block in progress and

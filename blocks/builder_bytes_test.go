@@ -62,7 +62,7 @@ func allocated(f func()) uint64 {
 // discarded, the payload never read and nothing allocated for it.
 func TestBuilderCorruptDescriptorRing(t *testing.T) {
 	h := newHostileStream(t)
-	must(execevents.DecodeBlockStart(h.add(execevents.EventTypeBlockStart, -1))).EthBlockInput.TxnCount = 1
+	viewAs[*execevents.BlockStartEvent](h.add(execevents.EventTypeBlockStart, -1)).EthBlockInput.TxnCount = 1
 	h.add(execevents.EventTypeTxnHeaderStart, 0)
 
 	path := filepath.Join(t.TempDir(), "exec-ring")
@@ -135,7 +135,7 @@ func TestBuilderCorruptDescriptorRing(t *testing.T) {
 // with DropByteLimit, and the next block is built as usual.
 func TestBuilderByteLimitLyingSource(t *testing.T) {
 	h := newHostileStream(t)
-	must(execevents.DecodeBlockStart(h.add(execevents.EventTypeBlockStart, -1))).EthBlockInput.TxnCount = 1
+	viewAs[*execevents.BlockStartEvent](h.add(execevents.EventTypeBlockStart, -1)).EthBlockInput.TxnCount = 1
 	h.add(execevents.EventTypeTxnHeaderStart, 0)
 	if got := len(h.evs[0].p); got != specBlockStartSize {
 		t.Fatalf("test setup: BLOCK_START template has %d bytes, spec says %d", got, specBlockStartSize)

@@ -95,7 +95,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]Update,
 	t.out = t.out[:0]
 	switch execevents.EventType(d.EventType) {
 	case execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized, execevents.EventTypeBlockVerified:
-		ev, err := t.dec.Decode(d, src.Payload(d))
+		ev, err := t.dec.View(d, src.Payload(d))
 		// Copy what is needed before the validity check; the view may be
 		// overwritten afterwards.
 		var tag execevents.BlockTag
@@ -104,7 +104,7 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]Update,
 			case *execevents.BlockQCEvent:
 				tag = ev.BlockTag
 			case *execevents.BlockFinalizedEvent:
-				tag = *ev.BlockFinalized
+				tag = *ev.BlockTag
 			case *execevents.BlockVerifiedEvent:
 				tag.BlockNumber = ev.BlockNumber
 			}
@@ -144,7 +144,7 @@ func (t *Tracker) AddEvent(ev execevents.Event) ([]Update, error) {
 	case *execevents.BlockQCEvent:
 		return t.consensus(m.Seqno, m.EventType, ev.BlockTag)
 	case *execevents.BlockFinalizedEvent:
-		return t.consensus(m.Seqno, m.EventType, *ev.BlockFinalized)
+		return t.consensus(m.Seqno, m.EventType, *ev.BlockTag)
 	case *execevents.BlockVerifiedEvent:
 		return t.consensus(m.Seqno, m.EventType, execevents.BlockTag{BlockNumber: ev.BlockNumber})
 	}

@@ -89,8 +89,8 @@ func qc(n uint64, id byte) execevents.Event {
 func finalized(n uint64, id byte) execevents.Event {
 	t := tag(n, id)
 	return &execevents.BlockFinalizedEvent{
-		EventMeta:      execevents.EventMeta{EventType: execevents.EventTypeBlockFinalized},
-		BlockFinalized: &t,
+		EventMeta: execevents.EventMeta{EventType: execevents.EventTypeBlockFinalized},
+		BlockTag:  &t,
 	}
 }
 

@@ -108,7 +108,7 @@ func ExampleDecoder() {
 	var dec execevents.Decoder
 	var d eventring.Descriptor
 	for i := 0; i < 12 && rd.TryNext(&d) == eventring.Ready; i++ {
-		ev, err := dec.Decode(&d, ring.Payload(&d))
+		ev, err := dec.View(&d, ring.Payload(&d))
 		if err != nil {
 			fmt.Println(err)
 			continue

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
 
@@ -51,6 +52,16 @@ func (h *hostileStream) add(ty execevents.EventType, txn int) []byte {
 
 // must unwraps a decoder result; the templates are real events, so an
 // error is a bug in the test.
+// viewAs decodes p, a payload taken from the template events, in place as
+// an event of type E, so that the test can edit its fields (it panics on
+// an error, as must does).
+func viewAs[E execevents.Event](p []byte) E {
+	var zero E
+	d := eventring.Descriptor{EventType: uint16(zero.Type()), PayloadSize: uint32(len(p))}
+	var dec execevents.Decoder
+	return must(dec.View(&d, p)).(E)
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -92,7 +103,7 @@ func wantDrop(t *testing.T, err error, reason blocks.DropReason) *blocks.DropErr
 func TestHostileCounts(t *testing.T) {
 	t.Run("txn_count", func(t *testing.T) {
 		h := newHostileStream(t)
-		must(execevents.DecodeBlockStart(h.add(execevents.EventTypeBlockStart, -1))).EthBlockInput.TxnCount = 1 << 40
+		viewAs[*execevents.BlockStartEvent](h.add(execevents.EventTypeBlockStart, -1)).EthBlockInput.TxnCount = 1 << 40
 		errs, alloc := h.run(blocks.BuilderOptions{})
 		if len(errs) != 1 {
 			t.Fatalf("errors %v, want one", errs)
@@ -113,11 +124,11 @@ func TestHostileCounts(t *testing.T) {
 		h := newHostileStream(t)
 		const txns = 64
 		per := uint32(blocks.DefaultMaxLogs/16 + 1)
-		must(execevents.DecodeBlockStart(h.add(execevents.EventTypeBlockStart, -1))).EthBlockInput.TxnCount = txns
+		viewAs[*execevents.BlockStartEvent](h.add(execevents.EventTypeBlockStart, -1)).EthBlockInput.TxnCount = txns
 		for i := range txns {
-			hdr := must(execevents.DecodeTxnHeaderStart(h.add(execevents.EventTypeTxnHeaderStart, i)))
+			hdr := viewAs[*execevents.TxnHeaderStartEvent](h.add(execevents.EventTypeTxnHeaderStart, i))
 			hdr.TxnHeader.AccessListCount, hdr.TxnHeader.AuthListCount = math.MaxUint32, math.MaxUint32
-			out := must(execevents.DecodeTxnEVMOutput(h.add(execevents.EventTypeTxnEVMOutput, i)))
+			out := viewAs[*execevents.TxnEVMOutputEvent](h.add(execevents.EventTypeTxnEVMOutput, i))
 			out.Receipt.LogCount, out.CallFrameCount = per, math.MaxUint32
 		}
 		for _, opts := range []blocks.BuilderOptions{{}, {CallFrames: true}} {
@@ -150,17 +161,17 @@ func TestHostileCounts(t *testing.T) {
 	t.Run("access counts", func(t *testing.T) {
 		h := newHostileStream(t)
 		const txns = 2000
-		must(execevents.DecodeBlockStart(h.add(execevents.EventTypeBlockStart, -1))).EthBlockInput.TxnCount = txns
+		viewAs[*execevents.BlockStartEvent](h.add(execevents.EventTypeBlockStart, -1)).EthBlockInput.TxnCount = txns
 		list := func(txn int, ctx execevents.AccountAccessContext) {
-			lh := must(execevents.DecodeAccountAccessListHeader(h.add(execevents.EventTypeAccountAccessListHeader, txn)))
+			lh := viewAs[*execevents.AccountAccessListHeaderEvent](h.add(execevents.EventTypeAccountAccessListHeader, txn))
 			lh.EntryCount, lh.AccessContext = math.MaxUint32, ctx
-			a := must(execevents.DecodeAccountAccess(h.add(execevents.EventTypeAccountAccess, txn)))
+			a := viewAs[*execevents.AccountAccessEvent](h.add(execevents.EventTypeAccountAccess, txn))
 			a.Index, a.AccessContext = 0, ctx
 			a.StorageKeyCount, a.TransientCount = math.MaxUint32, math.MaxUint32
 		}
 		list(-1, execevents.AccountAccessContextBlockPrologue)
 		for i := range txns {
-			hdr := must(execevents.DecodeTxnHeaderStart(h.add(execevents.EventTypeTxnHeaderStart, i)))
+			hdr := viewAs[*execevents.TxnHeaderStartEvent](h.add(execevents.EventTypeTxnHeaderStart, i))
 			hdr.TxnHeader.AccessListCount, hdr.TxnHeader.AuthListCount = 0, 0
 			list(i, execevents.AccountAccessContextTransaction)
 		}

@@ -9,10 +9,7 @@ import (
 	"github.com/monadgo/events/internal/testdata"
 )
 
-const (
-	snap30 = "exec-events/emn-30b-15m/snapshot.zst"
-	snap1  = "emn-1b-15m.snapshot"
-)
+const snap30 = "exec-events/emn-30b-15m/snapshot.zst"
 
 // memEvent is an event copied out of a ring: its descriptor and an owned
 // copy of its payload.
@@ -23,12 +20,18 @@ type memEvent struct {
 
 var snapCache sync.Map // path -> []memEvent
 
-// loadSnapshot reads every event of a reference snapshot, from seqno 1 to
-// the end, copying payloads out. It checks payload validity and that no
-// event is missing.
-func loadSnapshot(t testing.TB, rel string) []memEvent {
+// snapshots are the recordings the snapshot tests read: the project's demo
+// and, when ../shared/testdata is there, the 30-block reference.
+var snapshots = map[string]func(testing.TB) string{
+	"demo":    func(tb testing.TB) string { return testdata.Project(tb, "demo.snapshot.zst") },
+	"emn-30b": func(tb testing.TB) string { return testdata.Shared(tb, snap30) },
+}
+
+// loadSnapshot reads every event of a snapshot, from seqno 1 to the end,
+// copying payloads out. It checks payload validity and that no event is
+// missing.
+func loadSnapshot(t testing.TB, path string) []memEvent {
 	t.Helper()
-	path := testdata.Shared(t, rel)
 	if v, ok := snapCache.Load(path); ok {
 		return v.([]memEvent)
 	}
@@ -59,10 +62,4 @@ func loadSnapshot(t testing.TB, rel string) []memEvent {
 		}
 		evs = append(evs, memEvent{d, p})
 	}
-}
-
-// Per-type event counts of emn-30b-15m from ../shared/testdata/README.md.
-var snap30Counts = map[execevents.EventType]int{
-	2: 30, 4: 30, 5: 30, 6: 30, 7: 30, 8: 30, 9: 29, 10: 6187, 11: 121, 13: 6187, 15: 6187,
-	16: 6187, 17: 6187, 18: 8299, 19: 21077, 20: 6187, 21: 6247, 22: 25530, 23: 38286,
 }

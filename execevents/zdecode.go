@@ -5,96 +5,165 @@
 package execevents
 
 import (
-	"errors"
-	"fmt"
-	"math"
+	"github.com/monadgo/events/eventring"
 	"unsafe"
 )
 
-// Payload decoding errors; a *PayloadError matches ErrBadPayload and exactly
-// one of the others with errors.Is.
-var (
-	// ErrBadPayload matches every payload decoding error.
-	ErrBadPayload = errors.New("execevents: malformed payload")
-	// ErrPayloadShort: the payload is shorter than its fixed struct, or than
-	// the trailing arrays its counts declare.
-	ErrPayloadShort = errors.New("execevents: payload too short")
-	// ErrPayloadLong: the payload has bytes beyond what its type and counts
-	// account for.
-	ErrPayloadLong = errors.New("execevents: payload too long")
-	// ErrPayloadMisaligned: the payload's address is not aligned for its Go
-	// struct, so it cannot be viewed in place (copy it to an aligned buffer;
-	// ring payloads are always aligned).
-	ErrPayloadMisaligned = errors.New("execevents: payload misaligned")
-	// ErrUnknownEventType: the event code is not one of this schema's.
-	ErrUnknownEventType = errors.New("execevents: unknown event type")
-)
-
-// PayloadError reports a payload that does not fit its event type.
-type PayloadError struct {
-	EventType EventType // type of the event whose payload was decoded
-	Want      uint64    // size the payload should have (as far as it could be computed)
-	Got       uint64    // actual payload size
-	Reason    string    // what is wrong, in words
-	Err       error     // ErrPayloadShort, ErrPayloadLong, ErrPayloadMisaligned or ErrUnknownEventType
+// Decoder turns descriptors and payloads into typed events. It holds one
+// event value per kind and returns a pointer to it: an event it returned is
+// overwritten by its next View or Read of the same kind (Clone makes an owned
+// copy). The zero value is ready to use. A Decoder is not safe for
+// concurrent use.
+type Decoder struct {
+	recordErrorEvent             RecordErrorEvent
+	blockStartEvent              BlockStartEvent
+	blockRejectEvent             BlockRejectEvent
+	blockPerfEvmEnterEvent       BlockPerfEVMEnterEvent
+	blockPerfEvmExitEvent        BlockPerfEVMExitEvent
+	blockEndEvent                BlockEndEvent
+	blockQcEvent                 BlockQCEvent
+	blockFinalizedEvent          BlockFinalizedEvent
+	blockVerifiedEvent           BlockVerifiedEvent
+	txnHeaderStartEvent          TxnHeaderStartEvent
+	txnAccessListEntryEvent      TxnAccessListEntryEvent
+	txnAuthListEntryEvent        TxnAuthListEntryEvent
+	txnHeaderEndEvent            TxnHeaderEndEvent
+	txnRejectEvent               TxnRejectEvent
+	txnPerfEvmEnterEvent         TxnPerfEVMEnterEvent
+	txnPerfEvmExitEvent          TxnPerfEVMExitEvent
+	txnEvmOutputEvent            TxnEVMOutputEvent
+	txnLogEvent                  TxnLogEvent
+	txnCallFrameEvent            TxnCallFrameEvent
+	txnEndEvent                  TxnEndEvent
+	accountAccessListHeaderEvent AccountAccessListHeaderEvent
+	accountAccessEvent           AccountAccessEvent
+	storageAccessEvent           StorageAccessEvent
+	evmErrorEvent                EVMErrorEvent
+	unknown                      UnknownEvent
+	buf                          []uint64 // Read's 8-byte aligned copy of the payload
 }
 
-// Error describes the problem with the event type and sizes.
-func (e *PayloadError) Error() string {
-	return fmt.Sprintf("execevents: %v payload of %d bytes (want %d): %s", e.EventType, e.Got, e.Want, e.Reason)
-}
-
-// Unwrap returns the specific sentinel error.
-func (e *PayloadError) Unwrap() error {
-	return e.Err
-}
-
-// Is reports whether target is ErrBadPayload.
-func (e *PayloadError) Is(target error) bool {
-	return target == ErrBadPayload
-}
-
-func payloadError(t EventType, want uint64, got int, err error, reason string) *PayloadError {
-	return &PayloadError{
-		EventType: t,
-		Want:      want,
-		Got:       uint64(got),
-		Reason:    reason,
-		Err:       err,
+// View returns the typed event of descriptor d whose payload is p (normally
+// the ring's zero-copy view of it), decoded in place: its payload fields
+// point into p, and the event is the Decoder's own (see Decoder). View does
+// not check that p is still valid: with a ring's payload view, call
+// PayloadValid(d) after reading the event, or use Read. A code this schema
+// does not define gives an *UnknownEvent holding p; a payload that does not
+// fit its event type gives a *PayloadError. View never panics.
+func (dec *Decoder) View(d *eventring.Descriptor, p []byte) (Event, error) {
+	var e Event
+	switch EventType(d.EventType) {
+	case EventTypeRecordError:
+		e = &dec.recordErrorEvent
+	case EventTypeBlockStart:
+		e = &dec.blockStartEvent
+	case EventTypeBlockReject:
+		e = &dec.blockRejectEvent
+	case EventTypeBlockPerfEVMEnter:
+		e = &dec.blockPerfEvmEnterEvent
+	case EventTypeBlockPerfEVMExit:
+		e = &dec.blockPerfEvmExitEvent
+	case EventTypeBlockEnd:
+		e = &dec.blockEndEvent
+	case EventTypeBlockQC:
+		e = &dec.blockQcEvent
+	case EventTypeBlockFinalized:
+		e = &dec.blockFinalizedEvent
+	case EventTypeBlockVerified:
+		e = &dec.blockVerifiedEvent
+	case EventTypeTxnHeaderStart:
+		e = &dec.txnHeaderStartEvent
+	case EventTypeTxnAccessListEntry:
+		e = &dec.txnAccessListEntryEvent
+	case EventTypeTxnAuthListEntry:
+		e = &dec.txnAuthListEntryEvent
+	case EventTypeTxnHeaderEnd:
+		e = &dec.txnHeaderEndEvent
+	case EventTypeTxnReject:
+		e = &dec.txnRejectEvent
+	case EventTypeTxnPerfEVMEnter:
+		e = &dec.txnPerfEvmEnterEvent
+	case EventTypeTxnPerfEVMExit:
+		e = &dec.txnPerfEvmExitEvent
+	case EventTypeTxnEVMOutput:
+		e = &dec.txnEvmOutputEvent
+	case EventTypeTxnLog:
+		e = &dec.txnLogEvent
+	case EventTypeTxnCallFrame:
+		e = &dec.txnCallFrameEvent
+	case EventTypeTxnEnd:
+		e = &dec.txnEndEvent
+	case EventTypeAccountAccessListHeader:
+		e = &dec.accountAccessListHeaderEvent
+	case EventTypeAccountAccess:
+		e = &dec.accountAccessEvent
+	case EventTypeStorageAccess:
+		e = &dec.storageAccessEvent
+	case EventTypeEVMError:
+		e = &dec.evmErrorEvent
+	default:
+		e = &dec.unknown
 	}
+	if err := e.view(metaOf(d), p); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
-// view returns p as a *T after checking that p holds at least size bytes
-// (exactly size when exact) and is aligned for T: Go, and checkptr under
-// -race, require the latter for a pointer conversion.
-func view[T any](t EventType, p []byte, size int, exact bool) (*T, error) {
-	switch {
-	case len(p) < size:
-		return nil, payloadError(t, uint64(size), len(p), ErrPayloadShort, "shorter than the fixed payload struct")
-	case exact && len(p) > size:
-		return nil, payloadError(t, uint64(size), len(p), ErrPayloadLong, "longer than the fixed payload struct")
+// newEvent returns a new event of type t to decode into; an *UnknownEvent
+// for a code this schema does not define.
+func newEvent(t EventType) Event {
+	switch t {
+	case EventTypeRecordError:
+		return new(RecordErrorEvent)
+	case EventTypeBlockStart:
+		return new(BlockStartEvent)
+	case EventTypeBlockReject:
+		return new(BlockRejectEvent)
+	case EventTypeBlockPerfEVMEnter:
+		return new(BlockPerfEVMEnterEvent)
+	case EventTypeBlockPerfEVMExit:
+		return new(BlockPerfEVMExitEvent)
+	case EventTypeBlockEnd:
+		return new(BlockEndEvent)
+	case EventTypeBlockQC:
+		return new(BlockQCEvent)
+	case EventTypeBlockFinalized:
+		return new(BlockFinalizedEvent)
+	case EventTypeBlockVerified:
+		return new(BlockVerifiedEvent)
+	case EventTypeTxnHeaderStart:
+		return new(TxnHeaderStartEvent)
+	case EventTypeTxnAccessListEntry:
+		return new(TxnAccessListEntryEvent)
+	case EventTypeTxnAuthListEntry:
+		return new(TxnAuthListEntryEvent)
+	case EventTypeTxnHeaderEnd:
+		return new(TxnHeaderEndEvent)
+	case EventTypeTxnReject:
+		return new(TxnRejectEvent)
+	case EventTypeTxnPerfEVMEnter:
+		return new(TxnPerfEVMEnterEvent)
+	case EventTypeTxnPerfEVMExit:
+		return new(TxnPerfEVMExitEvent)
+	case EventTypeTxnEVMOutput:
+		return new(TxnEVMOutputEvent)
+	case EventTypeTxnLog:
+		return new(TxnLogEvent)
+	case EventTypeTxnCallFrame:
+		return new(TxnCallFrameEvent)
+	case EventTypeTxnEnd:
+		return new(TxnEndEvent)
+	case EventTypeAccountAccessListHeader:
+		return new(AccountAccessListHeaderEvent)
+	case EventTypeAccountAccess:
+		return new(AccountAccessEvent)
+	case EventTypeStorageAccess:
+		return new(StorageAccessEvent)
+	case EventTypeEVMError:
+		return new(EVMErrorEvent)
 	}
-	ptr := unsafe.Pointer(unsafe.SliceData(p))
-	if a := unsafe.Alignof(*new(T)); uintptr(ptr)%a != 0 {
-		return nil, payloadError(t, uint64(size), len(p), ErrPayloadMisaligned, fmt.Sprintf("address %#x is not %d-byte aligned", ptr, a))
-	}
-	return (*T)(ptr), nil
-}
-
-// trailing cuts the next count*elem bytes off rest, failing when they are
-// not there; the arithmetic cannot overflow.
-func trailing(t EventType, p, rest []byte, count uint64, elem uint64, name string) ([]byte, []byte, error) {
-	if count > uint64(len(rest))/elem {
-		want := uint64(len(p) - len(rest))
-		if count <= math.MaxUint64/elem-want {
-			want += count * elem
-		} else {
-			want = math.MaxUint64
-		}
-		return nil, nil, payloadError(t, want, len(p), ErrPayloadShort, fmt.Sprintf("%s declares %d elements of %d bytes, only %d bytes remain", name, count, elem, len(rest)))
-	}
-	n := count * elem
-	return rest[:n:n], rest[n:], nil
+	return new(UnknownEvent)
 }
 
 // bytes32s views b, a multiple of 32 bytes long, as 32-byte elements.
@@ -105,369 +174,300 @@ func bytes32s(b []byte) []Bytes32 {
 	return unsafe.Slice((*Bytes32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/32)
 }
 
-// longError reports bytes left over after the trailing arrays.
-func longError(t EventType, p, rest []byte) error {
-	return payloadError(t, uint64(len(p)-len(rest)), len(p), ErrPayloadLong, fmt.Sprintf("%d bytes after the trailing arrays", len(rest)))
-}
-
-// RecordErrorView is a RECORD_ERROR payload: the fixed struct and the trailing
-// arrays that follow it, all pointing into the payload.
-type RecordErrorView struct {
-	*RecordError
-	Truncated []byte // the rest of the payload
-}
-
-// DecodeRecordError decodes a RECORD_ERROR payload without copying: the
-// payload must be 16 or 8192 bytes long. Errors are *PayloadError.
-func DecodeRecordError(p []byte) (RecordErrorView, error) {
-	var v RecordErrorView
+// view decodes a RECORD_ERROR payload without copying: the payload must be 16
+// or 8192 bytes long.
+func (e *RecordErrorEvent) view(m EventMeta, p []byte) error {
 	if len(p) != 16 && len(p) != 8192 {
-		err := ErrPayloadShort
-		if len(p) > 16 {
-			err = ErrPayloadLong
-		}
-		return RecordErrorView{}, payloadError(EventTypeRecordError, 16, len(p), err, "valid sizes are 16 or 8192")
+		return sizeRuleError(EventTypeRecordError, p, 16, 8192)
 	}
-	x, err := view[RecordError](EventTypeRecordError, p, 16, false)
+	x, err := viewStruct[eventring.RecordError](EventTypeRecordError, p, 16, false)
 	if err != nil {
-		return RecordErrorView{}, err
+		return err
 	}
 	rest := p[16:]
-	v.Truncated = rest
-	v.RecordError = x
-	return v, nil
+	a0 := rest
+	e.EventMeta, e.RecordError = m, x
+	e.Truncated = a0
+	return nil
 }
 
-// DecodeBlockStart decodes a BLOCK_START payload: exactly 528 bytes, viewed in
-// place (the result points into p). Errors are *PayloadError.
-func DecodeBlockStart(p []byte) (*BlockStart, error) {
-	return view[BlockStart](EventTypeBlockStart, p, 528, true)
-}
-
-// DecodeBlockReject decodes a BLOCK_REJECT payload: exactly 4 bytes, viewed in
-// place (the result points into p). Errors are *PayloadError.
-func DecodeBlockReject(p []byte) (*BlockReject, error) {
-	return view[BlockReject](EventTypeBlockReject, p, 4, true)
-}
-
-// DecodeBlockEnd decodes a BLOCK_END payload: exactly 360 bytes, viewed in
-// place (the result points into p). Errors are *PayloadError.
-func DecodeBlockEnd(p []byte) (*BlockEnd, error) {
-	return view[BlockEnd](EventTypeBlockEnd, p, 360, true)
-}
-
-// DecodeBlockQC decodes a BLOCK_QC payload: exactly 56 bytes, viewed in place
-// (the result points into p). Errors are *PayloadError.
-func DecodeBlockQC(p []byte) (*BlockQC, error) {
-	return view[BlockQC](EventTypeBlockQC, p, 56, true)
-}
-
-// DecodeBlockFinalized decodes a BLOCK_FINALIZED payload: exactly 40 bytes,
-// viewed in place (the result points into p). Errors are *PayloadError.
-func DecodeBlockFinalized(p []byte) (*BlockFinalized, error) {
-	return view[BlockFinalized](EventTypeBlockFinalized, p, 40, true)
-}
-
-// DecodeBlockVerified decodes a BLOCK_VERIFIED payload: exactly 8 bytes,
-// viewed in place (the result points into p). Errors are *PayloadError.
-func DecodeBlockVerified(p []byte) (*BlockVerified, error) {
-	return view[BlockVerified](EventTypeBlockVerified, p, 8, true)
-}
-
-// TxnHeaderStartView is a TXN_HEADER_START payload: the fixed struct and the
-// trailing arrays that follow it, all pointing into the payload.
-type TxnHeaderStartView struct {
-	*TxnHeaderStart
-	Data                []byte    // txn_header.data_length
-	BlobVersionedHashes []Bytes32 // txn_header.blob_versioned_hash_length
-}
-
-// DecodeTxnHeaderStart decodes a TXN_HEADER_START payload without copying: the
-// payload must be exactly the 352-byte struct plus the arrays its counts
-// declare. Errors are *PayloadError.
-func DecodeTxnHeaderStart(p []byte) (TxnHeaderStartView, error) {
-	var v TxnHeaderStartView
-	x, err := view[TxnHeaderStart](EventTypeTxnHeaderStart, p, 352, false)
+// view decodes a BLOCK_START payload: exactly 528 bytes, viewed in place.
+func (e *BlockStartEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[BlockStart](EventTypeBlockStart, p, 528, true)
 	if err != nil {
-		return TxnHeaderStartView{}, err
+		return err
+	}
+	e.EventMeta, e.BlockStart = m, x
+	return nil
+}
+
+// view decodes a BLOCK_REJECT payload: exactly 4 bytes, viewed in place.
+func (e *BlockRejectEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[BlockReject](EventTypeBlockReject, p, 4, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.Code = m, *x
+	return nil
+}
+
+// view decodes a BLOCK_PERF_EVM_ENTER event, which has no payload.
+func (e *BlockPerfEVMEnterEvent) view(m EventMeta, p []byte) error {
+	if len(p) != 0 {
+		return notEmptyError(EventTypeBlockPerfEVMEnter, p)
+	}
+	e.EventMeta = m
+	return nil
+}
+
+// view decodes a BLOCK_PERF_EVM_EXIT event, which has no payload.
+func (e *BlockPerfEVMExitEvent) view(m EventMeta, p []byte) error {
+	if len(p) != 0 {
+		return notEmptyError(EventTypeBlockPerfEVMExit, p)
+	}
+	e.EventMeta = m
+	return nil
+}
+
+// view decodes a BLOCK_END payload: exactly 360 bytes, viewed in place.
+func (e *BlockEndEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[BlockEnd](EventTypeBlockEnd, p, 360, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.BlockEnd = m, x
+	return nil
+}
+
+// view decodes a BLOCK_QC payload: exactly 56 bytes, viewed in place.
+func (e *BlockQCEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[BlockQC](EventTypeBlockQC, p, 56, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.BlockQC = m, x
+	return nil
+}
+
+// view decodes a BLOCK_FINALIZED payload: exactly 40 bytes, viewed in place.
+func (e *BlockFinalizedEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[BlockTag](EventTypeBlockFinalized, p, 40, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.BlockTag = m, x
+	return nil
+}
+
+// view decodes a BLOCK_VERIFIED payload: exactly 8 bytes, viewed in place.
+func (e *BlockVerifiedEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[BlockVerified](EventTypeBlockVerified, p, 8, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.BlockVerified = m, x
+	return nil
+}
+
+// view decodes a TXN_HEADER_START payload without copying: the payload must be
+// exactly the 352-byte struct plus the arrays its counts declare.
+func (e *TxnHeaderStartEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[TxnHeaderStart](EventTypeTxnHeaderStart, p, 352, false)
+	if err != nil {
+		return err
 	}
 	rest := p[352:]
-	var raw []byte
-	v.Data, rest, err = trailing(EventTypeTxnHeaderStart, p, rest, uint64(x.TxnHeader.DataLength), 1, "txn_header.data_length")
+	a0, rest, err := trailing(EventTypeTxnHeaderStart, p, rest, uint64(x.TxnHeader.DataLength), 1, "txn_header.data_length")
 	if err != nil {
-		return TxnHeaderStartView{}, err
+		return err
 	}
-	raw, rest, err = trailing(EventTypeTxnHeaderStart, p, rest, uint64(x.TxnHeader.BlobVersionedHashLength), 32, "txn_header.blob_versioned_hash_length")
+	a1, rest, err := trailing(EventTypeTxnHeaderStart, p, rest, uint64(x.TxnHeader.BlobVersionedHashLength), 32, "txn_header.blob_versioned_hash_length")
 	if err != nil {
-		return TxnHeaderStartView{}, err
+		return err
 	}
-	v.BlobVersionedHashes = bytes32s(raw)
 	if len(rest) != 0 {
-		return TxnHeaderStartView{}, longError(EventTypeTxnHeaderStart, p, rest)
+		return longError(EventTypeTxnHeaderStart, p, rest)
 	}
-	v.TxnHeaderStart = x
-	return v, nil
+	e.EventMeta, e.TxnHeaderStart = m, x
+	e.Data = a0
+	e.BlobVersionedHashes = bytes32s(a1)
+	return nil
 }
 
-// TxnAccessListEntryView is a TXN_ACCESS_LIST_ENTRY payload: the fixed struct
-// and the trailing arrays that follow it, all pointing into the payload.
-type TxnAccessListEntryView struct {
-	*TxnAccessListEntry
-	StorageKeys []Bytes32 // entry.storage_key_count
-}
-
-// DecodeTxnAccessListEntry decodes a TXN_ACCESS_LIST_ENTRY payload without
-// copying: the payload must be exactly the 28-byte struct plus the arrays its
-// counts declare. Errors are *PayloadError.
-func DecodeTxnAccessListEntry(p []byte) (TxnAccessListEntryView, error) {
-	var v TxnAccessListEntryView
-	x, err := view[TxnAccessListEntry](EventTypeTxnAccessListEntry, p, 28, false)
+// view decodes a TXN_ACCESS_LIST_ENTRY payload without copying: the payload
+// must be exactly the 28-byte struct plus the arrays its counts declare.
+func (e *TxnAccessListEntryEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[TxnAccessListEntry](EventTypeTxnAccessListEntry, p, 28, false)
 	if err != nil {
-		return TxnAccessListEntryView{}, err
+		return err
 	}
 	rest := p[28:]
-	var raw []byte
-	raw, rest, err = trailing(EventTypeTxnAccessListEntry, p, rest, uint64(x.Entry.StorageKeyCount), 32, "entry.storage_key_count")
+	a0, rest, err := trailing(EventTypeTxnAccessListEntry, p, rest, uint64(x.Entry.StorageKeyCount), 32, "entry.storage_key_count")
 	if err != nil {
-		return TxnAccessListEntryView{}, err
+		return err
 	}
-	v.StorageKeys = bytes32s(raw)
 	if len(rest) != 0 {
-		return TxnAccessListEntryView{}, longError(EventTypeTxnAccessListEntry, p, rest)
+		return longError(EventTypeTxnAccessListEntry, p, rest)
 	}
-	v.TxnAccessListEntry = x
-	return v, nil
+	e.EventMeta, e.TxnAccessListEntry = m, x
+	e.StorageKeys = bytes32s(a0)
+	return nil
 }
 
-// DecodeTxnAuthListEntry decodes a TXN_AUTH_LIST_ENTRY payload: exactly 168
-// bytes, viewed in place (the result points into p). Errors are *PayloadError.
-func DecodeTxnAuthListEntry(p []byte) (*TxnAuthListEntry, error) {
-	return view[TxnAuthListEntry](EventTypeTxnAuthListEntry, p, 168, true)
-}
-
-// DecodeTxnReject decodes a TXN_REJECT payload: exactly 4 bytes, viewed in
-// place (the result points into p). Errors are *PayloadError.
-func DecodeTxnReject(p []byte) (*TxnReject, error) {
-	return view[TxnReject](EventTypeTxnReject, p, 4, true)
-}
-
-// DecodeTxnEVMOutput decodes a TXN_EVM_OUTPUT payload: exactly 24 bytes,
-// viewed in place (the result points into p). Errors are *PayloadError.
-func DecodeTxnEVMOutput(p []byte) (*TxnEVMOutput, error) {
-	return view[TxnEVMOutput](EventTypeTxnEVMOutput, p, 24, true)
-}
-
-// TxnLogView is a TXN_LOG payload: the fixed struct and the trailing arrays
-// that follow it, all pointing into the payload.
-type TxnLogView struct {
-	*TxnLog
-	Topics []Bytes32 // topic_count
-	Data   []byte    // data_length
-}
-
-// DecodeTxnLog decodes a TXN_LOG payload without copying: the payload must be
-// exactly the 32-byte struct plus the arrays its counts declare. Errors are
-// *PayloadError.
-func DecodeTxnLog(p []byte) (TxnLogView, error) {
-	var v TxnLogView
-	x, err := view[TxnLog](EventTypeTxnLog, p, 32, false)
+// view decodes a TXN_AUTH_LIST_ENTRY payload: exactly 168 bytes, viewed in
+// place.
+func (e *TxnAuthListEntryEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[TxnAuthListEntry](EventTypeTxnAuthListEntry, p, 168, true)
 	if err != nil {
-		return TxnLogView{}, err
+		return err
+	}
+	e.EventMeta, e.TxnAuthListEntry = m, x
+	return nil
+}
+
+// view decodes a TXN_HEADER_END event, which has no payload.
+func (e *TxnHeaderEndEvent) view(m EventMeta, p []byte) error {
+	if len(p) != 0 {
+		return notEmptyError(EventTypeTxnHeaderEnd, p)
+	}
+	e.EventMeta = m
+	return nil
+}
+
+// view decodes a TXN_REJECT payload: exactly 4 bytes, viewed in place.
+func (e *TxnRejectEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[TxnReject](EventTypeTxnReject, p, 4, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.Code = m, *x
+	return nil
+}
+
+// view decodes a TXN_PERF_EVM_ENTER event, which has no payload.
+func (e *TxnPerfEVMEnterEvent) view(m EventMeta, p []byte) error {
+	if len(p) != 0 {
+		return notEmptyError(EventTypeTxnPerfEVMEnter, p)
+	}
+	e.EventMeta = m
+	return nil
+}
+
+// view decodes a TXN_PERF_EVM_EXIT event, which has no payload.
+func (e *TxnPerfEVMExitEvent) view(m EventMeta, p []byte) error {
+	if len(p) != 0 {
+		return notEmptyError(EventTypeTxnPerfEVMExit, p)
+	}
+	e.EventMeta = m
+	return nil
+}
+
+// view decodes a TXN_EVM_OUTPUT payload: exactly 24 bytes, viewed in place.
+func (e *TxnEVMOutputEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[TxnEVMOutput](EventTypeTxnEVMOutput, p, 24, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.TxnEVMOutput = m, x
+	return nil
+}
+
+// view decodes a TXN_LOG payload without copying: the payload must be exactly
+// the 32-byte struct plus the arrays its counts declare.
+func (e *TxnLogEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[EthTxnLog](EventTypeTxnLog, p, 32, false)
+	if err != nil {
+		return err
 	}
 	rest := p[32:]
-	var raw []byte
-	raw, rest, err = trailing(EventTypeTxnLog, p, rest, uint64(x.TopicCount), 32, "topic_count")
+	a0, rest, err := trailing(EventTypeTxnLog, p, rest, uint64(x.TopicCount), 32, "topic_count")
 	if err != nil {
-		return TxnLogView{}, err
+		return err
 	}
-	v.Topics = bytes32s(raw)
-	v.Data, rest, err = trailing(EventTypeTxnLog, p, rest, uint64(x.DataLength), 1, "data_length")
+	a1, rest, err := trailing(EventTypeTxnLog, p, rest, uint64(x.DataLength), 1, "data_length")
 	if err != nil {
-		return TxnLogView{}, err
+		return err
 	}
 	if len(rest) != 0 {
-		return TxnLogView{}, longError(EventTypeTxnLog, p, rest)
+		return longError(EventTypeTxnLog, p, rest)
 	}
-	v.TxnLog = x
-	return v, nil
+	e.EventMeta, e.EthTxnLog = m, x
+	e.Topics = bytes32s(a0)
+	e.Data = a1
+	return nil
 }
 
-// TxnCallFrameView is a TXN_CALL_FRAME payload: the fixed struct and the
-// trailing arrays that follow it, all pointing into the payload.
-type TxnCallFrameView struct {
-	*TxnCallFrame
-	Input      []byte // input_length
-	ReturnData []byte // return_length
-}
-
-// DecodeTxnCallFrame decodes a TXN_CALL_FRAME payload without copying: the
-// payload must be exactly the 128-byte struct plus the arrays its counts
-// declare. Errors are *PayloadError.
-func DecodeTxnCallFrame(p []byte) (TxnCallFrameView, error) {
-	var v TxnCallFrameView
-	x, err := view[TxnCallFrame](EventTypeTxnCallFrame, p, 128, false)
+// view decodes a TXN_CALL_FRAME payload without copying: the payload must be
+// exactly the 128-byte struct plus the arrays its counts declare.
+func (e *TxnCallFrameEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[TxnCallFrame](EventTypeTxnCallFrame, p, 128, false)
 	if err != nil {
-		return TxnCallFrameView{}, err
+		return err
 	}
 	rest := p[128:]
-	v.Input, rest, err = trailing(EventTypeTxnCallFrame, p, rest, uint64(x.InputLength), 1, "input_length")
+	a0, rest, err := trailing(EventTypeTxnCallFrame, p, rest, uint64(x.InputLength), 1, "input_length")
 	if err != nil {
-		return TxnCallFrameView{}, err
+		return err
 	}
-	v.ReturnData, rest, err = trailing(EventTypeTxnCallFrame, p, rest, uint64(x.ReturnLength), 1, "return_length")
+	a1, rest, err := trailing(EventTypeTxnCallFrame, p, rest, uint64(x.ReturnLength), 1, "return_length")
 	if err != nil {
-		return TxnCallFrameView{}, err
+		return err
 	}
 	if len(rest) != 0 {
-		return TxnCallFrameView{}, longError(EventTypeTxnCallFrame, p, rest)
+		return longError(EventTypeTxnCallFrame, p, rest)
 	}
-	v.TxnCallFrame = x
-	return v, nil
+	e.EventMeta, e.TxnCallFrame = m, x
+	e.Input = a0
+	e.ReturnData = a1
+	return nil
 }
 
-// DecodeAccountAccessListHeader decodes an ACCOUNT_ACCESS_LIST_HEADER payload:
-// exactly 8 bytes, viewed in place (the result points into p). Errors are
-// *PayloadError.
-func DecodeAccountAccessListHeader(p []byte) (*AccountAccessListHeader, error) {
-	return view[AccountAccessListHeader](EventTypeAccountAccessListHeader, p, 8, true)
-}
-
-// DecodeAccountAccess decodes an ACCOUNT_ACCESS payload: exactly 152 bytes,
-// viewed in place (the result points into p). Errors are *PayloadError.
-func DecodeAccountAccess(p []byte) (*AccountAccess, error) {
-	return view[AccountAccess](EventTypeAccountAccess, p, 152, true)
-}
-
-// DecodeStorageAccess decodes a STORAGE_ACCESS payload: exactly 124 bytes,
-// viewed in place (the result points into p). Errors are *PayloadError.
-func DecodeStorageAccess(p []byte) (*StorageAccess, error) {
-	return view[StorageAccess](EventTypeStorageAccess, p, 124, true)
-}
-
-// DecodeEVMError decodes an EVM_ERROR payload: exactly 16 bytes, viewed in
-// place (the result points into p). Errors are *PayloadError.
-func DecodeEVMError(p []byte) (*EVMError, error) {
-	return view[EVMError](EventTypeEVMError, p, 16, true)
-}
-
-// DecodePayload decodes the payload p of an event of type t: it returns what
-// the type's DecodeX function returns (a pointer into p or an XView), or nil
-// for an event type whose payload is empty. Errors are *PayloadError.
-func DecodePayload(t EventType, p []byte) (any, error) {
-	switch t {
-	case EventTypeRecordError:
-		x, err := DecodeRecordError(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockStart:
-		x, err := DecodeBlockStart(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockReject:
-		x, err := DecodeBlockReject(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockEnd:
-		x, err := DecodeBlockEnd(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockQC:
-		x, err := DecodeBlockQC(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockFinalized:
-		x, err := DecodeBlockFinalized(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockVerified:
-		x, err := DecodeBlockVerified(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnHeaderStart:
-		x, err := DecodeTxnHeaderStart(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnAccessListEntry:
-		x, err := DecodeTxnAccessListEntry(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnAuthListEntry:
-		x, err := DecodeTxnAuthListEntry(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnReject:
-		x, err := DecodeTxnReject(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnEVMOutput:
-		x, err := DecodeTxnEVMOutput(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnLog:
-		x, err := DecodeTxnLog(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeTxnCallFrame:
-		x, err := DecodeTxnCallFrame(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeAccountAccessListHeader:
-		x, err := DecodeAccountAccessListHeader(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeAccountAccess:
-		x, err := DecodeAccountAccess(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeStorageAccess:
-		x, err := DecodeStorageAccess(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeEVMError:
-		x, err := DecodeEVMError(p)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
-	case EventTypeBlockPerfEVMEnter, EventTypeBlockPerfEVMExit, EventTypeTxnHeaderEnd, EventTypeTxnPerfEVMEnter, EventTypeTxnPerfEVMExit, EventTypeTxnEnd:
-		if len(p) != 0 {
-			return nil, payloadError(t, 0, len(p), ErrPayloadLong, "the event has no payload")
-		}
-		return nil, nil
+// view decodes a TXN_END event, which has no payload.
+func (e *TxnEndEvent) view(m EventMeta, p []byte) error {
+	if len(p) != 0 {
+		return notEmptyError(EventTypeTxnEnd, p)
 	}
-	return nil, payloadError(t, 0, len(p), ErrUnknownEventType, "not an event type of this schema")
+	e.EventMeta = m
+	return nil
+}
+
+// view decodes an ACCOUNT_ACCESS_LIST_HEADER payload: exactly 8 bytes, viewed
+// in place.
+func (e *AccountAccessListHeaderEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[AccountAccessListHeader](EventTypeAccountAccessListHeader, p, 8, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.AccountAccessListHeader = m, x
+	return nil
+}
+
+// view decodes an ACCOUNT_ACCESS payload: exactly 152 bytes, viewed in place.
+func (e *AccountAccessEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[AccountAccess](EventTypeAccountAccess, p, 152, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.AccountAccess = m, x
+	return nil
+}
+
+// view decodes a STORAGE_ACCESS payload: exactly 124 bytes, viewed in place.
+func (e *StorageAccessEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[StorageAccess](EventTypeStorageAccess, p, 124, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.StorageAccess = m, x
+	return nil
+}
+
+// view decodes an EVM_ERROR payload: exactly 16 bytes, viewed in place.
+func (e *EVMErrorEvent) view(m EventMeta, p []byte) error {
+	x, err := viewStruct[EVMError](EventTypeEVMError, p, 16, true)
+	if err != nil {
+		return err
+	}
+	e.EventMeta, e.EVMError = m, x
+	return nil
 }

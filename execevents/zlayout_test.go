@@ -5,6 +5,7 @@
 package execevents
 
 import (
+	"github.com/monadgo/events/eventring"
 	"testing"
 	"unsafe"
 )
@@ -200,8 +201,6 @@ func TestLayout(t *testing.T) {
 	check("sizeof(BlockEnd.EthBlockHash)", unsafe.Sizeof(BlockEnd{}.EthBlockHash), 32)
 	check("offsetof(BlockEnd.ExecOutput)", unsafe.Offsetof(BlockEnd{}.ExecOutput), 32)
 	check("sizeof(BlockEnd.ExecOutput)", unsafe.Sizeof(BlockEnd{}.ExecOutput), 328)
-	check("sizeof(BlockFinalized)", unsafe.Sizeof(BlockFinalized{}), 40)
-	checkAlign("BlockFinalized", unsafe.Alignof(BlockFinalized{}), 8)
 	check("sizeof(BlockQC)", unsafe.Sizeof(BlockQC{}), 56)
 	checkAlign("BlockQC", unsafe.Alignof(BlockQC{}), 8)
 	check("offsetof(BlockQC.BlockTag)", unsafe.Offsetof(BlockQC{}.BlockTag), 0)
@@ -248,8 +247,6 @@ func TestLayout(t *testing.T) {
 	check("sizeof(EVMError.DomainID)", unsafe.Sizeof(EVMError{}.DomainID), 8)
 	check("offsetof(EVMError.StatusCode)", unsafe.Offsetof(EVMError{}.StatusCode), 8)
 	check("sizeof(EVMError.StatusCode)", unsafe.Sizeof(EVMError{}.StatusCode), 8)
-	check("sizeof(RecordError)", unsafe.Sizeof(RecordError{}), 16)
-	checkAlign("RecordError", unsafe.Alignof(RecordError{}), 16)
 	check("sizeof(StorageAccess)", unsafe.Sizeof(StorageAccess{}), 124)
 	checkAlign("StorageAccess", unsafe.Alignof(StorageAccess{}), 4)
 	check("offsetof(StorageAccess.Address)", unsafe.Offsetof(StorageAccess{}.Address), 0)
@@ -322,8 +319,6 @@ func TestLayout(t *testing.T) {
 	check("sizeof(TxnHeaderStart.Sender)", unsafe.Sizeof(TxnHeaderStart{}.Sender), 20)
 	check("offsetof(TxnHeaderStart.TxnHeader)", unsafe.Offsetof(TxnHeaderStart{}.TxnHeader), 56)
 	check("sizeof(TxnHeaderStart.TxnHeader)", unsafe.Sizeof(TxnHeaderStart{}.TxnHeader), 296)
-	check("sizeof(TxnLog)", unsafe.Sizeof(TxnLog{}), 32)
-	checkAlign("TxnLog", unsafe.Alignof(TxnLog{}), 4)
 	check("sizeof(TxnReject)", unsafe.Sizeof(TxnReject(0)), 4)
 	checkAlign("TxnReject", unsafe.Alignof(TxnReject(0)), 4)
 }
@@ -334,20 +329,20 @@ func TestEventSizes(t *testing.T) {
 		EventTypeAccountAccess:           unsafe.Sizeof(AccountAccess{}),
 		EventTypeAccountAccessListHeader: unsafe.Sizeof(AccountAccessListHeader{}),
 		EventTypeBlockEnd:                unsafe.Sizeof(BlockEnd{}),
-		EventTypeBlockFinalized:          unsafe.Sizeof(BlockFinalized{}),
+		EventTypeBlockFinalized:          unsafe.Sizeof(BlockTag{}),
 		EventTypeBlockQC:                 unsafe.Sizeof(BlockQC{}),
 		EventTypeBlockReject:             unsafe.Sizeof(BlockReject(0)),
 		EventTypeBlockStart:              unsafe.Sizeof(BlockStart{}),
 		EventTypeBlockVerified:           unsafe.Sizeof(BlockVerified{}),
 		EventTypeEVMError:                unsafe.Sizeof(EVMError{}),
-		EventTypeRecordError:             unsafe.Sizeof(RecordError{}),
+		EventTypeRecordError:             unsafe.Sizeof(eventring.RecordError{}),
 		EventTypeStorageAccess:           unsafe.Sizeof(StorageAccess{}),
 		EventTypeTxnAccessListEntry:      unsafe.Sizeof(TxnAccessListEntry{}),
 		EventTypeTxnAuthListEntry:        unsafe.Sizeof(TxnAuthListEntry{}),
 		EventTypeTxnCallFrame:            unsafe.Sizeof(TxnCallFrame{}),
 		EventTypeTxnEVMOutput:            unsafe.Sizeof(TxnEVMOutput{}),
 		EventTypeTxnHeaderStart:          unsafe.Sizeof(TxnHeaderStart{}),
-		EventTypeTxnLog:                  unsafe.Sizeof(TxnLog{}),
+		EventTypeTxnLog:                  unsafe.Sizeof(EthTxnLog{}),
 		EventTypeTxnReject:               unsafe.Sizeof(TxnReject(0)),
 	}
 	for _, e := range Events {

@@ -441,9 +441,6 @@ type BlockEnd struct {
 	ExecOutput   EthBlockExecOutput // offset 32
 }
 
-// BlockFinalized is monad_exec_block_finalized, a typedef of struct monad_exec_block_tag.
-type BlockFinalized = BlockTag
-
 // BlockQC is struct monad_exec_block_qc (56 bytes, align 8).
 type BlockQC struct {
 	_        structs.HostLayout
@@ -491,9 +488,6 @@ type EVMError struct {
 	DomainID   uint64 // offset 0
 	StatusCode int64  // offset 8
 }
-
-// RecordError is monad_exec_record_error, a typedef of struct monad_event_record_error.
-type RecordError = eventring.RecordError
 
 // StorageAccess is struct monad_exec_storage_access (124 bytes, align 4).
 type StorageAccess struct {
@@ -561,9 +555,6 @@ type TxnHeaderStart struct {
 	_         [4]byte      // padding at 52
 	TxnHeader EthTxnHeader // offset 56
 }
-
-// TxnLog is monad_exec_txn_log, a typedef of struct monad_c_eth_txn_log.
-type TxnLog = EthTxnLog
 
 // TxnReject is monad_exec_txn_reject, a typedef of uint32_t.
 type TxnReject uint32

@@ -43,6 +43,14 @@ var RingConstants = map[string]string{
 	"MONAD_EVENT_RECORD_ERROR_EVENT_TYPE": "RecordErrorEventType",
 }
 
+// ringContentTypes maps content type names (MONAD_EVENT_CONTENT_TYPE_X
+// without the prefix) to the constants package eventring defines for them.
+var ringContentTypes = map[string]string{
+	"NONE": "ContentTypeNone",
+	"TEST": "ContentTypeTest",
+	"EXEC": "ContentTypeExec",
+}
+
 // Config says where and how to write the Go bindings.
 type Config struct {
 	Package string // package name of the bindings ("execevents")
@@ -63,7 +71,9 @@ func Generate(m *Model, cfg Config) (map[string][]byte, error) {
 	files := map[string]*jen.File{
 		"ztypes.go":       g.types(),
 		"zevents.go":      g.events(),
+		"ztyped.go":       g.typedEvents(),
 		"zdecode.go":      g.decoders(),
+		"zjson.go":        g.jsonFile(),
 		"zlayout_test.go": g.layoutTest(),
 	}
 	out := map[string][]byte{}
@@ -103,6 +113,11 @@ type emitter struct {
 	// declared there belong to eventring.
 	ringFiles map[string]bool
 	usesU128  bool
+	// typed are the typed events, in code order.
+	typed []typedEvent
+	// ringJSON are the C names of the eventring structs a payload holds,
+	// which get JSON functions (eventring's types cannot get methods here).
+	ringJSON []string
 }
 
 // newFile starts a generated file. Its header records how it was made:
@@ -186,20 +201,27 @@ func (g *emitter) plan() error {
 		if s == nil {
 			return fmt.Errorf("unknown struct %s", name)
 		}
-		if _, ok := RingTypes[name]; ok || special(name) != nil {
+		if _, ok := RingTypes[name]; ok {
+			g.ringJSON = append(g.ringJSON, name)
+			return nil
+		}
+		if special(name) != nil {
 			return nil
 		}
 		if isByteString(s) {
 			g.byteStrings = append(g.byteStrings, name)
 			return nil
 		}
-		g.structs = append(g.structs, name)
 		if s.Typedef {
 			if s.Scalar != nil {
+				g.structs = append(g.structs, name)
 				return visitType(s.Scalar)
 			}
+			// A typedef of a struct gets no Go name of its own: its
+			// users get the target's type (one name per concept).
 			return visit(strings.TrimPrefix(s.TypedefOf, "struct "))
 		}
+		g.structs = append(g.structs, name)
 		for i := range s.Fields {
 			if err := visitType(&s.Fields[i].Type); err != nil {
 				return fmt.Errorf("%s.%s: %w", name, s.Fields[i].Name, err)
@@ -222,6 +244,7 @@ func (g *emitter) plan() error {
 	}
 	slices.Sort(g.byteStrings)
 	slices.Sort(g.structs)
+	slices.Sort(g.ringJSON)
 	for _, name := range sortedKeys(g.m.Enums) {
 		if _, ok := RingTypes[name]; !ok {
 			g.enums = append(g.enums, name)
@@ -232,7 +255,7 @@ func (g *emitter) plan() error {
 			return fmt.Errorf("%s is %d but the metadata describes %d event types", c.Name, c.Value, len(g.m.Events))
 		}
 	}
-	return nil
+	return g.planEvents()
 }
 
 // goType returns the Go type of a C member type.
@@ -265,18 +288,43 @@ func (g *emitter) goType(t *Type) jen.Code {
 	return jen.Index(jen.Lit(int(t.Size))).Byte()
 }
 
-// named returns the Go type standing for a named C type.
+// named returns the Go type standing for a named C type; a typedef of a
+// struct stands for the struct's type.
 func (g *emitter) named(cname string) jen.Code {
+	cname = g.target(cname)
 	if r, ok := RingTypes[cname]; ok {
 		return jen.Qual(RingPkg, r)
 	}
 	if c := special(cname); c != nil {
 		return c
 	}
-	return jen.Id(GoTypeName(cname))
+	return jen.Id(g.goName(cname))
 }
 
-func (g *emitter) goName(cname string) string { return GoTypeName(cname) }
+// goName is the Go name of a C type: GoTypeName, except that the event
+// code enum is always EventType (the hand-written runtime refers to it).
+func (g *emitter) goName(cname string) string {
+	if cname == g.m.EventEnum {
+		return eventTypeName
+	}
+	return GoTypeName(cname)
+}
+
+// eventTypeName is the Go type of the event code enum, whatever its C name.
+const eventTypeName = "EventType"
+
+// target follows typedefs of structs (typedef struct x y; typedef y z;) to
+// the struct they name; other names are returned as they are.
+func (g *emitter) target(cname string) string {
+	for range 32 { // a longer chain is a cycle the parser would have refused
+		s := g.m.Structs[cname]
+		if s == nil || !s.Typedef || s.Scalar != nil {
+			return cname
+		}
+		cname = strings.TrimPrefix(s.TypedefOf, "struct ")
+	}
+	return cname
+}
 
 // --- ztypes.go ---
 
@@ -407,6 +455,9 @@ type member struct {
 	name      string // Go field name, "" for padding
 	note      string // added to the offset comment
 	bits      []Field
+	// typ is the C type of a member kept as such; nil for raw bytes (an
+	// unaligned member) and bit-field regions.
+	typ *Type
 }
 
 func (g *emitter) members(s *Struct) []member {
@@ -423,8 +474,9 @@ func (g *emitter) members(s *Struct) []member {
 				// padding.
 				continue
 			}
-			m := member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type)}
+			m := member{off: fl.Offset, size: fl.Type.Size, name: GoFieldName(fl.Name), code: g.goType(&fl.Type), typ: &fields[i].Type}
 			if unaligned(s, fl) {
+				m.typ = nil
 				m.code = jen.Index(jen.Lit(int(fl.Type.Size))).Byte()
 				m.note = fmt.Sprintf(", unaligned %s as raw bytes", fl.Type.CType)
 			}
@@ -459,14 +511,8 @@ func (g *emitter) structDecl(f *jen.File, s *Struct) {
 		if s.Scalar != nil && s.Scalar.Kind == KindEnum && g.goName(s.Scalar.Name) == n {
 			return // typedef enum x {...} x: the enum's Go type is the payload type
 		}
-		if s.Scalar != nil {
-			f.Commentf("%s is %s, a typedef of %s.", n, s.Name, s.TypedefOf)
-			f.Type().Id(n).Add(g.goType(s.Scalar))
-		} else {
-			target := strings.TrimPrefix(s.TypedefOf, "struct ")
-			f.Commentf("%s is %s, a typedef of %s.", n, s.Name, s.TypedefOf)
-			f.Type().Id(n).Op("=").Add(g.named(target))
-		}
+		f.Commentf("%s is %s, a typedef of %s.", n, s.Name, s.TypedefOf)
+		f.Type().Id(n).Add(g.goType(s.Scalar))
 		f.Line()
 		return
 	}
@@ -523,38 +569,35 @@ func (g *emitter) bitExpr(b Field) jen.Code {
 }
 
 func (g *emitter) constants(f *jen.File) {
+	// SchemaHash and RingContentType are emitted for every schema: the
+	// hand-written Open and CheckRing refer to them.
+	f.Comment("SchemaHash is the schema fingerprint a ring must carry in its header for")
 	if g.m.HasSchemaHash {
-		f.Comment("SchemaHash is the schema fingerprint a ring must carry in its header for")
 		f.Commentf("these bindings to apply (%s).", g.m.SchemaHashSymbol)
-		var rows []jen.Code
-		for i := 0; i < 32; i += 8 {
-			var hex []string
-			for _, b := range g.m.SchemaHash[i : i+8] {
-				hex = append(hex, fmt.Sprintf("0x%02x", b))
-			}
-			rows = append(rows, jen.Op(strings.Join(hex, ", ")))
+	} else {
+		f.Comment("these bindings to apply. The headers define none (no initialized")
+		f.Comment("uint8_t[32] array), so it is all zeros and no real ring matches.")
+		g.m.Warnings = append(g.m.Warnings, "the headers define no schema hash: SchemaHash is all zeros and Open refuses every ring")
+	}
+	var rows []jen.Code
+	for i := 0; i < 32; i += 8 {
+		var hex []string
+		for _, b := range g.m.SchemaHash[i : i+8] {
+			hex = append(hex, fmt.Sprintf("0x%02x", b))
 		}
-		f.Var().Id("SchemaHash").Op("=").Index(jen.Lit(32)).Byte().Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, rows...)
-		f.Line()
+		rows = append(rows, jen.Op(strings.Join(hex, ", ")))
 	}
-	if g.m.HasContentType() {
-		f.Commentf("RingContentType is the content type of rings carrying these events.")
-		f.Const().Id("RingContentType").Op("=").Qual(RingPkg, "ContentType"+camel(strings.ToLower(g.m.ContentType)))
-		f.Line()
-	}
+	f.Var().Id("SchemaHash").Op("=").Index(jen.Lit(32)).Byte().Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, rows...)
+	f.Line()
+	f.Commentf("RingContentType is the content type of rings carrying these events.")
+	f.Const().Id("RingContentType").Op("=").Add(g.contentType())
+	f.Line()
 	// Names a constant must not take: the package's other top-level
 	// identifiers. Two C names may also map to one Go name (MONAD_EXEC_X,
 	// MONAD_X); the first declared wins and the other is reported.
-	taken := map[string]string{}
-	for _, n := range []string{"SchemaHash", "RingContentType", "EventTypeCount", "Events", "EventInfo", "TrailingArray",
-		"PayloadError", "DecodePayload", "Uint128", "ErrBadPayload", "ErrPayloadShort", "ErrPayloadLong", "ErrPayloadMisaligned", "ErrUnknownEventType"} {
+	taken := g.typeNames()
+	for _, n := range []string{"SchemaHash", "RingContentType", "EventTypeCount", "Events", "EventInfo", "TrailingArray", "Uint128"} {
 		taken[n] = "a generated identifier"
-	}
-	for _, names := range [][]string{g.structs, g.byteStrings, g.enums} {
-		for _, n := range names {
-			taken[g.goName(n)] = "the Go type of " + n
-			taken["Decode"+g.goName(n)] = "a decoder"
-		}
 	}
 	for _, n := range g.enums {
 		e := g.m.Enums[n]
@@ -602,6 +645,25 @@ func (g *emitter) constants(f *jen.File) {
 
 // guards breaks the build when a Go layout drifts from C (an index out of
 // range or a negative constant, as stringer does for enum values).
+// contentType is the value of RingContentType: eventring's constant for
+// the schema's content type, its number when eventring has no name for it,
+// or ContentTypeNone (with a warning) when the headers define none.
+func (g *emitter) contentType() jen.Code {
+	if e := g.m.Enums["monad_event_content_type"]; e != nil {
+		for _, v := range e.Values {
+			if v.Name != "MONAD_EVENT_CONTENT_TYPE_"+g.m.ContentType {
+				continue
+			}
+			if n, ok := ringContentTypes[g.m.ContentType]; ok {
+				return jen.Qual(RingPkg, n)
+			}
+			return jen.Qual(RingPkg, "ContentType").Call(jen.Lit(int(v.Value)))
+		}
+	}
+	g.m.Warnings = append(g.m.Warnings, fmt.Sprintf("the headers define no content type MONAD_EVENT_CONTENT_TYPE_%s: RingContentType is ContentTypeNone and Open refuses every ring", g.m.ContentType))
+	return jen.Qual(RingPkg, "ContentTypeNone")
+}
+
 func (g *emitter) guards(f *jen.File) {
 	f.Comment("Compile-time layout guards: an \"invalid array index\" or \"overflows\"")
 	f.Comment("error here means a struct no longer matches the C headers; re-run")

@@ -86,9 +86,6 @@ func (g *emitter) payloadZero(cname string, s *Struct) jen.Code {
 	if s.Scalar != nil {
 		return jen.Id(g.goName(cname)).Call(jen.Lit(0))
 	}
-	if s.Typedef {
-		return jen.Id(g.goName(cname)).Values()
-	}
 	return jen.Add(g.named(cname)).Values()
 }
 

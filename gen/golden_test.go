@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +18,10 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files of TestGolden")
 
 // synthRules are the trailing-array rules of the synthetic schema; two of
-// them name things the headers lack and must only warn.
+// them name things the headers lack and must only warn. ATTRS has a size
+// rule and takes the rest of the payload, as RECORD_ERROR does.
 var synthRules = []TrailingRule{
+	{Event: "ATTRS", Sizes: []int64{32, 48}, Arrays: []TrailingArray{{Name: "tail", ElemSize: 1, Remainder: true}}},
 	{Event: "BLOB", Arrays: []TrailingArray{
 		{Name: "data", LengthField: "len", ElemSize: 1},
 		{Name: "keys", LengthField: "key_count", ElemSize: 32},
@@ -55,7 +58,7 @@ func TestSynthModel(t *testing.T) {
 	for _, e := range m.Events {
 		names = append(names, e.Name+":"+e.Payload)
 	}
-	if got, want := strings.Join(names, " "), "NONE: PING:synth_ping BIG:synth_big TAGGED:synth_tagged BLOB:synth_blob EMPTY: ATTRS:synth_attrs PACKED:synth_packed"; got != want {
+	if got, want := strings.Join(names, " "), "NONE: PING:synth_ping BIG:synth_big TAGGED:synth_tagged BLOB:synth_blob EMPTY: ATTRS:synth_attrs PACKED:synth_packed DIGEST:synth_digest"; got != want {
 		t.Errorf("events %s, want %s", got, want)
 	}
 	if got := m.Events[2].Description; got != "every construct" {
@@ -84,6 +87,12 @@ func TestSynthModel(t *testing.T) {
 	if len(m.Events[3].Trailing) != 0 {
 		t.Errorf("TAGGED got trailing arrays from a rule naming a missing field")
 	}
+	if a := m.Events[6]; len(a.Trailing) != 1 || !slices.Equal(a.SizeRule, []int64{32, 48}) {
+		t.Errorf("ATTRS: trailing %+v, sizes %v", a.Trailing, a.SizeRule)
+	}
+	if dg := m.Structs["synth_digest"]; dg == nil || dg.Size != 32 || !isByteString(dg) {
+		t.Errorf("synth_digest = %+v, want a 32-byte byte string", dg)
+	}
 	wantHash := [32]byte{0: 1, 1: 2, 31: 0xff}
 	if m.SchemaHash != wantHash || m.SchemaHashSymbol != "g_synth_schema_hash" {
 		t.Errorf("schema hash %x (%s)", m.SchemaHash, m.SchemaHashSymbol)
@@ -107,7 +116,7 @@ func TestSynthModel(t *testing.T) {
 			t.Errorf("enum %s = %+v", c.name, e)
 		}
 	}
-	if e := m.Enums["synth_event_type"]; e == nil || e.Size != 2 || len(e.Values) != 8 {
+	if e := m.Enums["synth_event_type"]; e == nil || e.Size != 2 || len(e.Values) != 9 {
 		t.Errorf("enum synth_event_type = %+v", e)
 	}
 
@@ -168,7 +177,7 @@ func TestSynthModel(t *testing.T) {
 		"SYNTH_MACRO_COUNT SYNTH_MACRO_MASK SYNTH_MACRO_BIG SYNTH_MACRO_NEG SYNTH_MACRO_SUM SYNTH_MACRO_SIZE SYNTH_MACRO_NAME SYNTH_GUARDED_VALUE"; got != want {
 		t.Errorf("constants in order\n%s\nwant\n%s", got, want)
 	}
-	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 8 {
+	if c := consts["SYNTH_EVENT_COUNT"]; c.Value != 9 {
 		t.Errorf("SYNTH_EVENT_COUNT = %+v", c)
 	}
 	if c := consts["SYNTH_FILE_NAME"]; c.Int || c.String != "synth-events" {
@@ -286,88 +295,33 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// synthBitsTest exercises the generated bit-field accessors and decoders of
-// the synthetic schema; it runs next to the generated files.
-const synthBitsTest = `package synthcheck
-
-import (
-	"errors"
-	"math"
-	"testing"
-	"unsafe"
-)
-
-func TestBitFields(t *testing.T) {
-	var b SynthBig
-	p := unsafe.Slice((*byte)(unsafe.Pointer(&b)), unsafe.Sizeof(b))
-	// low = 5 (bits 560-562), mid = 0x2AB (563-572), neg = -3 (576-580).
-	v := uint64(5)<<(560-544) | uint64(0x2AB)<<(563-544) | uint64(0b11101)<<(576-544)
-	for i := 0; i < 8 && 68+i < len(p); i++ {
-		p[68+i] = byte(v >> (8 * i))
-	}
-	if b.Low() != 5 || b.Mid() != 0x2AB || b.Neg() != -3 {
-		t.Errorf("Low %d Mid %#x Neg %d, want 5 0x2ab -3", b.Low(), b.Mid(), b.Neg())
-	}
-}
-
-func TestDecodeBlob(t *testing.T) {
-	buf := make([]uint64, 16)
-	p := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 128)[:16+3+64]
-	p[0] = 2 // key_count
-	p[8] = 3 // len
-	v, err := DecodeSynthBlob(p)
-	if err != nil || len(v.Data) != 3 || len(v.Keys) != 2 {
-		t.Fatalf("DecodeSynthBlob: %d data bytes, %d keys, %v", len(v.Data), len(v.Keys), err)
-	}
-	if _, err := DecodeSynthBlob(p[:len(p)-1]); !errors.Is(err, ErrPayloadShort) {
-		t.Errorf("short blob: %v", err)
-	}
-	x, err := DecodePayload(SynthEventTypeBig, unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 128)[:0])
-	if x != nil || !errors.Is(err, ErrPayloadShort) {
-		t.Errorf("empty BIG: %v %v", x, err)
-	}
-	if SynthFlagsHigh != 1<<63 || SynthFlagsHigh.String() != "HIGH" {
-		t.Errorf("SynthFlagsHigh = %d (%v)", uint64(SynthFlagsHigh), SynthFlagsHigh)
-	}
-	if SynthKindB.String() != "B" || SynthSigned(-5).String() != "LOW" || SynthKind(7).String() != "SynthKind(7)" {
-		t.Errorf("enum strings %v %v %v", SynthKindB, SynthSigned(-5), SynthKind(7))
-	}
-	pk := make([]byte, 7)
-	pk[1], pk[4], pk[5] = 0x78, 0x12, 0xCD
-	v2, err := DecodeSynthPacked(pk)
-	if err != nil || v2.Value != [4]byte{0x78, 0, 0, 0x12} || v2.More != [2]byte{0xCD, 0} {
-		t.Errorf("DecodeSynthPacked: %+v, %v", v2, err)
-	}
-	if SynthPairA != 2 || SynthPairB != 6 {
-		t.Errorf("SynthPairA %d SynthPairB %d, want 2 and 6", SynthPairA, SynthPairB)
-	}
-	if SynthMacroCount != 12 || SynthMacroMask != 1<<40 || SynthMacroBig != math.MaxUint64 || SynthMacroNeg != -5 ||
-		SynthMacroSum != 18 || SynthMacroSize != 4 || SynthMacroName != "synth-macro" || SynthGuardedValue != 7 {
-		t.Errorf("macro constants %d %d %d %d %d %d %q %d", SynthMacroCount, SynthMacroMask, uint64(SynthMacroBig), SynthMacroNeg,
-			SynthMacroSum, SynthMacroSize, SynthMacroName, SynthGuardedValue)
-	}
-	if SynthSlots != 3 || SynthFileName != "synth-events" || SynthWideMask != 1<<40-1 || SynthAllOnes != math.MaxUint64 {
-		t.Errorf("constants %d %q %d", SynthSlots, SynthFileName, SynthWideMask)
-	}
-}
-`
-
-// TestSynthCompiles vets and tests the generated synthetic package (its
-// generated layout test included) as a module of its own in a temporary
-// directory, with this module's go.sum and no module proxy.
+// TestSynthCompiles vets the generated synthetic package together with a
+// copy of the hand-written runtime of execevents (its tests included), and
+// runs the generated layout tests, the tests above and the runtime's
+// schema-independent tests against it: the runtime must hold for any
+// schema. The package is written to a temporary directory under testdata,
+// inside this module.
 func TestSynthCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")
 	}
-	files := synthFiles(t)
-	files["bits_test.go"] = []byte(synthBitsTest)
-	files["go.mod"] = []byte("module synthcheck\n\ngo 1.26\n\nrequire " + uint256Pkg + " " + requiredVersion(t, uint256Pkg) + "\n")
-	sum, err := os.ReadFile("../go.sum")
+	dir, err := os.MkdirTemp("testdata", "synthcheck-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	files["go.sum"] = sum
-	dir := t.TempDir()
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	files := synthFiles(t)
+	check, err := os.ReadFile("testdata/synth/check_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["check_test.go"] = check
+	for name, b := range runtimeFiles(t, "github.com/monadgo/events/gen/"+filepath.ToSlash(dir)) {
+		if _, ok := files[name]; ok {
+			t.Fatalf("runtime file %s has the name of a generated file", name)
+		}
+		files[name] = b
+	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -377,7 +331,7 @@ func TestSynthCompiles(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=readonly")
+		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -385,12 +339,45 @@ func TestSynthCompiles(t *testing.T) {
 		return out
 	}
 	goCmd("vet", ".")
-	out := goCmd("test", "-count=1", "-v", ".")
-	for _, name := range []string{"TestLayout", "TestEventSizes", "TestBitFields", "TestDecodeBlob"} {
+	tests := []string{"TestLayout", "TestEventSizes", "TestBitFields", "TestDecodeBlob", "TestSynthJSON",
+		"TestEveryKind", "TestPayloadSizeErrors", "TestReadExpired", "TestAppendNumbers"}
+	out := goCmd("test", "-count=1", "-v", "-run", "^("+strings.Join(tests, "|")+")$", ".")
+	for _, name := range tests {
 		if !bytes.Contains(out, []byte("--- PASS: "+name+" ")) {
 			t.Errorf("generated package test %s did not pass:\n%s", name, out)
 		}
 	}
+}
+
+var packageClause = regexp.MustCompile(`(?m)^package execevents(_test)?$`)
+
+// runtimeFiles returns the hand-written files of ../execevents (everything
+// but the generated z*.go), made into package synthcheck at import path
+// pkg.
+func runtimeFiles(t *testing.T, pkg string) map[string][]byte {
+	t.Helper()
+	names, err := filepath.Glob("../execevents/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, p := range names {
+		name := filepath.Base(p)
+		if strings.HasPrefix(name, "z") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = packageClause.ReplaceAll(b, []byte("package synthcheck$1"))
+		b = bytes.ReplaceAll(b, []byte(`"github.com/monadgo/events/execevents"`), []byte(`execevents "`+pkg+`"`))
+		files[name] = b
+	}
+	if len(files) == 0 {
+		t.Fatal("no runtime files in ../execevents")
+	}
+	return files
 }
 
 // requiredVersion returns the version of module path in this module's
@@ -501,8 +488,9 @@ struct monad_event_metadata const g_s_metadata[3] = {
 		t.Fatal(err)
 	}
 	src := string(files["ztypes.go"])
-	for _, want := range []string{"\ntype SSame struct {", "\ntype SKind uint8\n", "func DecodeSKind(p []byte) (*SKind, error)"} {
-		if !strings.Contains(src+string(files["zdecode.go"]), want) {
+	typed := strings.Join(strings.Fields(string(files["ztyped.go"])), " ")
+	for _, want := range []string{"\ntype SSame struct {", "\ntype SKind uint8\n", "type SameEvent struct { EventMeta *SSame }", "type KindEvent struct { EventMeta Code SKind"} {
+		if !strings.Contains(src+typed, want) {
 			t.Errorf("generated code lacks %q", want)
 		}
 	}

@@ -50,7 +50,8 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"eventring/zlayout_test.go", "execevents/zdecode.go", "execevents/zevents.go", "execevents/zlayout_test.go", "execevents/ztypes.go"}
+	want := []string{"eventring/zlayout_test.go", "execevents/zdecode.go", "execevents/zevents.go", "execevents/zjson.go", "execevents/zlayout_test.go",
+		"execevents/ztyped.go", "execevents/ztypes.go"}
 	for _, p := range want {
 		if _, ok := files[filepath.FromSlash(p)]; !ok {
 			t.Errorf("eventgen does not generate %s", p)
@@ -311,7 +312,7 @@ func TestWritesOnlyWhereTold(t *testing.T) {
 		}
 	}
 	slices.Sort(written)
-	want := []string{"gen-out/a/foo/zdecode.go", "gen-out/a/foo/zevents.go", "gen-out/a/foo/zlayout_test.go", "gen-out/a/foo/ztypes.go"}
+	want := []string{"gen-out/a/foo/zdecode.go", "gen-out/a/foo/zevents.go", "gen-out/a/foo/zjson.go", "gen-out/a/foo/zlayout_test.go", "gen-out/a/foo/ztyped.go", "gen-out/a/foo/ztypes.go"}
 	if !slices.Equal(written, want) {
 		t.Errorf("eventgen -out gen-out/a/foo wrote %q, want %q", written, want)
 	}

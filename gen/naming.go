@@ -1,8 +1,10 @@
 package gen
 
 import (
-	"github.com/dave/jennifer/jen"
 	"strings"
+	"unicode"
+
+	"github.com/dave/jennifer/jen"
 )
 
 // typePrefixes are stripped from C type names, first match only.
@@ -54,6 +56,36 @@ func GoTypeName(c string) string {
 
 // GoFieldName is the Go name of a C struct member.
 func GoFieldName(c string) string { return camel(c) }
+
+// jsonName is the JSON member name of a Go field name: lower camel case
+// with initialisms treated as words (ChainID → chainId, EVMOutput →
+// evmOutput, YParity → yParity), as `monad-events watch --json` has
+// always named payload fields.
+func jsonName(name string) string {
+	rs := []rune(name)
+	var words [][]rune
+	start := 0
+	for i := 1; i < len(rs); i++ {
+		prev, cur := rs[i-1], rs[i]
+		nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+		if unicode.IsUpper(cur) && (unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower)) {
+			words = append(words, rs[start:i])
+			start = i
+		}
+	}
+	words = append(words, rs[start:])
+	out := make([]rune, 0, len(rs))
+	for i, w := range words {
+		for j, r := range w {
+			if i > 0 && j == 0 {
+				out = append(out, unicode.ToUpper(r))
+			} else {
+				out = append(out, unicode.ToLower(r))
+			}
+		}
+	}
+	return string(out)
+}
 
 // enumPrefix is the common prefix of the enumerators, ending in '_' and
 // leaving at least one word of every enumerator.

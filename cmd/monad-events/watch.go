@@ -245,7 +245,7 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	// the bytes meanwhile; only then is the rendering trustworthy (spec §4.4).
 	mark := len(b)
 	p := w.ring.Payload(d)
-	ev, derr := w.dec.Decode(d, p)
+	ev, derr := w.dec.View(d, p)
 	if derr != nil {
 		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, derr.Error(), p)
 	} else {

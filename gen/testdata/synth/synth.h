@@ -60,9 +60,10 @@ enum synth_event_type : uint16_t
     SYNTH_EMPTY,
     SYNTH_ATTRS,
     SYNTH_PACKED,
+    SYNTH_DIGEST,
 };
 
-constexpr uint16_t SYNTH_EVENT_COUNT = SYNTH_PACKED + 1;
+constexpr uint16_t SYNTH_EVENT_COUNT = SYNTH_DIGEST + 1;
 
 enum synth_kind : uint8_t
 {
@@ -91,6 +92,8 @@ typedef struct synth_tag // one type under both names
 } synth_tag;
 
 typedef struct synth_tag synth_tagged; // struct payload by another name
+
+typedef synth_hash synth_digest; // a byte string payload
 
 struct synth_big
 {

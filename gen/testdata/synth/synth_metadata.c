@@ -17,6 +17,7 @@ struct monad_event_metadata const g_synth_metadata[SYNTH_EVENT_COUNT] = {
     // Positional member initializers, in declaration order.
     [SYNTH_ATTRS] = {SYNTH_ATTRS, "ATTRS", "alignment " "attributes"},
     {SYNTH_PACKED, "PACKED", "a packed payload"},
+    [SYNTH_DIGEST] = {SYNTH_DIGEST, "DIGEST", "a byte string payload"},
 };
 
 uint8_t const g_synth_schema_hash[32] = {0x01, 0x02, [31] = 0xff};

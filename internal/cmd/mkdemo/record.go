@@ -80,7 +80,7 @@ func (e *emitter) step(s step) error {
 		qc := ee.BlockQC{BlockTag: e.blockTag(s.ID, s.Number), Round: s.Round, Epoch: s.Epoch}
 		return e.emit(ee.EventTypeBlockQC, 0, 0, raw(&qc))
 	case stepFinalized:
-		f := ee.BlockFinalized(e.blockTag(s.ID, s.Number))
+		f := ee.BlockTag(e.blockTag(s.ID, s.Number))
 		return e.emit(ee.EventTypeBlockFinalized, 0, 0, raw(&f))
 	case stepVerified:
 		v := ee.BlockVerified{BlockNumber: s.Number}
@@ -249,7 +249,7 @@ func (e *emitter) txnOutput(i int, t *txn, f *txnHeaderFields) error {
 		return err
 	}
 	for k, l := range f.Logs {
-		lg := ee.TxnLog{Index: uint32(k), Address: ee.Address(l.Address), TopicCount: uint8(len(l.Topics)),
+		lg := ee.EthTxnLog{Index: uint32(k), Address: ee.Address(l.Address), TopicCount: uint8(len(l.Topics)),
 			DataLength: uint32(len(l.Data))}
 		if err := e.emit(ee.EventTypeTxnLog, id, 0, raw(&lg), hashes(l.Topics), l.Data); err != nil {
 			return err

@@ -88,7 +88,10 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 		}
 		et := ee.EventType(d.EventType)
 		counts[et]++
-		p := append([]byte(nil), ring.Payload(&d)...)
+		ev, err := ee.ReadEvent(ring, &d) // owned: blocks keep their start and end
+		if err != nil {
+			t.Fatal(err)
+		}
 		if d.RecordEpochNanos <= lastT {
 			t.Errorf("seqno %d: record time %d not after %d", d.Seqno, d.RecordEpochNanos, lastT)
 		}
@@ -101,10 +104,7 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 			}
 			continue
 		case ee.EventTypeBlockStart:
-			s, err := ee.DecodeBlockStart(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := ev.(*ee.BlockStartEvent).BlockStart
 			if cur != nil || blockSeq != d.Seqno {
 				t.Fatalf("seqno %d: BLOCK_START nested or with block seqno %d", d.Seqno, blockSeq)
 			}
@@ -123,10 +123,7 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 		}
 		switch et {
 		case ee.EventTypeTxnHeaderStart:
-			v, err := ee.DecodeTxnHeaderStart(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.TxnHeaderStartEvent)
 			h := v.TxnHeader
 			tx.seen = true
 			tx.f = txnHeaderFields{Type: uint8(h.TxnType), ChainID: h.ChainID, Nonce: h.Nonce, GasLimit: h.GasLimit,
@@ -137,10 +134,7 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 				tx.f.BlobHashes = append(tx.f.BlobHashes, common.Hash(b))
 			}
 		case ee.EventTypeTxnAccessListEntry:
-			v, err := ee.DecodeTxnAccessListEntry(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.TxnAccessListEntryEvent)
 			if !tx.seen || int(v.Index) != len(tx.f.AccessList) {
 				t.Fatalf("seqno %d: access list entry %d out of order", d.Seqno, v.Index)
 			}
@@ -150,10 +144,7 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 			}
 			tx.f.AccessList = append(tx.f.AccessList, e)
 		case ee.EventTypeTxnAuthListEntry:
-			v, err := ee.DecodeTxnAuthListEntry(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.TxnAuthListEntryEvent)
 			if !tx.seen || int(v.Index) != len(tx.f.Authorizations) {
 				t.Fatalf("seqno %d: auth list entry %d out of order", d.Seqno, v.Index)
 			}
@@ -165,20 +156,14 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 				Address: common.Address(v.Entry.Address), Nonce: v.Entry.Nonce, V: parity, R: v.Entry.R, S: v.Entry.S})
 			tx.f.Authorities = append(tx.f.Authorities, authority{Address: common.Address(v.Authority), Valid: v.IsValidAuthority})
 		case ee.EventTypeTxnEVMOutput:
-			v, err := ee.DecodeTxnEVMOutput(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.TxnEVMOutputEvent)
 			if !tx.seen || tx.output {
 				t.Fatalf("seqno %d: output before header or twice", d.Seqno)
 			}
 			tx.output, tx.f.Status, tx.f.GasUsed = true, v.Receipt.Status, v.Receipt.GasUsed
 			tx.f.Logs = make([]*types.Log, v.Receipt.LogCount)
 		case ee.EventTypeTxnLog:
-			v, err := ee.DecodeTxnLog(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.TxnLogEvent)
 			if !tx.output || int(v.Index) >= len(tx.f.Logs) || tx.f.Logs[v.Index] != nil {
 				t.Fatalf("seqno %d: unexpected log %d", d.Seqno, v.Index)
 			}
@@ -188,29 +173,19 @@ func TestSnapshotEthereumFacts(t *testing.T) {
 			}
 			tx.f.Logs[v.Index] = l
 		case ee.EventTypeTxnCallFrame:
-			if _, err := ee.DecodeTxnCallFrame(p); err != nil {
-				t.Fatal(err)
-			}
+			_ = ev.(*ee.TxnCallFrameEvent)
 			tx.frames++
 		case ee.EventTypeAccountAccess:
-			v, err := ee.DecodeAccountAccess(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.AccountAccessEvent)
 			acctIdx = uint64(v.Index)
 		case ee.EventTypeStorageAccess:
-			if _, err := ee.DecodeStorageAccess(p); err != nil {
-				t.Fatal(err)
-			}
+			_ = ev.(*ee.StorageAccessEvent)
 			if d.ContentExt[ee.FlowTypeAccountIndex] != acctIdx {
 				t.Errorf("seqno %d: storage access tagged with account %d, follows account %d",
 					d.Seqno, d.ContentExt[ee.FlowTypeAccountIndex], acctIdx)
 			}
 		case ee.EventTypeBlockEnd:
-			v, err := ee.DecodeBlockEnd(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ev.(*ee.BlockEndEvent).BlockEnd
 			cur.end = v
 			blocks = append(blocks, cur)
 			cur = nil

@@ -1,4 +1,4 @@
-package execevents_test
+package exectest_test
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func TestDecoderSnapshot(t *testing.T) {
 	lastAccount := map[uint64]uint32{}
 	for _, e := range evs {
 		d := e.d
-		ev, err := dec.Decode(&d, e.p)
+		ev, err := dec.View(&d, e.p)
 		if err != nil {
 			t.Fatalf("seqno %d: %v", d.Seqno, err)
 		}
@@ -86,13 +86,13 @@ func TestClone(t *testing.T) {
 		}
 		seen[ty] = true
 		p := append([]byte(nil), e.p...)
-		view, err := dec.Decode(&e.d, p)
+		view, err := dec.View(&e.d, p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// ref decodes an untouched copy of the payload.
 		var dec2 execevents.Decoder
-		ref, err := dec2.Decode(&e.d, append([]byte(nil), e.p...))
+		ref, err := dec2.View(&e.d, append([]byte(nil), e.p...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestClone(t *testing.T) {
 func TestDecoderOddEvents(t *testing.T) {
 	var dec execevents.Decoder
 	d := eventring.Descriptor{Seqno: 7, EventType: 200, ContentExt: [4]uint64{3, 2, 1, 0}}
-	ev, err := dec.Decode(&d, []byte{1, 2, 3})
+	ev, err := dec.View(&d, []byte{1, 2, 3})
 	u, ok := ev.(*execevents.UnknownEvent)
 	if err != nil || !ok || !bytes.Equal(u.Payload, []byte{1, 2, 3}) || u.Flow.BlockSeqno != 3 {
 		t.Fatalf("unknown type: %T %v %v", ev, ev, err)
@@ -124,17 +124,17 @@ func TestDecoderOddEvents(t *testing.T) {
 		t.Errorf("TXN_ID 2 gives index %d, %v; want 1", i, ok)
 	}
 	d.EventType = uint16(execevents.EventTypeTxnEnd)
-	if _, err := dec.Decode(&d, []byte{0}); !errors.Is(err, execevents.ErrPayloadLong) {
+	if _, err := dec.View(&d, []byte{0}); !errors.Is(err, execevents.ErrPayloadLong) {
 		t.Errorf("TXN_END with a payload: %v, want ErrPayloadLong", err)
 	}
 	d.EventType = uint16(execevents.EventTypeBlockStart)
-	if _, err := dec.Decode(&d, make([]byte, 100)); !errors.Is(err, execevents.ErrPayloadShort) {
+	if _, err := dec.View(&d, make([]byte, 100)); !errors.Is(err, execevents.ErrPayloadShort) {
 		t.Errorf("short BLOCK_START: %v, want ErrPayloadShort", err)
 	}
 	d.EventType = uint16(execevents.EventTypeTxnLog)
 	p := make([]byte, 32)
 	p[24] = 200 // topic_count far beyond the payload
-	if _, err := dec.Decode(&d, p); !errors.Is(err, execevents.ErrBadPayload) {
+	if _, err := dec.View(&d, p); !errors.Is(err, execevents.ErrBadPayload) {
 		t.Errorf("TXN_LOG with 200 topics in 32 bytes: %v, want ErrBadPayload", err)
 	}
 }
@@ -144,7 +144,7 @@ func TestDecoderAllocs(t *testing.T) {
 	var dec execevents.Decoder
 	allocs := testing.AllocsPerRun(5, func() {
 		for i := range evs {
-			if _, err := dec.Decode(&evs[i].d, evs[i].p); err != nil {
+			if _, err := dec.View(&evs[i].d, evs[i].p); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,4 +1,4 @@
-package execevents_test
+package exectest_test
 
 import (
 	"encoding/binary"
@@ -49,6 +49,34 @@ func fill(rng *rand.Rand, v reflect.Value) {
 	}
 }
 
+// decode decodes payload p of an event of type typ with a fresh Decoder,
+// as Decoder.View does for a descriptor of that type.
+func decode(typ execevents.EventType, p []byte) (execevents.Event, error) {
+	var dec execevents.Decoder
+	d := eventring.Descriptor{Seqno: 1, EventType: uint16(typ), PayloadSize: uint32(len(p))}
+	return dec.View(&d, p)
+}
+
+// viewAs decodes p as an event of type typ and returns it as E.
+func viewAs[E execevents.Event](typ execevents.EventType, p []byte) (E, error) {
+	var zero E
+	ev, err := decode(typ, p)
+	if err != nil {
+		return zero, err
+	}
+	return ev.(E), nil
+}
+
+// payloadOf returns the payload value of a typed event: what its embedded
+// pointer points to, or its scalar Code.
+func payloadOf(ev execevents.Event) any {
+	v := reflect.ValueOf(ev).Elem().Field(1)
+	if v.Kind() == reflect.Pointer {
+		return v.Elem().Interface()
+	}
+	return v.Interface()
+}
+
 // bytesOf returns the memory of *p.
 func bytesOf[T any](p *T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), unsafe.Sizeof(*p))
@@ -58,7 +86,7 @@ func bytesOf[T any](p *T) []byte {
 type sample struct {
 	typ     execevents.EventType
 	payload []byte
-	check   func(t *testing.T, got any)
+	check   func(t *testing.T, got execevents.Event)
 }
 
 // samples builds, for every event type, a payload with random field values
@@ -70,13 +98,12 @@ func samples(rng *rand.Rand) []sample {
 		fill(rng, rv)
 		mem := unsafe.Slice((*byte)(rv.UnsafePointer()), rv.Elem().Type().Size())
 		want := rv.Elem().Interface()
-		s = append(s, sample{typ, append([]byte(nil), mem...), func(t *testing.T, got any) {
-			g := reflect.ValueOf(got)
-			if g.Kind() != reflect.Pointer || g.Type() != rv.Type() {
-				t.Fatalf("%v: decoded %T, want %T", typ, got, v)
+		s = append(s, sample{typ, append([]byte(nil), mem...), func(t *testing.T, got execevents.Event) {
+			if got.Type() != typ {
+				t.Fatalf("%v: decoded %T", typ, got)
 			}
-			if !reflect.DeepEqual(g.Elem().Interface(), want) {
-				t.Errorf("%v: decoded %+v, want %+v", typ, g.Elem().Interface(), want)
+			if g := payloadOf(got); !reflect.DeepEqual(g, want) {
+				t.Errorf("%v: decoded %+v, want %+v", typ, g, want)
 			}
 		}})
 	}
@@ -107,11 +134,11 @@ func samples(rng *rand.Rand) []sample {
 		case execevents.EventTypeNone:
 		case execevents.EventTypeRecordError:
 			for _, trunc := range []int{0, 8176} {
-				re := execevents.RecordError{ErrorType: eventring.RecordErrorOverflowExpire, DroppedEventType: 19,
+				re := eventring.RecordError{ErrorType: eventring.RecordErrorOverflowExpire, DroppedEventType: 19,
 					TruncatedPayloadSize: uint32(trunc), RequestedPayloadSize: 1 << 30}
 				tail := randBytes(trunc)
-				s = append(s, sample{e.Type, append(append([]byte(nil), bytesOf(&re)...), tail...), func(t *testing.T, got any) {
-					v := got.(execevents.RecordErrorView)
+				s = append(s, sample{e.Type, append(append([]byte(nil), bytesOf(&re)...), tail...), func(t *testing.T, got execevents.Event) {
+					v := got.(*execevents.RecordErrorEvent)
 					if *v.RecordError != re || string(v.Truncated) != string(tail) {
 						t.Errorf("RECORD_ERROR: decoded %+v with %d truncated bytes, want %+v with %d", *v.RecordError, len(v.Truncated), re, len(tail))
 					}
@@ -126,7 +153,7 @@ func samples(rng *rand.Rand) []sample {
 		case execevents.EventTypeBlockQC:
 			fixed(e.Type, new(execevents.BlockQC))
 		case execevents.EventTypeBlockFinalized:
-			fixed(e.Type, new(execevents.BlockFinalized))
+			fixed(e.Type, new(execevents.BlockTag))
 		case execevents.EventTypeBlockVerified:
 			fixed(e.Type, new(execevents.BlockVerified))
 		case execevents.EventTypeTxnAuthListEntry:
@@ -150,8 +177,8 @@ func samples(rng *rand.Rand) []sample {
 				h.TxnHeader.DataLength, h.TxnHeader.BlobVersionedHashLength = uint32(n[0]), uint32(n[1])
 				data, blobs := randBytes(n[0]), randHashes(n[1])
 				p := append(append(append([]byte(nil), bytesOf(&h)...), data...), hashBytes(blobs)...)
-				s = append(s, sample{e.Type, p, func(t *testing.T, got any) {
-					v := got.(execevents.TxnHeaderStartView)
+				s = append(s, sample{e.Type, p, func(t *testing.T, got execevents.Event) {
+					v := got.(*execevents.TxnHeaderStartEvent)
 					if *v.TxnHeaderStart != h || string(v.Data) != string(data) || !sameHashes(v.BlobVersionedHashes, blobs) {
 						t.Errorf("TXN_HEADER_START %v: decoded %d data bytes, %d blob hashes, header equal %v", n, len(v.Data), len(v.BlobVersionedHashes), *v.TxnHeaderStart == h)
 					}
@@ -164,8 +191,8 @@ func samples(rng *rand.Rand) []sample {
 				a.Entry.StorageKeyCount = uint32(n)
 				keys := randHashes(n)
 				p := append(append([]byte(nil), bytesOf(&a)...), hashBytes(keys)...)
-				s = append(s, sample{e.Type, p, func(t *testing.T, got any) {
-					v := got.(execevents.TxnAccessListEntryView)
+				s = append(s, sample{e.Type, p, func(t *testing.T, got execevents.Event) {
+					v := got.(*execevents.TxnAccessListEntryEvent)
 					if *v.TxnAccessListEntry != a || !sameHashes(v.StorageKeys, keys) {
 						t.Errorf("TXN_ACCESS_LIST_ENTRY %d: decoded %d keys", n, len(v.StorageKeys))
 					}
@@ -173,14 +200,14 @@ func samples(rng *rand.Rand) []sample {
 			}
 		case execevents.EventTypeTxnLog:
 			for _, n := range [][2]int{{0, 0}, {4, 0}, {0, 77}, {2, 64}} {
-				var l execevents.TxnLog
+				var l execevents.EthTxnLog
 				fill(rng, reflect.ValueOf(&l))
 				l.TopicCount, l.DataLength = uint8(n[0]), uint32(n[1])
 				topics, data := randHashes(n[0]), randBytes(n[1])
 				p := append(append(append([]byte(nil), bytesOf(&l)...), hashBytes(topics)...), data...)
-				s = append(s, sample{e.Type, p, func(t *testing.T, got any) {
-					v := got.(execevents.TxnLogView)
-					if *v.TxnLog != l || !sameHashes(v.Topics, topics) || string(v.Data) != string(data) {
+				s = append(s, sample{e.Type, p, func(t *testing.T, got execevents.Event) {
+					v := got.(*execevents.TxnLogEvent)
+					if *v.EthTxnLog != l || !sameHashes(v.Topics, topics) || string(v.Data) != string(data) {
 						t.Errorf("TXN_LOG %v: decoded %d topics, %d data bytes", n, len(v.Topics), len(v.Data))
 					}
 				}})
@@ -192,8 +219,8 @@ func samples(rng *rand.Rand) []sample {
 				c.InputLength, c.ReturnLength = uint64(n[0]), uint64(n[1])
 				in, ret := randBytes(n[0]), randBytes(n[1])
 				p := append(append(append([]byte(nil), bytesOf(&c)...), in...), ret...)
-				s = append(s, sample{e.Type, p, func(t *testing.T, got any) {
-					v := got.(execevents.TxnCallFrameView)
+				s = append(s, sample{e.Type, p, func(t *testing.T, got execevents.Event) {
+					v := got.(*execevents.TxnCallFrameEvent)
 					if *v.TxnCallFrame != c || string(v.Input) != string(in) || string(v.ReturnData) != string(ret) {
 						t.Errorf("TXN_CALL_FRAME %v: decoded %d input, %d return bytes", n, len(v.Input), len(v.ReturnData))
 					}
@@ -203,9 +230,9 @@ func samples(rng *rand.Rand) []sample {
 			if e.PayloadCType != "" {
 				panic("samples: no sample for " + e.Name)
 			}
-			s = append(s, sample{e.Type, nil, func(t *testing.T, got any) {
-				if got != nil {
-					t.Errorf("%v: decoded %v from an empty payload, want nil", e.Type, got)
+			s = append(s, sample{e.Type, nil, func(t *testing.T, got execevents.Event) {
+				if got.Type() != e.Type || got.PayloadSize() != 0 || reflect.ValueOf(got).Elem().NumField() != 1 {
+					t.Errorf("%v: decoded %#v from an empty payload", e.Type, got)
 				}
 			}})
 		}
@@ -244,6 +271,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	rd := ring.NewReader()
 	rd.SetSeqno(1)
 	var d eventring.Descriptor
+	var dec, dec2 execevents.Decoder
 	for i := 0; ; i++ {
 		if res := rd.TryNext(&d); res != eventring.Ready {
 			if i != len(ss) {
@@ -255,12 +283,27 @@ func TestDecodeRoundTrip(t *testing.T) {
 		if execevents.EventType(d.EventType) != s.typ || int(d.PayloadSize) != len(s.payload) {
 			t.Fatalf("seqno %d: type %d size %d, recorded %v size %d", d.Seqno, d.EventType, d.PayloadSize, s.typ, len(s.payload))
 		}
-		got, err := execevents.DecodePayload(s.typ, ring.Payload(&d))
+		got, err := dec.View(&d, ring.Payload(&d))
 		if err != nil {
-			t.Errorf("DecodePayload(%v): %v", s.typ, err)
+			t.Errorf("View(%v): %v", s.typ, err)
 			continue
 		}
+		if got.PayloadSize() != len(s.payload) {
+			t.Errorf("%v: PayloadSize %d, payload of %d bytes", s.typ, got.PayloadSize(), len(s.payload))
+		}
 		s.check(t, got)
+		// Read and ReadEvent (owned copies) decode the same event.
+		for _, read := range []func() (execevents.Event, error){
+			func() (execevents.Event, error) { return dec2.Read(ring, &d) },
+			func() (execevents.Event, error) { return execevents.ReadEvent(ring, &d) },
+		} {
+			c, err := read()
+			if err != nil {
+				t.Errorf("%v: %v", s.typ, err)
+				continue
+			}
+			s.check(t, c)
+		}
 		covered[s.typ] = true
 	}
 	for _, e := range execevents.Events[1:] {
@@ -309,7 +352,7 @@ func TestDecodeRecordErrorOverflow(t *testing.T) {
 	if execevents.EventType(d.EventType) != execevents.EventTypeRecordError || d.PayloadSize != 8192 {
 		t.Fatalf("recorded %v with %d bytes", execevents.EventType(d.EventType), d.PayloadSize)
 	}
-	v, err := execevents.DecodeRecordError(ring.Payload(&d))
+	v, err := viewAs[*execevents.RecordErrorEvent](execevents.EventTypeRecordError, ring.Payload(&d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +362,7 @@ func TestDecodeRecordErrorOverflow(t *testing.T) {
 	}
 	// The truncated bytes start with the dropped fixed struct, then its
 	// input; they must not decode as a complete event.
-	if got, err := execevents.DecodeTxnCallFrame(v.Truncated); !errors.Is(err, execevents.ErrPayloadShort) {
+	if got, err := decode(execevents.EventTypeTxnCallFrame, v.Truncated); !errors.Is(err, execevents.ErrPayloadShort) {
 		t.Errorf("truncated TXN_CALL_FRAME decoded: %v, %v", got, err)
 	}
 	frame := (*execevents.TxnCallFrame)(unsafe.Pointer(&v.Truncated[0]))
@@ -341,7 +384,7 @@ func TestDecodeSpecOffsets(t *testing.T) {
 	le.PutUint64(p[384:], 42)         // eth_block_input.base_fee_per_gas limb 0
 	le.PutUint64(p[448:], 93)         // eth_block_input.txn_count
 	p[145] = 0xAB                     // parent_eth_hash[0]
-	b, err := execevents.DecodeBlockStart(p)
+	b, err := viewAs[*execevents.BlockStartEvent](execevents.EventTypeBlockStart, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +402,7 @@ func TestDecodeSpecOffsets(t *testing.T) {
 	le.PutUint32(h[340:], 2) // txn_header.blob_versioned_hash_length
 	le.PutUint32(h[344:], 9) // txn_header.access_list_count
 	h[352], h[355] = 1, 0xEE
-	v, err := execevents.DecodeTxnHeaderStart(h)
+	v, err := viewAs[*execevents.TxnHeaderStartEvent](execevents.EventTypeTxnHeaderStart, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,18 +413,18 @@ func TestDecodeSpecOffsets(t *testing.T) {
 	l := aligned(32 + 32 + 5)
 	l[24] = 1               // topic_count
 	le.PutUint32(l[28:], 5) // data_length
-	if lv, err := execevents.DecodeTxnLog(l); err != nil || len(lv.Topics) != 1 || len(lv.Data) != 5 {
+	if lv, err := viewAs[*execevents.TxnLogEvent](execevents.EventTypeTxnLog, l); err != nil || len(lv.Topics) != 1 || len(lv.Data) != 5 {
 		t.Errorf("TXN_LOG: %d topics, %d data bytes, err %v", len(lv.Topics), len(lv.Data), err)
 	}
 	a := aligned(28 + 64)
 	le.PutUint32(a[24:], 2) // entry.storage_key_count
-	if av, err := execevents.DecodeTxnAccessListEntry(a); err != nil || len(av.StorageKeys) != 2 {
+	if av, err := viewAs[*execevents.TxnAccessListEntryEvent](execevents.EventTypeTxnAccessListEntry, a); err != nil || len(av.StorageKeys) != 2 {
 		t.Errorf("TXN_ACCESS_LIST_ENTRY: %d keys, err %v", len(av.StorageKeys), err)
 	}
 	c := aligned(128 + 4 + 2)
 	le.PutUint64(c[112:], 4) // input_length
 	le.PutUint64(c[120:], 2) // return_length
-	if cv, err := execevents.DecodeTxnCallFrame(c); err != nil || len(cv.Input) != 4 || len(cv.ReturnData) != 2 {
+	if cv, err := viewAs[*execevents.TxnCallFrameEvent](execevents.EventTypeTxnCallFrame, c); err != nil || len(cv.Input) != 4 || len(cv.ReturnData) != 2 {
 		t.Errorf("TXN_CALL_FRAME: %d input, %d return bytes, err %v", len(cv.Input), len(cv.ReturnData), err)
 	}
 }
@@ -410,42 +453,40 @@ func TestDecodeErrors(t *testing.T) {
 		}
 		t.Run(e.Name, func(t *testing.T) {
 			if e.Size == 0 {
-				_, err := execevents.DecodePayload(e.Type, aligned(1))
+				_, err := decode(e.Type, aligned(1))
 				wantPayloadError(t, "1-byte payload", e.Type, err, execevents.ErrPayloadLong)
 				return
 			}
-			_, err := execevents.DecodePayload(e.Type, aligned(e.Size-1))
+			_, err := decode(e.Type, aligned(e.Size-1))
 			wantPayloadError(t, "short by one", e.Type, err, execevents.ErrPayloadShort)
-			_, err = execevents.DecodePayload(e.Type, aligned(0))
+			_, err = decode(e.Type, aligned(0))
 			wantPayloadError(t, "empty", e.Type, err, execevents.ErrPayloadShort)
 			// All counts are zero in a zeroed payload, so one extra byte
 			// is too long for every type.
-			_, err = execevents.DecodePayload(e.Type, aligned(e.Size+1))
+			_, err = decode(e.Type, aligned(e.Size+1))
 			wantPayloadError(t, "long by one", e.Type, err, execevents.ErrPayloadLong)
 			if e.Type != execevents.EventTypeRecordError {
-				if _, err := execevents.DecodePayload(e.Type, aligned(e.Size)); err != nil {
+				if _, err := decode(e.Type, aligned(e.Size)); err != nil {
 					t.Errorf("zeroed %d-byte payload: %v", e.Size, err)
 				}
 			}
 			// Misaligned: a view one byte into an aligned buffer. Every
 			// payload type holds integers wider than a byte.
 			buf := aligned(e.Size + 1)
-			_, err = execevents.DecodePayload(e.Type, buf[1:])
+			_, err = decode(e.Type, buf[1:])
 			wantPayloadError(t, "misaligned", e.Type, err, execevents.ErrPayloadMisaligned)
 		})
 	}
-	_, err := execevents.DecodeBlockStart(aligned(532)[4:])
+	_, err := decode(execevents.EventTypeBlockStart, aligned(532)[4:])
 	wantPayloadError(t, "misaligned BLOCK_START", execevents.EventTypeBlockStart, err, execevents.ErrPayloadMisaligned)
 
-	_, err = execevents.DecodePayload(execevents.EventType(execevents.EventTypeCount), nil)
-	if !errors.Is(err, execevents.ErrUnknownEventType) {
-		t.Errorf("unknown event type: %v", err)
+	// Codes the schema does not define, and NONE, are UnknownEvents.
+	for _, typ := range []execevents.EventType{execevents.EventTypeCount, execevents.EventTypeNone} {
+		if ev, err := decode(typ, []byte{1}); err != nil || ev.(*execevents.UnknownEvent).Payload[0] != 1 {
+			t.Errorf("code %d: %T, %v", typ, ev, err)
+		}
 	}
-	_, err = execevents.DecodePayload(execevents.EventTypeNone, nil)
-	if !errors.Is(err, execevents.ErrUnknownEventType) {
-		t.Errorf("NONE: %v", err)
-	}
-	_, err = execevents.DecodeRecordError(aligned(100))
+	_, err = decode(execevents.EventTypeRecordError, aligned(100))
 	wantPayloadError(t, "100-byte RECORD_ERROR", execevents.EventTypeRecordError, err, execevents.ErrPayloadLong)
 
 	le := binary.LittleEndian
@@ -454,20 +495,20 @@ func TestDecodeErrors(t *testing.T) {
 	cf := aligned(128 + 10)
 	le.PutUint64(cf[112:], math.MaxUint64)
 	le.PutUint64(cf[120:], 1)
-	_, err = execevents.DecodeTxnCallFrame(cf)
+	_, err = decode(execevents.EventTypeTxnCallFrame, cf)
 	wantPayloadError(t, "input_length 2^64-1", execevents.EventTypeTxnCallFrame, err, execevents.ErrPayloadShort)
 	le.PutUint64(cf[112:], 9)
 	le.PutUint64(cf[120:], math.MaxUint64-8) // sum overflows
-	_, err = execevents.DecodeTxnCallFrame(cf)
+	_, err = decode(execevents.EventTypeTxnCallFrame, cf)
 	wantPayloadError(t, "lengths summing past 2^64", execevents.EventTypeTxnCallFrame, err, execevents.ErrPayloadShort)
 	le.PutUint64(cf[120:], 0)
-	_, err = execevents.DecodeTxnCallFrame(cf)
+	_, err = decode(execevents.EventTypeTxnCallFrame, cf)
 	wantPayloadError(t, "one byte left over", execevents.EventTypeTxnCallFrame, err, execevents.ErrPayloadLong)
 
 	h := aligned(352 + 40)
 	le.PutUint32(h[336:], 8)
 	le.PutUint32(h[340:], math.MaxUint32) // blob hash count × 32 overflows 32 bits
-	_, err = execevents.DecodeTxnHeaderStart(h)
+	_, err = decode(execevents.EventTypeTxnHeaderStart, h)
 	wantPayloadError(t, "blob hash count 2^32-1", execevents.EventTypeTxnHeaderStart, err, execevents.ErrPayloadShort)
 	var pe *execevents.PayloadError
 	if errors.As(err, &pe) && pe.Want != 352+8+32*math.MaxUint32 {
@@ -476,12 +517,12 @@ func TestDecodeErrors(t *testing.T) {
 
 	l := aligned(32 + 31)
 	l[24] = 1
-	_, err = execevents.DecodeTxnLog(l)
+	_, err = decode(execevents.EventTypeTxnLog, l)
 	wantPayloadError(t, "topic cut short", execevents.EventTypeTxnLog, err, execevents.ErrPayloadShort)
 
 	a := aligned(28 + 32)
 	le.PutUint32(a[24:], 2)
-	_, err = execevents.DecodeTxnAccessListEntry(a)
+	_, err = decode(execevents.EventTypeTxnAccessListEntry, a)
 	wantPayloadError(t, "one of two keys", execevents.EventTypeTxnAccessListEntry, err, execevents.ErrPayloadShort)
 }
 
@@ -510,9 +551,10 @@ func TestDecodeSnapshotSmall(t *testing.T) {
 	rd := ring.NewReader()
 	rd.SetSeqno(1)
 	var d eventring.Descriptor
+	var dec execevents.Decoder
 	n := 0
 	for ; rd.TryNext(&d) == eventring.Ready; n++ {
-		if _, err := execevents.DecodePayload(execevents.EventType(d.EventType), ring.Payload(&d)); err != nil {
+		if _, err := dec.View(&d, ring.Payload(&d)); err != nil {
 			t.Fatalf("seqno %d: %v", d.Seqno, err)
 		}
 	}
@@ -534,11 +576,12 @@ func TestDecodeSnapshot(t *testing.T) {
 	rd.SetSeqno(1)
 	counts := map[execevents.EventType]int{}
 	var d eventring.Descriptor
+	var dec execevents.Decoder
 	var trailingBytes uint64
 	for rd.TryNext(&d) == eventring.Ready {
 		typ := execevents.EventType(d.EventType)
 		p := ring.Payload(&d)
-		v, err := execevents.DecodePayload(typ, p)
+		v, err := dec.View(&d, p)
 		if err != nil {
 			t.Fatalf("seqno %d: %v", d.Seqno, err)
 		}
@@ -546,14 +589,17 @@ func TestDecodeSnapshot(t *testing.T) {
 		// trailing arrays, exactly.
 		var trail int
 		switch x := v.(type) {
-		case execevents.TxnHeaderStartView:
+		case *execevents.TxnHeaderStartEvent:
 			trail = len(x.Data) + 32*len(x.BlobVersionedHashes)
-		case execevents.TxnLogView:
+		case *execevents.TxnLogEvent:
 			trail = 32*len(x.Topics) + len(x.Data)
-		case execevents.TxnCallFrameView:
+		case *execevents.TxnCallFrameEvent:
 			trail = len(x.Input) + len(x.ReturnData)
-		case execevents.TxnAccessListEntryView:
+		case *execevents.TxnAccessListEntryEvent:
 			trail = 32 * len(x.StorageKeys)
+		}
+		if v.PayloadSize() != int(d.PayloadSize) {
+			t.Fatalf("seqno %d %v: PayloadSize %d, payload_size %d", d.Seqno, typ, v.PayloadSize(), d.PayloadSize)
 		}
 		if want := specFixedSize[typ] + trail; int(d.PayloadSize) != want || len(p) != want {
 			t.Fatalf("seqno %d %v: payload_size %d, spec size %d + %d trailing bytes", d.Seqno, typ, d.PayloadSize, specFixedSize[typ], trail)
@@ -567,9 +613,9 @@ func TestDecodeSnapshot(t *testing.T) {
 	t.Logf("%d trailing-array bytes", trailingBytes)
 }
 
-// BenchmarkDecodePayload decodes the events of the small reference
-// snapshot, cycling through them.
-func BenchmarkDecodePayload(b *testing.B) {
+// BenchmarkView decodes the events of the small reference snapshot,
+// cycling through them.
+func BenchmarkView(b *testing.B) {
 	path := testdata.Shared(b, "emn-1b-15m.snapshot")
 	ring, err := execevents.Open(path)
 	if err != nil {
@@ -577,7 +623,7 @@ func BenchmarkDecodePayload(b *testing.B) {
 	}
 	defer ring.Close()
 	type ev struct {
-		t execevents.EventType
+		d eventring.Descriptor
 		p []byte
 	}
 	var evs []ev
@@ -585,26 +631,30 @@ func BenchmarkDecodePayload(b *testing.B) {
 	rd.SetSeqno(1)
 	var d eventring.Descriptor
 	for rd.TryNext(&d) == eventring.Ready {
-		evs = append(evs, ev{execevents.EventType(d.EventType), ring.Payload(&d)})
+		evs = append(evs, ev{d, ring.Payload(&d)})
 	}
+	var dec execevents.Decoder
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		e := evs[i%len(evs)]
-		if _, err := execevents.DecodePayload(e.t, e.p); err != nil {
+		e := &evs[i%len(evs)]
+		if _, err := dec.View(&e.d, e.p); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkDecodeTxnLog decodes one TXN_LOG payload (two topics, 64 data
-// bytes) through its typed decoder, which does not allocate.
-func BenchmarkDecodeTxnLog(b *testing.B) {
+// BenchmarkViewTxnLog decodes one TXN_LOG payload (two topics, 64 data
+// bytes), which does not allocate.
+func BenchmarkViewTxnLog(b *testing.B) {
 	p := aligned(32 + 64 + 64)
 	p[24] = 2
 	binary.LittleEndian.PutUint32(p[28:], 64)
+	d := eventring.Descriptor{EventType: uint16(execevents.EventTypeTxnLog), PayloadSize: uint32(len(p))}
+	var dec execevents.Decoder
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := execevents.DecodeTxnLog(p); err != nil {
+		if _, err := dec.View(&d, p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,17 +1,18 @@
-package execevents_test
+package exectest_test
 
 import (
 	"encoding/binary"
 	"testing"
 	"unsafe"
 
+	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
 
-// FuzzDecodePayload feeds arbitrary payloads to every decoder: nothing may
-// panic, and an accepted payload must be exactly accounted for by the fixed
-// struct and the trailing arrays, which must lie inside it.
-func FuzzDecodePayload(f *testing.F) {
+// FuzzView feeds arbitrary payloads to the decoder of every event type:
+// nothing may panic, and an accepted payload must be exactly accounted for
+// by the fixed struct and the trailing arrays, which must lie inside it.
+func FuzzView(f *testing.F) {
 	le := binary.LittleEndian
 	for _, e := range execevents.Events {
 		f.Add(uint16(e.Type), make([]byte, e.Size))
@@ -37,7 +38,9 @@ func FuzzDecodePayload(f *testing.F) {
 		p := aligned(len(data))
 		copy(p, data)
 		for _, buf := range [][]byte{p, data} {
-			v, err := execevents.DecodePayload(execevents.EventType(typ), buf)
+			var dec execevents.Decoder
+			d := eventring.Descriptor{EventType: typ, PayloadSize: uint32(len(buf))}
+			v, err := dec.View(&d, buf)
 			if err != nil {
 				continue
 			}
@@ -57,35 +60,39 @@ func FuzzDecodePayload(f *testing.F) {
 				}
 				return unsafe.Slice((*byte)(unsafe.Pointer(&h[0])), 32*len(h))
 			}
-			e := execevents.Events[typ]
 			var n int
 			switch x := v.(type) {
-			case execevents.TxnHeaderStartView:
+			case *execevents.TxnHeaderStartEvent:
 				within(x.Data)
 				within(h32(x.BlobVersionedHashes))
-				n = e.Size + len(x.Data) + 32*len(x.BlobVersionedHashes)
+				n = 352 + len(x.Data) + 32*len(x.BlobVersionedHashes)
 				if len(x.Data) != int(x.TxnHeader.DataLength) || len(x.BlobVersionedHashes) != int(x.TxnHeader.BlobVersionedHashLength) {
 					t.Fatalf("TXN_HEADER_START arrays disagree with their counts")
 				}
-			case execevents.TxnAccessListEntryView:
+			case *execevents.TxnAccessListEntryEvent:
 				within(h32(x.StorageKeys))
-				n = e.Size + 32*len(x.StorageKeys)
-			case execevents.TxnLogView:
+				n = 28 + 32*len(x.StorageKeys)
+			case *execevents.TxnLogEvent:
 				within(h32(x.Topics))
 				within(x.Data)
-				n = e.Size + 32*len(x.Topics) + len(x.Data)
-			case execevents.TxnCallFrameView:
+				n = 32 + 32*len(x.Topics) + len(x.Data)
+			case *execevents.TxnCallFrameEvent:
 				within(x.Input)
 				within(x.ReturnData)
-				n = e.Size + len(x.Input) + len(x.ReturnData)
-			case execevents.RecordErrorView:
+				n = 128 + len(x.Input) + len(x.ReturnData)
+			case *execevents.RecordErrorEvent:
 				within(x.Truncated)
-				n = e.Size + len(x.Truncated)
+				n = 16 + len(x.Truncated)
 				if n != 16 && n != 8192 {
 					t.Fatalf("RECORD_ERROR of %d bytes accepted", n)
 				}
+			case *execevents.UnknownEvent:
+				n = len(x.Payload)
 			default:
-				n = e.Size
+				n = execevents.Events[typ].Size
+			}
+			if v.PayloadSize() != n {
+				t.Fatalf("%v: PayloadSize %d, decoded %d", execevents.EventType(typ), v.PayloadSize(), n)
 			}
 			if n != len(buf) {
 				t.Fatalf("%v: accepted %d bytes, decoded %d", execevents.EventType(typ), len(buf), n)
