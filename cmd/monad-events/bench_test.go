@@ -1,49 +1,25 @@
 package main
 
 import (
-	"bufio"
-	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/monadgo/events/eventring"
 )
 
-// benchmarkWatch formats every event of a snapshot as watch does, to
-// io.Discard; ns/op is per event.
-func benchmarkWatch(b *testing.B, path string, json bool) {
-	r, err := eventring.Open(path)
-	if err != nil {
-		b.Skip(err)
-	}
-	defer r.Close()
-	o := &openedRing{Ring: r, path: path, snapshot: true}
-	out := bufio.NewWriter(io.Discard)
-	w := &watcher{ring: o, out: out, json: json}
-	var d eventring.Descriptor
-	rd := r.NewReader()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if rd.TryNext(&d) != eventring.Ready {
-			rd.SetSeqno(1)
-			if rd.TryNext(&d) != eventring.Ready {
-				b.Fatal("empty ring")
-			}
-		}
-		w.track(&d)
-		if err := w.event(&d); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkWatchLine(b *testing.B) {
-	benchmarkWatch(b, benchSnapshot(b), false)
+	benchmarkWatch(b, benchSnapshot(b), false, false)
 }
 
+// BenchmarkWatchJSON is `watch --json` with the generated encoders;
+// BenchmarkWatchJSONReflect the reflect renderer it replaced. Run both in
+// one go (-bench WatchJSON) to compare them on the same machine state.
 func BenchmarkWatchJSON(b *testing.B) {
-	benchmarkWatch(b, benchSnapshot(b), true)
+	benchmarkWatch(b, benchSnapshot(b), true, false)
+}
+
+func BenchmarkWatchJSONReflect(b *testing.B) {
+	benchmarkWatch(b, benchSnapshot(b), true, true)
 }
 
 // benchSnapshot prefers the 30-block reference recording (real event mix)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -146,13 +145,11 @@ func (w *watcher) track(d *eventring.Descriptor) {
 	if execevents.EventType(d.EventType) != execevents.EventTypeBlockStart {
 		return
 	}
-	// BLOCK_START begins with its block tag: a 32-byte id, then the u64
-	// block number (spec §7.5).
-	p := w.ring.Payload(d)
-	if len(p) < 40 {
+	ev, err := w.dec.View(d, w.ring.Payload(d))
+	if err != nil {
 		return
 	}
-	n := binary.LittleEndian.Uint64(p[32:40])
+	n := ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber
 	if w.ring.PayloadValid(d) {
 		w.blockSeqno, w.blockNumber = d.Seqno, n
 	}
@@ -224,22 +221,37 @@ func (w *watcher) event(d *eventring.Descriptor) error {
 }
 
 func (w *watcher) eventJSON(d *eventring.Descriptor) error {
+	// strconv and append rather than fmt: no allocation per event.
 	b := w.line[:0]
-	b = fmt.Appendf(b, `{"seqno":%d,"eventType":%q,"eventCode":%d,"time":%q,"recordEpochNanos":%d,"payloadSize":%d,"payloadBufOffset":%d`,
-		d.Seqno, eventName(d.EventType), d.EventType,
-		time.Unix(0, int64(d.RecordEpochNanos)).UTC().Format(nanoTime), d.RecordEpochNanos,
-		d.PayloadSize, d.PayloadBufOffset)
+	b = append(b, `{"seqno":`...)
+	b = strconv.AppendUint(b, d.Seqno, 10)
+	b = append(b, `,"eventType":`...)
+	b = strconv.AppendQuote(b, eventName(d.EventType))
+	b = append(b, `,"eventCode":`...)
+	b = strconv.AppendUint(b, uint64(d.EventType), 10)
+	b = append(b, `,"time":"`...)
+	b = time.Unix(0, int64(d.RecordEpochNanos)).UTC().AppendFormat(b, nanoTime)
+	b = append(b, `","recordEpochNanos":`...)
+	b = strconv.AppendUint(b, d.RecordEpochNanos, 10)
+	b = append(b, `,"payloadSize":`...)
+	b = strconv.AppendUint(b, uint64(d.PayloadSize), 10)
+	b = append(b, `,"payloadBufOffset":`...)
+	b = strconv.AppendUint(b, d.PayloadBufOffset, 10)
 	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
-		b = fmt.Appendf(b, `,"blockSeqno":%d`, bs)
+		b = append(b, `,"blockSeqno":`...)
+		b = strconv.AppendUint(b, bs, 10)
 		if bs == w.blockSeqno {
-			b = fmt.Appendf(b, `,"blockNumber":%d`, w.blockNumber)
+			b = append(b, `,"blockNumber":`...)
+			b = strconv.AppendUint(b, w.blockNumber, 10)
 		}
 	}
 	if id := d.ContentExt[execevents.FlowTypeTxnID]; id != 0 {
-		b = fmt.Appendf(b, `,"txnIndex":%d`, id-1)
+		b = append(b, `,"txnIndex":`...)
+		b = strconv.AppendUint(b, id-1, 10)
 	}
 	if execevents.EventType(d.EventType) == execevents.EventTypeStorageAccess {
-		b = fmt.Appendf(b, `,"accountIndex":%d`, d.ContentExt[execevents.FlowTypeAccountIndex])
+		b = append(b, `,"accountIndex":`...)
+		b = strconv.AppendUint(b, d.ContentExt[execevents.FlowTypeAccountIndex], 10)
 	}
 	// Decode the zero-copy view, then check that the writer did not reclaim
 	// the bytes meanwhile; only then is the rendering trustworthy (spec §4.4).
@@ -249,7 +261,11 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	if derr != nil {
 		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, derr.Error(), p)
 	} else {
-		b = appendPayloadJSON(b, ev)
+		b = append(b, `,"payload":`...)
+		n := len(b)
+		if b = ev.AppendPayloadJSON(b); len(b) == n {
+			b = b[:mark] // an event without payload fields
+		}
 	}
 	if !w.ring.PayloadValid(d) {
 		b = append(b[:mark], `,"expired":true`...)

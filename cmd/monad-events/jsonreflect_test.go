@@ -13,10 +13,16 @@ import (
 	"github.com/monadgo/events/execevents"
 )
 
-// appendPayloadJSON appends `,"payload":{...}` with the decoded fields of a
-// typed event (everything but its descriptor facts, which the caller
+// This is the reflect-based renderer `watch --json` used before the
+// generated encoders (Event.AppendPayloadJSON) replaced it. It is kept, in
+// test code only, as the reference the generated JSON must equal byte for
+// byte (TestWatchJSONMatchesReflect) and as the baseline of
+// BenchmarkWatchJSONReflect.
+
+// reflectPayloadJSON appends `,"payload":{...}` with the decoded fields of
+// a typed event (everything but its descriptor facts, which the caller
 // prints), or nothing for events without payload fields.
-func appendPayloadJSON(dst []byte, ev execevents.Event) []byte {
+func reflectPayloadJSON(dst []byte, ev execevents.Event) []byte {
 	v := reflect.ValueOf(ev)
 	if v.Kind() == reflect.Pointer {
 		v = v.Elem()
