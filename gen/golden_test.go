@@ -297,26 +297,38 @@ func TestGolden(t *testing.T) {
 
 // TestSynthCompiles vets the generated synthetic package together with a
 // copy of the hand-written runtime of execevents (its tests included), and
-// runs the generated layout tests, the tests above and the runtime's
-// schema-independent tests against it: the runtime must hold for any
-// schema. The package is written to a temporary directory under testdata,
-// inside this module.
+// runs the generated layout tests, testdata/synth/check_test.go and the
+// runtime's schema-independent tests against it: the runtime must hold for
+// any schema.
 func TestSynthCompiles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the go command")
-	}
-	dir, err := os.MkdirTemp("testdata", "synthcheck-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	files := synthFiles(t)
 	check, err := os.ReadFile("testdata/synth/check_test.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	files["check_test.go"] = check
-	for name, b := range runtimeFiles(t, "github.com/monadgo/events/gen/"+filepath.ToSlash(dir)) {
+	checkPackage(t, "synthcheck", files, "TestBitFields", "TestDecodeBlob", "TestSynthJSON")
+}
+
+// runtimeTests are the tests of execevents' runtime that hold for any
+// schema, and the generated layout tests.
+var runtimeTests = []string{"TestLayout", "TestEventSizes", "TestEveryKind", "TestPayloadSizeErrors", "TestReadExpired", "TestAppendNumbers"}
+
+// checkPackage writes the generated files of package pkg and a copy of
+// execevents' runtime into a temporary directory under testdata (inside
+// this module, so that the runtime's tests may use internal packages),
+// vets the package and runs runtimeTests and tests in it.
+func checkPackage(t *testing.T, pkg string, files map[string][]byte, tests ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	dir, err := os.MkdirTemp("testdata", pkg+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for name, b := range runtimeFiles(t, pkg, "github.com/monadgo/events/gen/"+filepath.ToSlash(dir)) {
 		if _, ok := files[name]; ok {
 			t.Fatalf("runtime file %s has the name of a generated file", name)
 		}
@@ -339,8 +351,7 @@ func TestSynthCompiles(t *testing.T) {
 		return out
 	}
 	goCmd("vet", ".")
-	tests := []string{"TestLayout", "TestEventSizes", "TestBitFields", "TestDecodeBlob", "TestSynthJSON",
-		"TestEveryKind", "TestPayloadSizeErrors", "TestReadExpired", "TestAppendNumbers"}
+	tests = append(slices.Clone(runtimeTests), tests...)
 	out := goCmd("test", "-count=1", "-v", "-run", "^("+strings.Join(tests, "|")+")$", ".")
 	for _, name := range tests {
 		if !bytes.Contains(out, []byte("--- PASS: "+name+" ")) {
@@ -352,9 +363,8 @@ func TestSynthCompiles(t *testing.T) {
 var packageClause = regexp.MustCompile(`(?m)^package execevents(_test)?$`)
 
 // runtimeFiles returns the hand-written files of ../execevents (everything
-// but the generated z*.go), made into package synthcheck at import path
-// pkg.
-func runtimeFiles(t *testing.T, pkg string) map[string][]byte {
+// but the generated z*.go), made into package name at import path path.
+func runtimeFiles(t *testing.T, name, path string) map[string][]byte {
 	t.Helper()
 	names, err := filepath.Glob("../execevents/*.go")
 	if err != nil {
@@ -362,17 +372,17 @@ func runtimeFiles(t *testing.T, pkg string) map[string][]byte {
 	}
 	files := map[string][]byte{}
 	for _, p := range names {
-		name := filepath.Base(p)
-		if strings.HasPrefix(name, "z") {
+		base := filepath.Base(p)
+		if strings.HasPrefix(base, "z") {
 			continue
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = packageClause.ReplaceAll(b, []byte("package synthcheck$1"))
-		b = bytes.ReplaceAll(b, []byte(`"github.com/monadgo/events/execevents"`), []byte(`execevents "`+pkg+`"`))
-		files[name] = b
+		b = packageClause.ReplaceAll(b, []byte("package "+name+"$1"))
+		b = bytes.ReplaceAll(b, []byte(`"github.com/monadgo/events/execevents"`), []byte(`execevents "`+path+`"`))
+		files[base] = b
 	}
 	if len(files) == 0 {
 		t.Fatal("no runtime files in ../execevents")
