@@ -98,9 +98,8 @@ type Event interface {
 	PayloadSize() int
 	// Clone returns a deep copy that owns all its memory.
 	Clone() Event
-	// AppendPayloadJSON appends the payload as a JSON object (the
-	// conventions of jsonrt.go; nothing for an event kind without
-	// payload).
+	// AppendPayloadJSON appends the payload as a JSON object (see the
+	// package documentation); nothing for an event without payload.
 	AppendPayloadJSON(dst []byte) []byte
 	// AppendJSON appends the whole event as a JSON object: "seqno",
 	// "eventType" (the name), "eventCode", "recordEpochNanos", the flow

@@ -30,9 +30,21 @@
 //     with structs.HostLayout and explicit padding so that every size and
 //     offset equals C's (a member a packed struct leaves unaligned for Go
 //     is kept as raw bytes), enums with String methods, the event table,
-//     SchemaHash, compile-time layout guards, zero-copy decoders and a
-//     layout test; plus a layout test for the hand-written ring types of
-//     package eventring ([RingTypes]).
+//     SchemaHash, compile-time layout guards and a layout test
+//     (ztypes.go, zevents.go, zlayout_test.go); for every event kind its
+//     typed event with Meta, Type, PayloadSize and Clone (ztyped.go), the
+//     Decoder dispatching on event codes and each kind's zero-copy
+//     decoding with every length, count, overflow, alignment and size-rule
+//     check (zdecode.go), and allocation-free JSON encoders for every
+//     byte string, struct and event (zjson.go); plus a layout test for the
+//     hand-written ring types of package eventring ([RingTypes]). The
+//     generated code leans on a small hand-written runtime in the same
+//     package (execevents' files other than z*.go: the Event interface,
+//     the payload checks, ReadEvent, the JSON helpers), which refers only
+//     to names emitted for every schema: the event code enum is always Go
+//     type EventType, and SchemaHash, RingContentType and the Decoder are
+//     always emitted. Typedefs of structs get no Go name of their own (one
+//     name per concept); docs/ARCHITECTURE.md has the naming table.
 //
 // [Main] is the command line of cmd/eventgen. It writes only the outputs
 // its flags name: the bindings directory of -out (created when missing)
