@@ -390,26 +390,6 @@ func runtimeFiles(t *testing.T, name, path string) map[string][]byte {
 	return files
 }
 
-// requiredVersion returns the version of module path in this module's
-// go.mod.
-func requiredVersion(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile("../go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && (f[0] == path || len(f) >= 3 && f[0] == "require" && f[1] == path) {
-			if f[0] == "require" {
-				return f[2]
-			}
-			return f[1]
-		}
-	}
-	t.Fatalf("go.mod does not require %s", path)
-	return ""
-}
-
 // TestSynthMutations builds and generates from randomly damaged copies of
 // the synthetic schema: bad headers must give errors, never panics (the
 // C parser panics on some inputs; cc.go turns that into an error). Native
