@@ -2,9 +2,10 @@ package blocks
 
 import (
 	"encoding/binary"
-	"github.com/monadgo/events/execevents"
+	"unsafe"
 
 	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
 )
 
 // Rewind helpers (spec §9.3) move a reader backwards to a consensus event so
@@ -51,13 +52,12 @@ func BlockNumberOf(ring *eventring.Ring, d *eventring.Descriptor) (uint64, bool)
 	if blockInternal(&c) && !owner(ring, &c) {
 		return 0, false
 	}
-	var off int
-	switch execevents.EventType(c.EventType) {
-	case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
-		off = 32 // block_tag.block_number
-	case execevents.EventTypeBlockVerified:
-		off = 0
-	default:
+	tag, ok := tagOffset(execevents.EventType(c.EventType))
+	off := tag + int(unsafe.Offsetof(execevents.BlockTag{}.BlockNumber))
+	if execevents.EventType(c.EventType) == execevents.EventTypeBlockVerified {
+		off, ok = int(unsafe.Offsetof(execevents.BlockVerified{}.BlockNumber)), true
+	}
+	if !ok {
 		return 0, false
 	}
 	p := ring.Payload(&c)
@@ -68,6 +68,21 @@ func BlockNumberOf(ring *eventring.Ring, d *eventring.Descriptor) (uint64, bool)
 	return n, ring.PayloadValid(&c)
 }
 
+// tagOffset returns where the block tag lies in the payload of the event
+// types that carry one (BLOCK_FINALIZED's payload is the tag), from the
+// generated layout (spec §7.5).
+func tagOffset(t execevents.EventType) (int, bool) {
+	switch t {
+	case execevents.EventTypeBlockStart:
+		return int(unsafe.Offsetof(execevents.BlockStart{}.BlockTag)), true
+	case execevents.EventTypeBlockQC:
+		return int(unsafe.Offsetof(execevents.BlockQC{}.BlockTag)), true
+	case execevents.EventTypeBlockFinalized:
+		return 0, true
+	}
+	return 0, false
+}
+
 // BlockIDMatches reports whether the consensus event d (or the owner of a
 // block-internal d) carries block id id. BLOCK_VERIFIED carries no id and
 // never matches.
@@ -76,16 +91,13 @@ func BlockIDMatches(ring *eventring.Ring, d *eventring.Descriptor, id execevents
 	if blockInternal(&c) && !owner(ring, &c) {
 		return false
 	}
-	switch execevents.EventType(c.EventType) {
-	case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
-	default:
-		return false
-	}
+	off, ok := tagOffset(execevents.EventType(c.EventType))
+	off += int(unsafe.Offsetof(execevents.BlockTag{}.ID))
 	p := ring.Payload(&c)
-	if len(p) < 32 {
+	if !ok || len(p) < off+len(id) {
 		return false
 	}
-	eq := execevents.Bytes32(p[:32]) == id
+	eq := execevents.Bytes32(p[off:off+len(id)]) == id
 	return eq && ring.PayloadValid(&c)
 }
 
