@@ -261,9 +261,8 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 	if t != execevents.EventTypeBlockStart && (!b.active || !b.owns(d.ContentExt[execevents.FlowTypeBlockSeqno])) {
 		return nil, nil
 	}
-	// Check before reading as well: the descriptor is untrusted input, and
-	// PayloadValid rejects sizes and offsets no writer allocated, so an
-	// impossible payload_size is never decoded or copied.
+	// An impossible payload_size or offset is reported as such (Read
+	// reports it too, but the byte limit below would speak first).
 	if !src.PayloadValid(d) {
 		return nil, b.expired(d)
 	}
@@ -273,29 +272,19 @@ func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*Executed
 			return nil, b.overBytes(metaOf(d), size)
 		}
 	}
-	p := src.Payload(d)
-	if n := uint64(len(p)); n > size && t != execevents.EventTypeBlockStart {
-		// The source handed out more than the descriptor claims: count
-		// what could be copied.
-		if !b.charge(n - size) {
-			return nil, b.overBytes(metaOf(d), n-size)
+	// Read copies the payload into the decoder's buffer with
+	// check-copy-check (spec §4.4); what apply keeps is copied from there.
+	// A payload the writer reclaimed, or one whose length is not the
+	// descriptor's payload_size, is never decoded.
+	ev, err := b.dec.Read(src, d)
+	if err != nil {
+		if _, ok := err.(*eventring.ExpiredError); ok {
+			b.discard()
+			return nil, err
 		}
+		return nil, b.malformed(d, err)
 	}
-	ev, derr := b.dec.View(d, p)
-	var blk *ExecutedBlock
-	var err error
-	if derr == nil {
-		blk, err = b.apply(ev)
-	}
-	// Check after everything was copied (spec §4.4): if the writer reclaimed
-	// the bytes meanwhile, whatever was derived from them is void.
-	if !src.PayloadValid(d) {
-		return nil, b.expired(d)
-	}
-	if derr != nil {
-		return nil, b.malformed(d, derr)
-	}
-	return blk, err
+	return b.apply(ev)
 }
 
 // AddEvent consumes an already decoded event, e.g. an owned copy made with

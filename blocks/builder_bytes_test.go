@@ -130,9 +130,9 @@ func TestBuilderCorruptDescriptorRing(t *testing.T) {
 
 // TestBuilderByteLimitLyingSource: a PayloadSource that vouches for every
 // payload cannot make the builder read, decode or copy more than
-// MaxBlockBytes for one block: a descriptor claiming almost 4 GiB, or a
-// source handing out more bytes than its descriptor claims, drops the block
-// with DropByteLimit, and the next block is built as usual.
+// MaxBlockBytes for one block: a descriptor claiming almost 4 GiB drops the
+// block with DropByteLimit, and the next block is built as usual; a source
+// handing out more bytes than its descriptor claims is a corrupt descriptor.
 func TestBuilderByteLimitLyingSource(t *testing.T) {
 	h := newHostileStream(t)
 	viewAs[*execevents.BlockStartEvent](h.add(execevents.EventTypeBlockStart, -1)).EthBlockInput.TxnCount = 1
@@ -142,9 +142,8 @@ func TestBuilderByteLimitLyingSource(t *testing.T) {
 	}
 
 	t.Run("4 GiB claim", func(t *testing.T) {
-		evs := append([]memEvent(nil), h.evs...)
-		evs[1].d.PayloadSize = 0xffff_fff0
-		src := &lyingSource{memSource: newMemSource(evs), reads: map[uint64]int{}}
+		src := &lyingSource{memSource: newMemSource(h.evs), reads: map[uint64]int{}}
+		src.evs[1].d.PayloadSize = 0xffff_fff0
 		b := blocks.NewBuilder(blocks.BuilderOptions{})
 		if _, err := b.Process(src, &src.evs[0].d); err != nil {
 			t.Fatalf("BLOCK_START: %v", err)
@@ -176,19 +175,24 @@ func TestBuilderByteLimitLyingSource(t *testing.T) {
 	})
 
 	t.Run("slice longer than the descriptor", func(t *testing.T) {
-		const limit = 1 << 20
+		// A source handing out more bytes than the descriptor claims is
+		// a corrupt descriptor: nothing of it is read into the block.
 		src := &lyingSource{memSource: newMemSource(h.evs), reads: map[uint64]int{}, long: 2, n: 2 << 20}
-		b := blocks.NewBuilder(blocks.BuilderOptions{MaxBlockBytes: limit})
-		if got := b.Options().MaxBlockBytes; got != limit {
-			t.Fatalf("Options().MaxBlockBytes = %d, want %d", got, limit)
-		}
+		b := blocks.NewBuilder(blocks.BuilderOptions{MaxBlockBytes: 1 << 20})
 		if _, err := b.Process(src, &src.evs[0].d); err != nil {
 			t.Fatalf("BLOCK_START: %v", err)
 		}
-		_, err := b.Process(src, &src.evs[1].d)
-		de := wantDrop(t, err, blocks.DropByteLimit)
-		if want := uint64(specBlockStartSize) + 2<<20; de.Actual != want || de.Expected != limit {
-			t.Errorf("drop says %d bytes over %d, want %d over %d", de.Actual, de.Expected, want, limit)
+		var err error
+		alloc := allocated(func() { _, err = b.Process(src, &src.evs[1].d) })
+		var ee *eventring.ExpiredError
+		if !errors.As(err, &ee) || !errors.Is(err, eventring.ErrBadDescriptor) || ee.Seqno != 2 {
+			t.Fatalf("error %v, want an *eventring.ExpiredError (ErrBadDescriptor) for seqno 2", err)
+		}
+		if alloc > uint64(src.n)+64<<10 { // the source's own slice, nothing more
+			t.Errorf("%d bytes allocated for a refused payload of %d", alloc, src.n)
+		}
+		if _, ok := b.InProgress(); ok {
+			t.Error("the block is still in progress after its payload was refused")
 		}
 	})
 

@@ -95,26 +95,22 @@ func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]Update,
 	t.out = t.out[:0]
 	switch execevents.EventType(d.EventType) {
 	case execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized, execevents.EventTypeBlockVerified:
-		ev, err := t.dec.View(d, src.Payload(d))
-		// Copy what is needed before the validity check; the view may be
-		// overwritten afterwards.
-		var tag execevents.BlockTag
-		if err == nil {
-			switch ev := ev.(type) {
-			case *execevents.BlockQCEvent:
-				tag = ev.BlockTag
-			case *execevents.BlockFinalizedEvent:
-				tag = *ev.BlockTag
-			case *execevents.BlockVerifiedEvent:
-				tag.BlockNumber = ev.BlockNumber
-			}
-		}
-		if !src.PayloadValid(d) {
+		ev, err := t.dec.Read(src, d)
+		if _, ok := err.(*eventring.ExpiredError); ok {
 			t.Reset()
-			return nil, expiredError(d)
+			return nil, err
 		}
 		if err != nil {
 			return nil, &CommitError{Seqno: d.Seqno, EventType: execevents.EventType(d.EventType), Msg: "malformed payload", Err: err}
+		}
+		var tag execevents.BlockTag
+		switch ev := ev.(type) {
+		case *execevents.BlockQCEvent:
+			tag = ev.BlockTag
+		case *execevents.BlockFinalizedEvent:
+			tag = *ev.BlockTag
+		case *execevents.BlockVerifiedEvent:
+			tag.BlockNumber = ev.BlockNumber
 		}
 		return t.consensus(d.Seqno, execevents.EventType(d.EventType), tag)
 	}

@@ -45,11 +45,13 @@ func (m *memSource) PayloadValid(d *eventring.Descriptor) bool {
 }
 
 // stream returns the events of src in order, with PayloadBufOffset
-// rewritten to their index.
+// rewritten to their index and PayloadSize to their payload's length.
 func newMemSource(evs []memEvent) *memSource {
 	m := &memSource{evs: make([]memEvent, len(evs))}
 	for i, e := range evs {
-		e.d.PayloadBufOffset = uint64(i)
+		// Like a ring, the source holds exactly payload_size bytes for a
+		// descriptor: forged payloads carry their own size.
+		e.d.PayloadBufOffset, e.d.PayloadSize = uint64(i), uint32(len(e.p))
 		m.evs[i] = e
 	}
 	return m
@@ -127,3 +129,10 @@ func equalAccesses(a, b []blocks.AccountAccessRecord) bool {
 		return p.AccountAccess == q.AccountAccess && slices.Equal(p.Storage, q.Storage) && slices.Equal(p.Transient, q.Transient)
 	})
 }
+
+// specTagNumberOffset is where spec §7.5 puts the block number in the
+// payloads that begin with a block tag (BLOCK_START, BLOCK_QC,
+// BLOCK_FINALIZED): after the tag's 32-byte id. BLOCK_VERIFIED's payload is
+// the number alone. Tests write and read it by the spec's numbers rather
+// than through the generated layout, so that they check the latter.
+const specTagNumberOffset = 32

@@ -1,9 +1,6 @@
 package blocks
 
 import (
-	"encoding/binary"
-	"unsafe"
-
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -45,60 +42,52 @@ func owner(ring *eventring.Ring, d *eventring.Descriptor) bool {
 
 // BlockNumberOf returns the block number of a consensus event, or of the
 // BLOCK_START that owns a block-internal event. It fails for other event
-// types, when the owner has been overwritten, and when the payload expired
-// (checked after reading).
+// types, when the owner has been overwritten, and when the payload expired.
 func BlockNumberOf(ring *eventring.Ring, d *eventring.Descriptor) (uint64, bool) {
-	c := *d
-	if blockInternal(&c) && !owner(ring, &c) {
-		return 0, false
-	}
-	tag, ok := tagOffset(execevents.EventType(c.EventType))
-	off := tag + int(unsafe.Offsetof(execevents.BlockTag{}.BlockNumber))
-	if execevents.EventType(c.EventType) == execevents.EventTypeBlockVerified {
-		off, ok = int(unsafe.Offsetof(execevents.BlockVerified{}.BlockNumber)), true
-	}
-	if !ok {
-		return 0, false
-	}
-	p := ring.Payload(&c)
-	if len(p) < off+8 {
-		return 0, false
-	}
-	n := binary.LittleEndian.Uint64(p[off:])
-	return n, ring.PayloadValid(&c)
-}
-
-// tagOffset returns where the block tag lies in the payload of the event
-// types that carry one (BLOCK_FINALIZED's payload is the tag), from the
-// generated layout (spec §7.5).
-func tagOffset(t execevents.EventType) (int, bool) {
-	switch t {
-	case execevents.EventTypeBlockStart:
-		return int(unsafe.Offsetof(execevents.BlockStart{}.BlockTag)), true
-	case execevents.EventTypeBlockQC:
-		return int(unsafe.Offsetof(execevents.BlockQC{}.BlockTag)), true
-	case execevents.EventTypeBlockFinalized:
-		return 0, true
-	}
-	return 0, false
+	tag, _, ok := tagOf(ring, d)
+	return tag.BlockNumber, ok
 }
 
 // BlockIDMatches reports whether the consensus event d (or the owner of a
 // block-internal d) carries block id id. BLOCK_VERIFIED carries no id and
 // never matches.
 func BlockIDMatches(ring *eventring.Ring, d *eventring.Descriptor, id execevents.Bytes32) bool {
+	tag, hasID, ok := tagOf(ring, d)
+	return ok && hasID && tag.ID == id
+}
+
+// tagOf reads the block tag of a consensus event (spec §7.5: BLOCK_START,
+// BLOCK_QC and BLOCK_FINALIZED carry one; BLOCK_VERIFIED only a number, so
+// hasID is false), or of the BLOCK_START owning a block-internal event. It
+// fails for other event types, when the owner has been overwritten, and when
+// the payload is malformed or expired. The event is read into memory of its
+// own (execevents.ReadEvent): the scans that call this are rare and short.
+func tagOf(ring *eventring.Ring, d *eventring.Descriptor) (tag execevents.BlockTag, hasID, ok bool) {
 	c := *d
 	if blockInternal(&c) && !owner(ring, &c) {
-		return false
+		return tag, false, false
 	}
-	off, ok := tagOffset(execevents.EventType(c.EventType))
-	off += int(unsafe.Offsetof(execevents.BlockTag{}.ID))
-	p := ring.Payload(&c)
-	if !ok || len(p) < off+len(id) {
-		return false
+	switch execevents.EventType(c.EventType) {
+	case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC,
+		execevents.EventTypeBlockFinalized, execevents.EventTypeBlockVerified:
+	default:
+		return tag, false, false // not worth reading
 	}
-	eq := execevents.Bytes32(p[off:off+len(id)]) == id
-	return eq && ring.PayloadValid(&c)
+	ev, err := execevents.ReadEvent(ring, &c)
+	if err != nil {
+		return tag, false, false
+	}
+	switch ev := ev.(type) {
+	case *execevents.BlockStartEvent:
+		return ev.BlockTag, true, true
+	case *execevents.BlockQCEvent:
+		return ev.BlockTag, true, true
+	case *execevents.BlockFinalizedEvent:
+		return *ev.BlockTag, true, true
+	case *execevents.BlockVerifiedEvent:
+		return execevents.BlockTag{BlockNumber: ev.BlockNumber}, false, true
+	}
+	return tag, false, false
 }
 
 // ConsensusPrev moves rd to the previous consensus event of type filter

@@ -52,8 +52,8 @@ func TestRewindLiveRing(t *testing.T) {
 			p := append([]byte(nil), e.p...)
 			switch ty {
 			case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
-				p[31] = k
-				binary.LittleEndian.PutUint64(p[32:], base+uint64(k))
+				p[specTagNumberOffset-1] = k // the last byte of the id
+				binary.LittleEndian.PutUint64(p[specTagNumberOffset:], base+uint64(k))
 				le.id, le.number = k, base+uint64(k)
 			case execevents.EventTypeBlockVerified:
 				binary.LittleEndian.PutUint64(p, base+uint64(k))
@@ -262,7 +262,7 @@ func TestExpiredPayloadLiveRing(t *testing.T) {
 	}
 	rd.Reset()
 	r := rd.LastSeqno()
-	number := binary.LittleEndian.Uint64(start.p[32:])
+	number := binary.LittleEndian.Uint64(start.p[specTagNumberOffset:])
 	if blocks.BlockNumberPrev(rd, number, execevents.EventTypeBlockStart, &d) || rd.LastSeqno() != r {
 		t.Errorf("BlockNumberPrev over an expired payload succeeded or moved the reader (%d, want %d)", rd.LastSeqno(), r)
 	}

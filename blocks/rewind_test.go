@@ -25,7 +25,7 @@ func (s scanFacts) number(i int) uint64 {
 	e := s.evs[i]
 	switch execevents.EventType(e.d.EventType) {
 	case execevents.EventTypeBlockStart, execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized:
-		return binary.LittleEndian.Uint64(e.p[32:])
+		return binary.LittleEndian.Uint64(e.p[specTagNumberOffset:])
 	case execevents.EventTypeBlockVerified:
 		return binary.LittleEndian.Uint64(e.p)
 	}

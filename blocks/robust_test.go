@@ -136,7 +136,9 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 
 	src := &memSource{evs: all, expired: map[uint64]bool{}}
 	for i := range src.evs {
-		src.evs[i].d.PayloadBufOffset = uint64(i)
+		// Like a ring, the source holds payload_size bytes for each
+		// descriptor: a forged payload carries its own size.
+		src.evs[i].d.PayloadBufOffset, src.evs[i].d.PayloadSize = uint64(i), uint32(len(src.evs[i].p))
 	}
 	for id := range expired {
 		src.expired[uint64(id)] = true
