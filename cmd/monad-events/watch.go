@@ -145,13 +145,8 @@ func (w *watcher) track(d *eventring.Descriptor) {
 	if execevents.EventType(d.EventType) != execevents.EventTypeBlockStart {
 		return
 	}
-	ev, err := w.dec.View(d, w.ring.Payload(d))
-	if err != nil {
-		return
-	}
-	n := ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber
-	if w.ring.PayloadValid(d) {
-		w.blockSeqno, w.blockNumber = d.Seqno, n
+	if ev, err := w.dec.Read(w.ring, d); err == nil {
+		w.blockSeqno, w.blockNumber = d.Seqno, ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber
 	}
 }
 
@@ -253,26 +248,32 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 		b = append(b, `,"accountIndex":`...)
 		b = strconv.AppendUint(b, d.ContentExt[execevents.FlowTypeAccountIndex], 10)
 	}
-	// Decode the zero-copy view, then check that the writer did not reclaim
-	// the bytes meanwhile; only then is the rendering trustworthy (spec §4.4).
-	mark := len(b)
-	p := w.ring.Payload(d)
-	ev, derr := w.dec.View(d, p)
-	if derr != nil {
-		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, derr.Error(), p)
-	} else {
+	// Read checks the payload valid, copies it and checks again (spec
+	// §4.4), so the rendering is of bytes the writer had not reclaimed.
+	ev, err := w.dec.Read(w.ring, d)
+	_, expired := err.(*eventring.ExpiredError) // Read returns it unwrapped
+	switch {
+	case err == nil:
+		mark := len(b)
 		b = append(b, `,"payload":`...)
 		n := len(b)
 		if b = ev.AppendPayloadJSON(b); len(b) == n {
 			b = b[:mark] // an event without payload fields
 		}
-	}
-	if !w.ring.PayloadValid(d) {
-		b = append(b[:mark], `,"expired":true`...)
+	case expired:
+		b = append(b, `,"expired":true`...)
+	default: // a payload that does not decode: show its bytes
+		p, cerr := w.ring.CopyPayload(d, w.buf[:0])
+		if cerr != nil {
+			b = append(b, `,"expired":true`...)
+			break
+		}
+		w.buf = p
+		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, err.Error(), p)
 	}
 	b = append(b, "}\n"...)
 	w.line = b
-	_, err := w.out.Write(b)
+	_, err = w.out.Write(b)
 	return err
 }
 
