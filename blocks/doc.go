@@ -51,6 +51,8 @@
 // "joining a live ring": scanning descriptors backwards for a block
 // boundary) position a reader on a block boundary when joining a live ring.
 //
-// Section numbers refer to the event ring ABI specification
-// (event-ring-abi.md), which is not part of this repository.
+// Section numbers (spec §N) refer to the event ring ABI specification,
+// event-ring-abi.md, which is kept outside this repository;
+// docs/ARCHITECTURE.md ("The specification the code cites") says what each
+// cited section covers.
 package blocks

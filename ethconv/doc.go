@@ -37,4 +37,9 @@
 // totalDifficulty 0, Monad's size figure and the recorded block hash. MonadHeader and MonadLog add the blockId and
 // commitState fields of Monad's real-time subscriptions, and CommitUpdateJSON
 // is the per-update object printed by cmd/monad-events.
+//
+// Section numbers (spec §N) refer to the event ring ABI specification,
+// event-ring-abi.md, which is kept outside this repository;
+// docs/ARCHITECTURE.md ("The specification the code cites") says what each
+// cited section covers.
 package ethconv

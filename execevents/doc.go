@@ -39,6 +39,8 @@
 // package. Blocks, commit states and the rewind helpers are built on this
 // package in package blocks; go-ethereum conversion in package ethconv.
 //
-// Section numbers refer to the event ring ABI specification
-// (event-ring-abi.md).
+// Section numbers (spec §N) refer to the event ring ABI specification,
+// event-ring-abi.md, which is kept outside this repository;
+// docs/ARCHITECTURE.md ("The specification the code cites") says what each
+// cited section covers.
 package execevents
