@@ -3,12 +3,10 @@ package blocks_test
 import (
 	"bytes"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/eventring"
-	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/internal/testdata"
 )
 
@@ -57,44 +55,16 @@ func newMemSource(evs []memEvent) *memSource {
 	return m
 }
 
-var snapCache sync.Map // path -> []memEvent
-
-// loadSnapshot reads every event of a reference snapshot, from seqno 1 to
-// the end, copying payloads out. It checks payload validity and that no
-// event is missing.
+// loadSnapshot returns every event of a reference snapshot, from seqno 1 to
+// the end, with payloads copied out (testdata.Events checks them).
 func loadSnapshot(t testing.TB, rel string) []memEvent {
 	t.Helper()
-	path := testdata.Shared(t, rel)
-	if v, ok := snapCache.Load(path); ok {
-		return v.([]memEvent)
+	all := testdata.Events(t, testdata.Shared(t, rel))
+	evs := make([]memEvent, len(all))
+	for i, e := range all {
+		evs[i] = memEvent{e.Descriptor, e.Payload}
 	}
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	defer ring.Close()
-	rd := ring.NewReader()
-	rd.SetSeqno(1)
-	var evs []memEvent
-	var d eventring.Descriptor
-	for {
-		switch rd.TryNext(&d) {
-		case eventring.Ready:
-		case eventring.NotReady:
-			snapCache.Store(path, evs)
-			return evs
-		default:
-			t.Fatalf("%s: gap after seqno %d", path, rd.LastSeqno())
-		}
-		p := append([]byte(nil), ring.Payload(&d)...)
-		if !ring.PayloadValid(&d) {
-			t.Fatalf("%s: payload of seqno %d expired", path, d.Seqno)
-		}
-		if d.Seqno != uint64(len(evs))+1 {
-			t.Fatalf("%s: seqno %d at position %d", path, d.Seqno, len(evs))
-		}
-		evs = append(evs, memEvent{d, p})
-	}
+	return evs
 }
 
 // equalBlocks compares two blocks field by field (reflect.DeepEqual is too

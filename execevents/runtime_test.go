@@ -12,6 +12,7 @@ import (
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/internal/testdata"
 )
 
 // These tests cover the runtime and the generated typed-event layer using
@@ -266,21 +267,21 @@ func TestReadExpired(t *testing.T) {
 func TestSnapshotReadPaths(t *testing.T) {
 	for name, path := range snapshots {
 		t.Run(name, func(t *testing.T) {
-			evs := loadSnapshot(t, path(t))
+			evs := testdata.Events(t, path(t))
 			var dec, dec2 execevents.Decoder
 			kinds := map[execevents.EventType]bool{}
 			for _, e := range evs {
-				d := e.d
-				v, err := dec.View(&d, e.p)
+				d := e.Descriptor
+				v, err := dec.View(&d, e.Payload)
 				if err != nil {
 					t.Fatalf("seqno %d: %v", d.Seqno, err)
 				}
 				j := v.AppendJSON(nil)
-				r, err := dec2.Read(&memSource{p: e.p}, &d)
+				r, err := dec2.Read(&memSource{p: e.Payload}, &d)
 				if err != nil {
 					t.Fatalf("seqno %d: Read: %v", d.Seqno, err)
 				}
-				o, err := execevents.ReadEvent(&memSource{p: e.p}, &d)
+				o, err := execevents.ReadEvent(&memSource{p: e.Payload}, &d)
 				if err != nil {
 					t.Fatalf("seqno %d: ReadEvent: %v", d.Seqno, err)
 				}
