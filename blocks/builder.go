@@ -8,11 +8,6 @@ import (
 	"github.com/monadgo/events/eventring"
 )
 
-// PayloadSource gives access to event payloads; *eventring.Ring implements
-// it. Payload returns a view that the writer may overwrite; PayloadValid
-// reports, after the view was read, whether it was still intact.
-type PayloadSource = eventring.PayloadSource
-
 // Default sanity limits of a Builder (BuilderOptions). They are far above
 // what a real block holds (a log costs at least 375 gas, so 2^19 logs need
 // about 200 M gas) and only protect against garbage counts: the builder
@@ -245,7 +240,7 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // for validity before it is read and again after the copy: an overwritten
 // payload, or a descriptor whose payload the writer never allocated,
 // gives an *eventring.ExpiredError (errors.Is eventring.ErrPayloadExpired:
-// through a PayloadSource the two cannot be told apart) and discards the
+// through an eventring.PayloadSource the two cannot be told apart) and discards the
 // block in progress. A payload
 // that would take the block past MaxBlockBytes is not read: the block is
 // dropped with DropByteLimit.
@@ -253,7 +248,7 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // The error is a condition of this event (*DropError, *RejectedError,
 // *eventring.ExpiredError), never a reason to stop: feed the next event.
 // [Builder.Blocks] yields it as a notice ([Update.Notice]).
-func (b *Builder) Process(src PayloadSource, d *eventring.Descriptor) (*ExecutedBlock, error) {
+func (b *Builder) Process(src eventring.PayloadSource, d *eventring.Descriptor) (*ExecutedBlock, error) {
 	t := execevents.EventType(d.EventType)
 	if !b.wants(t) {
 		return nil, nil

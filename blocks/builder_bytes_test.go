@@ -19,7 +19,7 @@ const specBlockStartSize = 528
 // countingSource wraps a PayloadSource and counts Payload calls per seqno,
 // so a test can tell whether the builder read a payload at all.
 type countingSource struct {
-	blocks.PayloadSource
+	eventring.PayloadSource
 	reads map[uint64]int
 }
 

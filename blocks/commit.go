@@ -91,7 +91,7 @@ func (t *Tracker) State(id execevents.Bytes32) (CommitState, bool) {
 //
 // An expired payload (*eventring.ExpiredError) clears all state, as after
 // Reset.
-func (t *Tracker) Process(src PayloadSource, d *eventring.Descriptor) ([]Update, error) {
+func (t *Tracker) Process(src eventring.PayloadSource, d *eventring.Descriptor) ([]Update, error) {
 	t.out = t.out[:0]
 	switch execevents.EventType(d.EventType) {
 	case execevents.EventTypeBlockQC, execevents.EventTypeBlockFinalized, execevents.EventTypeBlockVerified:
