@@ -11,22 +11,22 @@
 //     sys/types, assert, limits, stdalign) and fixed predefined macros
 //     replace the host's, so no C compiler is run and the output never
 //     depends on the machine; any other system header is an error.
-//     C23 constructs cc/v4 does not parse are rewritten first by [Lower],
+//     C23 constructs cc/v4 does not parse are rewritten first by [lower],
 //     which keeps every line in place.
-//  2. Model. [Build] extracts a [Model]: every struct's size, alignment and
+//  2. Model. [buildModel] extracts a [Model]: every struct's size, alignment and
 //     member offsets (padding holes and bit-fields included), enums with
 //     their underlying types, typedef'd payloads, integer and string
 //     constants (constexpr objects, and object-like #define macros whose
 //     value is a constant expression: literals with suffixes, UINT64_C,
 //     parenthesised expressions, concatenated strings), warning when one
-//     users rely on ([ExpectedConstants]) is missing; the event table read
+//     users rely on ([expectedConstants]) is missing; the event table read
 //     from the initializers of
 //     the metadata array (designated or positional), and the schema hash
 //     (the one initialized uint8_t[32] array). An event's payload type
 //     follows the schema's naming convention (MONAD_EXEC_BLOCK_START ->
 //     monad_exec_block_start). The trailing variable-length arrays, which C
-//     cannot express, come from [TrailingRules].
-//  3. Emit. [Generate] renders Go with github.com/dave/jennifer: structs
+//     cannot express, come from [trailingRules].
+//  3. Emit. [generate] renders Go with github.com/dave/jennifer: structs
 //     with structs.HostLayout and explicit padding so that every size and
 //     offset equals C's (a member a packed struct leaves unaligned for Go
 //     is kept as raw bytes), enums with String methods, the event table,
@@ -37,7 +37,7 @@
 //     decoding with every length, count, overflow, alignment and size-rule
 //     check (zdecode.go), and allocation-free JSON encoders for every
 //     byte string, struct and event (zjson.go); plus a layout test for the
-//     hand-written ring types of package eventring ([RingTypes]). The
+//     hand-written ring types of package eventring ([ringTypes]). The
 //     generated code leans on a small hand-written runtime in the same
 //     package (execevents' files other than z*.go: the Event interface,
 //     the payload checks, ReadEvent, the JSON helpers), which refers only
@@ -66,7 +66,7 @@
 // doc comment of diffSchemas says why). Like diff(1) it exits 0 for equal
 // schemas, 1 when they differ and 2 on trouble.
 //
-// Go names follow [GoTypeName] and [GoFieldName]: prefixes monad_exec_,
+// Go names follow [goTypeName] and [GoFieldName]: prefixes monad_exec_,
 // monad_c_ and monad_event_ are stripped and the words CamelCased with the
 // initialisms ID, QC, EVM, EVMC, EIP<N> and 4GB.
 //

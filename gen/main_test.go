@@ -14,7 +14,7 @@ import (
 )
 
 // moduleOptions are the options of generate.go's go:generate directive.
-var moduleOptions = Options{Root: "headers", Out: "execevents", Package: "execevents", RingTest: "eventring/zlayout_test.go"}
+var moduleOptions = options{Root: "headers", Out: "execevents", Package: "execevents", RingTest: "eventring/zlayout_test.go"}
 
 // directiveArgs returns the eventgen arguments of generate.go's go:generate
 // directive, which must be moduleOptions' command. Run from the module root.
@@ -46,7 +46,7 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 	if code := Main(append(args, "-check"), &out, &errs); code != 0 {
 		t.Errorf("eventgen %s -check: exit %d: %s", strings.Join(args, " "), code, errs.String())
 	}
-	_, files, err := Run(moduleOptions)
+	_, files, err := run(moduleOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
