@@ -15,8 +15,8 @@ type schemaDiff struct {
 	Descriptions []string
 }
 
-// Summary is the report's last line.
-func (d schemaDiff) Summary() string {
+// summary is the report's last line.
+func (d schemaDiff) summary() string {
 	switch {
 	case len(d.Schema) == 0 && len(d.Descriptions) == 0:
 		return "no schema change"

@@ -214,7 +214,7 @@ rules:
 			if a.Remainder {
 				continue
 			}
-			if _, err := b.m.FieldPath(ev.Payload, a.LengthField); err != nil {
+			if _, err := b.m.fieldPath(ev.Payload, a.LengthField); err != nil {
 				b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: %v; event decodes as fixed-size", r.Event, err))
 				continue rules
 			}
@@ -224,9 +224,9 @@ rules:
 	}
 }
 
-// FieldPath resolves a dotted member path ("txn_header.data_length") in a
+// fieldPath resolves a dotted member path ("txn_header.data_length") in a
 // struct and returns the innermost field with its absolute offset.
-func (m *model) FieldPath(structName, path string) (cField, error) {
+func (m *model) fieldPath(structName, path string) (cField, error) {
 	s := m.Structs[structName]
 	var off int64
 	parts := strings.Split(path, ".")

@@ -97,7 +97,7 @@ func TestSynthModel(t *testing.T) {
 	if m.SchemaHash != wantHash || m.SchemaHashSymbol != "g_synth_schema_hash" {
 		t.Errorf("schema hash %x (%s)", m.SchemaHash, m.SchemaHashSymbol)
 	}
-	if m.ContentType != "SYNTH" || m.HasContentType() {
+	if m.ContentType != "SYNTH" || m.hasContentType() {
 		t.Errorf("content type %q", m.ContentType)
 	}
 

@@ -39,8 +39,8 @@ type layoutEnum struct {
 	Values     map[string]int64 `json:"values"`
 }
 
-// Layout returns the layout view of the model.
-func (m *model) Layout() *layoutDoc {
+// layout returns the layout view of the model.
+func (m *model) layout() *layoutDoc {
 	l := &layoutDoc{
 		SchemaHash: hex.EncodeToString(m.SchemaHash[:]),
 		EventTypes: []layoutEvent{},
@@ -70,9 +70,9 @@ func (m *model) Layout() *layoutDoc {
 	return l
 }
 
-// LayoutJSON returns the layout as indented JSON (map keys sorted).
-func (m *model) LayoutJSON() ([]byte, error) {
-	b, err := json.MarshalIndent(m.Layout(), "", "  ")
+// layoutJSON returns the layout as indented JSON (map keys sorted).
+func (m *model) layoutJSON() ([]byte, error) {
+	b, err := json.MarshalIndent(m.layout(), "", "  ")
 	if err != nil {
 		return nil, err
 	}

@@ -212,7 +212,7 @@ func TestTestSchemaMatchesSpec(t *testing.T) {
 	if m.ContentType != "TEST" {
 		t.Errorf("content type %s, want TEST", m.ContentType)
 	}
-	l := m.Layout()
+	l := m.layout()
 	compareStructs(t, l.Structs, spec.TestSchema.Structs)
 	want := spec.TestSchema.Enums
 	if g := l.Enums["monad_test_event"]; !reflect.DeepEqual(g, want["monad_test_event"]) {

@@ -23,10 +23,10 @@ type options struct {
 	RingTest string
 }
 
-// Command returns the command line, run from the module root, that
+// command returns the command line, run from the module root, that
 // reproduces these options: the first line of every generated file, and
 // the go:generate directive of generate.go.
-func (o options) Command() string {
+func (o options) command() string {
 	s := fmt.Sprintf("go run ./cmd/eventgen -root %s -out %s -package %s", shellQuote(o.Root), shellQuote(o.Out), o.Package)
 	if o.RingTest != "" {
 		s += " -ring-test " + shellQuote(o.RingTest)
@@ -49,7 +49,7 @@ func run(o options) (*model, map[string][]byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := generate(m, config{Package: o.Package, OutDir: o.Out, RingTest: o.RingTest, Command: o.Command()})
+	files, err := generate(m, config{Package: o.Package, OutDir: o.Out, RingTest: o.RingTest, Command: o.command()})
 	return m, files, err
 }
 
@@ -221,7 +221,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return exitTrouble
 		}
 		warn(stderr, "", m)
-		b, err := m.LayoutJSON()
+		b, err := m.layoutJSON()
 		if err != nil {
 			fmt.Fprintf(stderr, "eventgen: %v\n", err)
 			return exitTrouble
@@ -249,7 +249,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	warn(stderr, "", m)
 	if *check {
 		if bad := changedFiles(files); len(bad) > 0 {
-			fmt.Fprintf(stderr, "eventgen: generated files differ from what `%s` generates (run it, or go generate ./...):\n\t%s\n", o.Command(), strings.Join(bad, "\n\t"))
+			fmt.Fprintf(stderr, "eventgen: generated files differ from what `%s` generates (run it, or go generate ./...):\n\t%s\n", o.command(), strings.Join(bad, "\n\t"))
 			return exitDiffers
 		}
 		return exitOK
@@ -291,7 +291,7 @@ func diffMain(oldRoot, newRoot string, stdout, stderr io.Writer) int {
 	for _, l := range d.Descriptions {
 		b.WriteString(l + "\n")
 	}
-	b.WriteString(d.Summary() + "\n")
+	b.WriteString(d.summary() + "\n")
 	io.WriteString(stdout, b.String())
 	if len(d.Schema) > 0 {
 		return exitDiffers

@@ -30,8 +30,8 @@ func directiveArgs(t *testing.T) []string {
 			lines = append(lines, cmd)
 		}
 	}
-	if len(lines) != 1 || lines[0] != moduleOptions.Command() {
-		t.Fatalf("generate.go's go:generate directives are %q, want exactly %q", lines, moduleOptions.Command())
+	if len(lines) != 1 || lines[0] != moduleOptions.command() {
+		t.Fatalf("generate.go's go:generate directives are %q, want exactly %q", lines, moduleOptions.command())
 	}
 	return strings.Fields(strings.TrimPrefix(lines[0], "go run ./cmd/eventgen "))
 }
@@ -62,7 +62,7 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 			t.Errorf("eventgen writes %s, outside -out and -ring-test", p)
 		}
 		lines := strings.SplitN(string(b), "\n", 4)
-		if len(lines) < 4 || lines[0] != "// "+moduleOptions.Command() || lines[1] != "// "+generatedMarker ||
+		if len(lines) < 4 || lines[0] != "// "+moduleOptions.command() || lines[1] != "// "+generatedMarker ||
 			lines[2] != "// Schema hash: 0x8933f907c432c98ac0c8db62f9aa164c0c3f1672f41290e4ea3408df6c6723f3." {
 			t.Errorf("%s: header lines %q: want the command, the generated marker and the schema hash", p, lines[:3])
 		}

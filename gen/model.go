@@ -137,9 +137,9 @@ type constant struct {
 	Macro bool
 }
 
-// HasContentType reports whether the ring header's content type enum
+// hasContentType reports whether the ring header's content type enum
 // (monad_event_content_type) has an enumerator for m.ContentType.
-func (m *model) HasContentType() bool {
+func (m *model) hasContentType() bool {
 	e := m.Enums["monad_event_content_type"]
 	if e == nil {
 		return false
