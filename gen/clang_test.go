@@ -38,7 +38,7 @@ func findClang(t *testing.T) string {
 }
 
 // cSpelling is how C code names a model struct.
-func cSpelling(s *Struct) string {
+func cSpelling(s *cStruct) string {
 	if s.Anonymous || s.Typedef {
 		return s.Name
 	}
@@ -48,7 +48,7 @@ func cSpelling(s *Struct) string {
 // probeSource writes a C program printing, for every struct, enum and event
 // of m, what the C compiler says about them, one fact per line, in the
 // format expectedFacts produces from the model.
-func probeSource(m *Model, metadataSym string) string {
+func probeSource(m *model, metadataSym string) string {
 	var b strings.Builder
 	b.WriteString("#include <stdio.h>\n#include <stddef.h>\n")
 	b.WriteString("int main(void) {\n")
@@ -99,7 +99,7 @@ func probeSource(m *Model, metadataSym string) string {
 	return b.String()
 }
 
-func expectedFacts(m *Model) []string {
+func expectedFacts(m *model) []string {
 	var r []string
 	for _, name := range sortedKeys(m.Structs) {
 		s := m.Structs[name]
@@ -158,7 +158,7 @@ func TestClangProbe(t *testing.T) {
 		entries  []string
 		metadata string
 	}{
-		{"exec", DefaultEntries, "g_monad_exec_event_metadata"},
+		{"exec", defaultEntries, "g_monad_exec_event_metadata"},
 		{"test", []string{"category/core/event/event_ring.h", "category/core/event/test_event_ctypes.h", "category/core/event/test_event_ctypes_metadata.c"}, "g_monad_test_event_metadata"},
 		{"synth", []string{"synth.h", "synth_metadata.c"}, "g_synth_metadata"},
 	} {
@@ -169,7 +169,7 @@ func TestClangProbe(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			m, err := Build(osDirFS(headers), c.entries, nil)
+			m, err := buildModel(osDirFS(headers), c.entries, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

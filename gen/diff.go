@@ -15,8 +15,8 @@ type schemaDiff struct {
 	Descriptions []string
 }
 
-// Summary is the report's last line.
-func (d schemaDiff) Summary() string {
+// summary is the report's last line.
+func (d schemaDiff) summary() string {
 	switch {
 	case len(d.Schema) == 0 && len(d.Descriptions) == 0:
 		return "no schema change"
@@ -46,12 +46,12 @@ func plural(n int, what string) string {
 //     fixed payload sizes, trailing-array and payload-size rules;
 //   - the layout (size, alignment, members' types, offsets, sizes and
 //     bit-field placement, typedef targets) of every struct reachable from
-//     an event payload or a ring type of event_ring.h ([RingTypes]), and of
+//     an event payload or a ring type of event_ring.h ([ringTypes]), and of
 //     every byte-string vocabulary struct (the bindings define them all);
 //   - every enum's underlying type and enumerators (the event enum is
 //     covered by the event table);
 //   - the constants the bindings carry: those declared outside the ring
-//     header (emitted as Go constants) and those of [RingConstants]
+//     header (emitted as Go constants) and those of [ringConstants]
 //     (checked by eventring's generated layout test); by name and value.
 //
 // Not schema, so not compared: comments (not in the model), event
@@ -63,7 +63,7 @@ func plural(n int, what string) string {
 // constants of the ring header, which the bindings neither define nor
 // check (the ring library's limits: spec §10.3, the schema hash does not
 // cover the ring level).
-func diffSchemas(old, new *Model) schemaDiff {
+func diffSchemas(old, new *model) schemaDiff {
 	var d schemaDiff
 	add := func(format string, args ...any) { d.Schema = append(d.Schema, fmt.Sprintf(format, args...)) }
 
@@ -88,8 +88,8 @@ func diffSchemas(old, new *Model) schemaDiff {
 // diffEvents compares the event tables. Events keep their identity by
 // name: an event under the same name at another code has moved; an event
 // whose code another name took (and whose own name is gone) was renamed.
-func diffEvents(old, new *Model, add, desc func(string, ...any)) {
-	oldByName, newByName := map[string]*Event{}, map[string]*Event{}
+func diffEvents(old, new *model, add, desc func(string, ...any)) {
+	oldByName, newByName := map[string]*eventDef{}, map[string]*eventDef{}
 	for i := range old.Events {
 		oldByName[old.Events[i].Name] = &old.Events[i]
 	}
@@ -98,9 +98,9 @@ func diffEvents(old, new *Model, add, desc func(string, ...any)) {
 	}
 	// Pairs of (old, new) events, in the new table's order, then the
 	// removed events in the old table's order.
-	type pair struct{ o, n *Event }
+	type pair struct{ o, n *eventDef }
 	var pairs []pair
-	paired := map[*Event]bool{}
+	paired := map[*eventDef]bool{}
 	for i := range new.Events {
 		n := &new.Events[i]
 		if o := oldByName[n.Name]; o != nil {
@@ -114,7 +114,7 @@ func diffEvents(old, new *Model, add, desc func(string, ...any)) {
 			continue
 		}
 		// A renamed event: the old event at this code lost its name.
-		var o *Event
+		var o *eventDef
 		for j := range old.Events {
 			if c := &old.Events[j]; c.Value == n.Value && !paired[c] && newByName[c.Name] == nil {
 				o = c
@@ -189,7 +189,7 @@ func orNone(s string) string {
 	return s
 }
 
-func payloadString(e *Event) string {
+func payloadString(e *eventDef) string {
 	if e.Payload == "" {
 		return "empty payload"
 	}
@@ -200,7 +200,7 @@ func payloadString(e *Event) string {
 	return s
 }
 
-func trailingString(ts []TrailingArray) string {
+func trailingString(ts []trailingArray) string {
 	if len(ts) == 0 {
 		return "none"
 	}
@@ -229,14 +229,14 @@ func sizesString(s []int64) string {
 // schemaStructs returns the C names of the structs that are part of m's
 // schema: those reachable from event payloads and from the ring types, and
 // the byte-string vocabulary structs (the emitter's plan emits the same).
-func schemaStructs(m *Model) map[string]bool {
+func schemaStructs(m *model) map[string]bool {
 	seen := map[string]bool{}
 	var visit func(string)
-	visitType := func(t *Type) {
-		for t.Kind == KindArray {
+	visitType := func(t *cType) {
+		for t.Kind == kindArray {
 			t = t.Elem
 		}
-		if t.Kind == KindStruct {
+		if t.Kind == kindStruct {
 			visit(t.Name)
 		}
 	}
@@ -258,7 +258,7 @@ func schemaStructs(m *Model) map[string]bool {
 			visitType(&s.Fields[i].Type)
 		}
 	}
-	for _, name := range sortedKeys(RingTypes) {
+	for _, name := range sortedKeys(ringTypes) {
 		visit(name)
 	}
 	for _, e := range m.Events {
@@ -274,7 +274,7 @@ func schemaStructs(m *Model) map[string]bool {
 	return seen
 }
 
-func diffStructs(old, new *Model, add func(string, ...any)) {
+func diffStructs(old, new *model, add func(string, ...any)) {
 	names := schemaStructs(old)
 	for n := range schemaStructs(new) {
 		names[n] = true
@@ -316,7 +316,7 @@ func diffStructs(old, new *Model, add func(string, ...any)) {
 	}
 }
 
-func structLabel(s *Struct) string {
+func structLabel(s *cStruct) string {
 	if s.Typedef {
 		return "typedef " + s.Name
 	}
@@ -324,7 +324,7 @@ func structLabel(s *Struct) string {
 }
 
 // structDesc names a struct or typedef with its target.
-func structDesc(s *Struct) string {
+func structDesc(s *cStruct) string {
 	if s.Typedef {
 		return fmt.Sprintf("typedef %s of %s", s.Name, s.TypedefOf)
 	}
@@ -332,7 +332,7 @@ func structDesc(s *Struct) string {
 }
 
 // typedefTarget is the layout-relevant target of a typedef.
-func typedefTarget(s *Struct) string {
+func typedefTarget(s *cStruct) string {
 	if s.Scalar != nil {
 		return typeKey(s.Scalar)
 	}
@@ -341,15 +341,15 @@ func typedefTarget(s *Struct) string {
 
 // spellings returns "a -> b" for two typedefs whose targets differ,
 // preferring the headers' spelling.
-func spellings(o, n *Struct, a, b string) string {
+func spellings(o, n *cStruct, a, b string) string {
 	if o.TypedefOf != n.TypedefOf {
 		a, b = o.TypedefOf, n.TypedefOf
 	}
 	return a + " -> " + b
 }
 
-func diffFields(label string, o, n *Struct, add func(string, ...any)) {
-	oldFields := map[string]*Field{}
+func diffFields(label string, o, n *cStruct, add func(string, ...any)) {
+	oldFields := map[string]*cField{}
 	for i := range o.Fields {
 		if f := &o.Fields[i]; f.Name != "" {
 			oldFields[f.Name] = f
@@ -394,7 +394,7 @@ func diffFields(label string, o, n *Struct, add func(string, ...any)) {
 	}
 }
 
-func fieldString(f *Field) string {
+func fieldString(f *cField) string {
 	s := fmt.Sprintf("%s at offset %d, %d bytes", f.Type.CType, f.Offset, f.Size)
 	if f.BitField {
 		s += ", " + bitsString(f)
@@ -402,7 +402,7 @@ func fieldString(f *Field) string {
 	return s
 }
 
-func bitsString(f *Field) string {
+func bitsString(f *cField) string {
 	if !f.BitField {
 		return "not a bit-field"
 	}
@@ -411,32 +411,32 @@ func bitsString(f *Field) string {
 
 // typeKey is a member type as the bindings see it: its layout-relevant
 // identity, whatever C spelling gave it.
-func typeKey(t *Type) string {
+func typeKey(t *cType) string {
 	switch t.Kind {
-	case KindInt:
+	case kindInt:
 		if t.Signed {
 			return fmt.Sprintf("int%d_t", t.Size*8)
 		}
 		return fmt.Sprintf("uint%d_t", t.Size*8)
-	case KindBool:
+	case kindBool:
 		return "bool"
-	case KindChar:
+	case kindChar:
 		return "char"
-	case KindUint128:
+	case kindUint128:
 		return "__uint128_t"
-	case KindEnum:
+	case kindEnum:
 		return "enum " + t.Name
-	case KindStruct:
+	case kindStruct:
 		return "struct " + t.Name
-	case KindArray:
+	case kindArray:
 		return fmt.Sprintf("%s[%d]", typeKey(t.Elem), t.Len)
-	case KindPointer:
+	case kindPointer:
 		return "pointer"
 	}
 	return fmt.Sprintf("%s (%d bytes)", t.CType, t.Size)
 }
 
-func diffEnums(old, new *Model, add func(string, ...any)) {
+func diffEnums(old, new *model, add func(string, ...any)) {
 	names := map[string]bool{}
 	for n := range old.Enums {
 		names[n] = true
@@ -464,7 +464,7 @@ func diffEnums(old, new *Model, add func(string, ...any)) {
 		if o.Size != n.Size || o.Signed != n.Signed {
 			add("enum %s: underlying type %s -> %s", name, o.Underlying, n.Underlying)
 		}
-		oldValues := map[string]EnumValue{}
+		oldValues := map[string]enumerator{}
 		for _, v := range o.Values {
 			oldValues[v.Name] = v
 		}
@@ -487,7 +487,7 @@ func diffEnums(old, new *Model, add func(string, ...any)) {
 	}
 }
 
-func enumValueString(e *Enum, v int64) string {
+func enumValueString(e *cEnum, v int64) string {
 	if e.Signed {
 		return strconv.FormatInt(v, 10)
 	}
@@ -496,11 +496,11 @@ func enumValueString(e *Enum, v int64) string {
 
 // schemaConstants returns the constants of m that the bindings carry, by
 // name: those declared outside the ring header, emitted as Go constants,
-// and those of RingConstants, which eventring's generated layout test
+// and those of ringConstants, which eventring's generated layout test
 // checks. (The emitter's plan makes the same split.)
-func schemaConstants(m *Model) map[string]Constant {
+func schemaConstants(m *model) map[string]constant {
 	ringFiles := map[string]bool{}
-	for c := range RingTypes {
+	for c := range ringTypes {
 		if s := m.Structs[c]; s != nil {
 			ringFiles[s.File] = true
 		}
@@ -508,16 +508,16 @@ func schemaConstants(m *Model) map[string]Constant {
 			ringFiles[e.File] = true
 		}
 	}
-	r := map[string]Constant{}
+	r := map[string]constant{}
 	for _, c := range m.Constants {
-		if _, ok := RingConstants[c.Name]; ok || !ringFiles[c.File] {
+		if _, ok := ringConstants[c.Name]; ok || !ringFiles[c.File] {
 			r[c.Name] = c
 		}
 	}
 	return r
 }
 
-func diffConstants(old, new *Model, add func(string, ...any)) {
+func diffConstants(old, new *model, add func(string, ...any)) {
 	oc, nc := schemaConstants(old), schemaConstants(new)
 	names := map[string]bool{}
 	for n := range oc {
@@ -540,7 +540,7 @@ func diffConstants(old, new *Model, add func(string, ...any)) {
 	}
 }
 
-func constString(c Constant) string {
+func constString(c constant) string {
 	switch {
 	case !c.Int:
 		return strconv.Quote(c.String)

@@ -121,7 +121,7 @@ func TestDiff(t *testing.T) {
 }
 
 // TestDiffDirection checks -diff's direction (old first) and the removal
-// of a constant the bindings rely on, which Build warns about.
+// of a constant the bindings rely on, which buildModel warns about.
 func TestDiffDirection(t *testing.T) {
 	root := editedTree(t, editAddEvent...)
 	code, stdout, _ := eventgen("-diff", root, "-root", "../headers")
@@ -137,7 +137,7 @@ func TestDiffDirection(t *testing.T) {
 		t.Errorf("-diff after removing the file name constant: exit %d, output\n%s\nwant 1 and\n%s", code, stdout, want)
 	}
 	if !strings.Contains(stderr, "warning: "+root+": constant MONAD_EVENT_DEFAULT_EXEC_FILE_NAME is not defined") {
-		t.Errorf("stderr %q: want Build's warning naming the tree", stderr)
+		t.Errorf("stderr %q: want buildModel's warning naming the tree", stderr)
 	}
 
 	// Without -root, the new tree is headers/: from the module root, a
@@ -149,7 +149,7 @@ func TestDiffDirection(t *testing.T) {
 }
 
 // TestDiffTrailing renames the member a trailing-array rule counts with:
-// the rule no longer applies (Build warns), and -diff says so.
+// the rule no longer applies (buildModel warns), and -diff says so.
 func TestDiffTrailing(t *testing.T) {
 	root := editedTree(t, headerEdit{"category/execution/ethereum/core/eth_ctypes.h", "    uint32_t data_length;    // data bytes after the topics", "    uint32_t data_len;"})
 	code, stdout, stderr := eventgen("-diff", "../headers", "-root", root)

@@ -5,9 +5,9 @@ import (
 )
 
 // eventConst is the Go constant of an event.
-func (g *emitter) eventConst(ev *Event) string {
+func (g *emitter) eventConst(ev *eventDef) string {
 	e := g.m.Enums[g.m.EventEnum]
-	return GoEnumConst(g.goName(e.Name), enumPrefix(e.Values), ev.CEnum)
+	return goEnumConst(g.goName(e.Name), enumPrefix(e.Values), ev.CEnum)
 }
 
 func (g *emitter) eventType() string { return g.goName(g.m.EventEnum) }

@@ -108,7 +108,7 @@ func (g *emitter) jsonFile() *jen.File {
 		fn := ringJSONFunc(name)
 		f.Commentf("%s appends x to dst as a JSON object (package eventring's", fn)
 		f.Comment("type cannot get an AppendJSON method here).")
-		f.Func().Id(fn).Params(jen.Id("dst").Index().Byte(), jen.Id("x").Op("*").Qual(RingPkg, RingTypes[name])).Index().Byte().BlockFunc(func(b *jen.Group) {
+		f.Func().Id(fn).Params(jen.Id("dst").Index().Byte(), jen.Id("x").Op("*").Qual(ringPkg, ringTypes[name])).Index().Byte().BlockFunc(func(b *jen.Group) {
 			w := &jsonWriter{b: b}
 			g.jsonObject(w, g.m.Structs[name])
 			w.ret()
@@ -122,10 +122,10 @@ func (g *emitter) jsonFile() *jen.File {
 }
 
 // ringJSONFunc is the name of the JSON function of an eventring struct.
-func ringJSONFunc(cname string) string { return "append" + RingTypes[cname] + "JSON" }
+func ringJSONFunc(cname string) string { return "append" + ringTypes[cname] + "JSON" }
 
 // jsonMembers are the members of s that JSON shows.
-func (g *emitter) jsonMembers(s *Struct) []member {
+func (g *emitter) jsonMembers(s *cStruct) []member {
 	var r []member
 	for _, m := range g.members(s) {
 		if m.bits == nil {
@@ -136,7 +136,7 @@ func (g *emitter) jsonMembers(s *Struct) []member {
 }
 
 // jsonObject emits appending *x, a struct s, to dst as a JSON object.
-func (g *emitter) jsonObject(w *jsonWriter, s *Struct) {
+func (g *emitter) jsonObject(w *jsonWriter, s *cStruct) {
 	ms := g.jsonMembers(s)
 	w.text("{")
 	for i, m := range ms {
@@ -155,26 +155,26 @@ func (g *emitter) jsonObject(w *jsonWriter, s *Struct) {
 }
 
 // isByteElem reports whether arrays of t are byte strings in Go ([N]byte).
-func isByteElem(t *Type) bool {
-	return t.Kind == KindChar || t.Kind == KindInt && t.Size == 1 && !t.Signed
+func isByteElem(t *cType) bool {
+	return t.Kind == kindChar || t.Kind == kindInt && t.Size == 1 && !t.Signed
 }
 
 // jsonValue emits appending the JSON of x, an addressable expression of C
 // type t, to dst.
-func (g *emitter) jsonValue(w *jsonWriter, t *Type, x func() *jen.Statement, depth int) {
+func (g *emitter) jsonValue(w *jsonWriter, t *cType, x func() *jen.Statement, depth int) {
 	dst := jen.Id("dst")
 	switch t.Kind {
-	case KindBool:
+	case kindBool:
 		w.set(jen.Qual("strconv", "AppendBool").Call(dst, x()))
-	case KindChar, KindInt:
-		jsonInt(w, t.Kind == KindInt && t.Signed, t.Size, x())
-	case KindUint128:
+	case kindChar, kindInt:
+		jsonInt(w, t.Kind == kindInt && t.Signed, t.Size, x())
+	case kindUint128:
 		w.set(x().Dot("AppendJSON").Call(dst))
-	case KindEnum:
+	case kindEnum:
 		w.set(jen.Qual("strconv", "AppendQuote").Call(dst, x().Dot("String").Call()))
-	case KindStruct:
+	case kindStruct:
 		g.jsonNamed(w, t.Name, x, depth)
-	case KindArray:
+	case kindArray:
 		if isByteElem(t.Elem) {
 			w.set(jen.Id("appendHex").Call(dst, x().Index(jen.Op(":"))))
 			return
@@ -218,7 +218,7 @@ func (g *emitter) jsonNamed(w *jsonWriter, cname string, x func() *jen.Statement
 	switch {
 	case special(cname) != nil:
 		w.set(jen.Id("appendUint256").Call(dst, jen.Op("&").Add(x())))
-	case RingTypes[cname] != "":
+	case ringTypes[cname] != "":
 		w.set(jen.Id(ringJSONFunc(cname)).Call(dst, jen.Op("&").Add(x())))
 	case s == nil:
 		w.set(jen.Id("appendHex").Call(dst, x().Index(jen.Op(":"))))
@@ -227,18 +227,18 @@ func (g *emitter) jsonNamed(w *jsonWriter, cname string, x func() *jen.Statement
 		// convert where the rendering needs them.
 		sc := s.Scalar
 		switch sc.Kind {
-		case KindEnum:
+		case kindEnum:
 			if g.goName(sc.Name) == g.goName(cname) {
 				w.set(jen.Qual("strconv", "AppendQuote").Call(dst, x().Dot("String").Call()))
 				return
 			}
 			e := g.m.Enums[sc.Name]
 			jsonInt(w, e.Signed, 8, conv(e.Signed, x()))
-		case KindBool:
+		case kindBool:
 			w.set(jen.Qual("strconv", "AppendBool").Call(dst, jen.Bool().Call(x())))
-		case KindUint128:
+		case kindUint128:
 			w.set(jen.Id("Uint128").Call(x()).Dot("AppendJSON").Call(dst))
-		case KindStruct:
+		case kindStruct:
 			g.jsonNamed(w, sc.Name, x, depth)
 		default:
 			g.jsonValue(w, sc, x, depth)
@@ -315,7 +315,7 @@ func (g *emitter) payloadJSON(b *jen.Group, te *typedEvent) {
 		value = func(w *jsonWriter) { w.set(p().Dot("AppendJSON").Call(jen.Id("dst"))) }
 	case len(g.jsonMembers(s)) == 0:
 		// No member shows: like an event without payload fields.
-	case RingTypes[te.payload] != "":
+	case ringTypes[te.payload] != "":
 		object = func() jen.Code { return jen.Id(ringJSONFunc(te.payload)).Call(jen.Id("dst"), p()) }
 	default:
 		object = func() jen.Code { return p().Dot("AppendJSON").Call(jen.Id("dst")) }

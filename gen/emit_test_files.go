@@ -9,7 +9,7 @@ import (
 
 // layoutChecks appends, for struct s known in Go as typ, checks of its size,
 // alignment and member offsets against the C layout.
-func (g *emitter) layoutChecks(b *jen.Group, typ string, s *Struct) {
+func (g *emitter) layoutChecks(b *jen.Group, typ string, s *cStruct) {
 	zero := zeroValue(typ, s)
 	b.Id("check").Call(jen.Lit("sizeof("+typ+")"), jen.Qual("unsafe", "Sizeof").Call(zero), jen.Lit(int(s.Size)))
 	b.Id("checkAlign").Call(jen.Lit(typ), jen.Qual("unsafe", "Alignof").Call(zero), jen.Lit(int(s.Align)))
@@ -82,7 +82,7 @@ func (g *emitter) layoutTest() *jen.File {
 	return f
 }
 
-func (g *emitter) payloadZero(cname string, s *Struct) jen.Code {
+func (g *emitter) payloadZero(cname string, s *cStruct) jen.Code {
 	if s.Scalar != nil {
 		return jen.Id(g.goName(cname)).Call(jen.Lit(0))
 	}
@@ -98,8 +98,8 @@ func (g *emitter) ringLayoutTest() (*jen.File, error) {
 	f.Comment("layout of event_ring.h.")
 	f.Func().Id("TestGeneratedLayout").Params(jen.Id("t").Op("*").Qual("testing", "T")).BlockFunc(func(b *jen.Group) {
 		layoutHelpers(b)
-		for _, cname := range sortedKeys(RingTypes) {
-			goName := RingTypes[cname]
+		for _, cname := range sortedKeys(ringTypes) {
+			goName := ringTypes[cname]
 			if s := g.m.Structs[cname]; s != nil {
 				any = true
 				g.layoutChecks(b, goName, s)
@@ -120,7 +120,7 @@ func (g *emitter) ringLayoutTest() (*jen.File, error) {
 			}
 		}
 		for _, c := range g.m.Constants {
-			if goName, ok := RingConstants[c.Name]; ok && c.Int {
+			if goName, ok := ringConstants[c.Name]; ok && c.Int {
 				any = true
 				b.Id("check").Call(jen.Lit(goName), jen.Id(goName), jen.Lit(int(c.Value)))
 			}

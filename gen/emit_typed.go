@@ -35,7 +35,7 @@ const scalarField = "Code"
 
 // typedEvent is the plan of one event kind's Go type.
 type typedEvent struct {
-	ev    *Event
+	ev    *eventDef
 	typ   string // Go type, "BlockStartEvent"
 	field string // the Decoder's field holding one
 	konst string // event code constant, "EventTypeBlockStart"
@@ -49,7 +49,7 @@ type typedEvent struct {
 
 // typedArray is one trailing array field of a typed event.
 type typedArray struct {
-	TrailingArray
+	trailingArray
 	field string
 }
 
@@ -95,7 +95,7 @@ func (g *emitter) planEvents() error {
 			}
 		}
 		for _, a := range ev.Trailing {
-			ta := typedArray{TrailingArray: a, field: GoFieldName(a.Name)}
+			ta := typedArray{trailingArray: a, field: goFieldName(a.Name)}
 			if err := add(ta.field, "trailing array "+a.Name); err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ func (g *emitter) planEvents() error {
 // embedName is the name of an embedded field of the Go type of C type
 // cname (a struct).
 func (g *emitter) embedName(cname string) string {
-	if r, ok := RingTypes[cname]; ok {
+	if r, ok := ringTypes[cname]; ok {
 		return r
 	}
 	if special(cname) != nil {
@@ -146,7 +146,7 @@ func (g *emitter) payloadType(te *typedEvent) jen.Code {
 }
 
 // arrayType is the Go type of a trailing array field.
-func (g *emitter) arrayType(a TrailingArray) jen.Code {
+func (g *emitter) arrayType(a trailingArray) jen.Code {
 	if a.ElemSize == 32 {
 		return jen.Index().Add(g.bytes32Type())
 	}
@@ -176,7 +176,7 @@ func (g *emitter) typedEvent(f *jen.File, te *typedEvent) {
 		what = fmt.Sprintf("Its payload, %s, is copied into %s.", aOrAn(g.goName(te.payload)), scalarField)
 	case payloadStruct:
 		name := g.embedName(te.payload)
-		if _, ok := RingTypes[te.payload]; ok {
+		if _, ok := ringTypes[te.payload]; ok {
 			name = "eventring." + name
 		}
 		what = fmt.Sprintf("Its payload is %s (embedded, its fields are promoted)", aOrAn(name))
@@ -208,7 +208,7 @@ func (g *emitter) typedEvent(f *jen.File, te *typedEvent) {
 			if a.Remainder {
 				cm = "the rest of the payload"
 			}
-			s.Id(a.field).Add(g.arrayType(a.TrailingArray)).Comment(cm)
+			s.Id(a.field).Add(g.arrayType(a.trailingArray)).Comment(cm)
 		}
 	})
 	f.Line()
@@ -285,7 +285,7 @@ func (g *emitter) decoders() *jen.File {
 	f.Comment("PayloadValid(d) after reading the event, or use Read. A code this schema")
 	f.Comment("does not define gives an *UnknownEvent holding p; a payload that does not")
 	f.Comment("fit its event type gives a *PayloadError. View never panics.")
-	f.Func().Params(jen.Id("dec").Op("*").Id("Decoder")).Id("View").Params(jen.Id("d").Op("*").Qual(RingPkg, "Descriptor"), jen.Id("p").Index().Byte()).Params(jen.Id("Event"), jen.Error()).Block(
+	f.Func().Params(jen.Id("dec").Op("*").Id("Decoder")).Id("View").Params(jen.Id("d").Op("*").Qual(ringPkg, "Descriptor"), jen.Id("p").Index().Byte()).Params(jen.Id("Event"), jen.Error()).Block(
 		jen.Var().Id("e").Id("Event"),
 		jen.Switch(jen.Id(et).Call(jen.Id("d").Dot("EventType"))).BlockFunc(func(s *jen.Group) {
 			for _, te := range g.typed {
@@ -436,7 +436,7 @@ func (g *emitter) decoder(f *jen.File, te *typedEvent) {
 func goFieldPath(path string) []string {
 	var r []string
 	for _, p := range strings.Split(path, ".") {
-		r = append(r, GoFieldName(p))
+		r = append(r, goFieldName(p))
 	}
 	return r
 }

@@ -70,11 +70,11 @@ func TestNewEvent(t *testing.T) {
 // into its own typed event with the right fields and JSON, with nothing
 // written by hand but the test.
 func TestNewEventTypeEndToEnd(t *testing.T) {
-	m, err := Build(osDirFS(editedTree(t, editAddEvent...)), nil, nil)
+	m, err := buildModel(osDirFS(editedTree(t, editAddEvent...)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Generate(m, Config{Package: "newevent", Command: "eventgen (new event test)"})
+	files, err := generate(m, config{Package: "newevent", Command: "eventgen (new event test)"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +87,11 @@ func TestNewEventTypeEndToEnd(t *testing.T) {
 // regenerates into a package that builds, vets and passes the runtime's
 // tests.
 func TestSpecTreeCompiles(t *testing.T) {
-	m, err := Build(osDirFS(specTree(t)), nil, nil)
+	m, err := buildModel(osDirFS(specTree(t)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Generate(m, Config{Package: "spectree", Command: "eventgen (spec tree test)"})
+	files, err := generate(m, config{Package: "spectree", Command: "eventgen (spec tree test)"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func (b *builder) events() error {
 		}
 		return fmt.Errorf("more than one initialized uint8_t[32] array, cannot tell the schema hash: %s", strings.Join(names, ", "))
 	}
-	owner := map[string]*Enum{} // enumerator name -> enum
+	owner := map[string]*cEnum{} // enumerator name -> enum
 	for _, name := range sortedKeys(b.m.Enums) {
 		for _, v := range b.m.Enums[name].Values {
 			owner[v.Name] = b.m.Enums[name]
@@ -56,7 +56,7 @@ func (b *builder) events() error {
 		}
 		return nil
 	}
-	byValue := map[int64]*Event{}
+	byValue := map[int64]*eventDef{}
 	next := int64(0)
 	for l := in.InitializerList; l != nil; l = l.InitializerList {
 		idx := next
@@ -71,7 +71,7 @@ func (b *builder) events() error {
 			}
 		}
 		next = idx + 1
-		ev := &Event{Value: idx}
+		ev := &eventDef{Value: idx}
 		if l.Initializer == nil || l.Initializer.InitializerList == nil {
 			return fmt.Errorf("%v: event metadata element is not a braced initializer", l.Position())
 		}
@@ -137,7 +137,7 @@ func (b *builder) events() error {
 	if len(byValue) != 0 {
 		return fmt.Errorf("metadata for values missing from enum %s", enum.Name)
 	}
-	slices.SortFunc(b.m.Events, func(a, c Event) int { return int(a.Value - c.Value) })
+	slices.SortFunc(b.m.Events, func(a, c eventDef) int { return int(a.Value - c.Value) })
 	for i := range b.m.Events {
 		ev := &b.m.Events[i]
 		// The payload type of MONAD_X_FOO is monad_x_foo, by the schema's
@@ -193,10 +193,10 @@ func (b *builder) schemaHash(d *cc.Declarator) error {
 }
 
 // applyRules attaches the trailing-array rules to the events they name.
-func (b *builder) applyRules(rules []TrailingRule) {
+func (b *builder) applyRules(rules []trailingRule) {
 rules:
 	for _, r := range rules {
-		i := slices.IndexFunc(b.m.Events, func(e Event) bool { return e.Name == r.Event })
+		i := slices.IndexFunc(b.m.Events, func(e eventDef) bool { return e.Name == r.Event })
 		if i < 0 {
 			b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: no such event in the headers; ignored", r.Event))
 			continue
@@ -214,7 +214,7 @@ rules:
 			if a.Remainder {
 				continue
 			}
-			if _, err := b.m.FieldPath(ev.Payload, a.LengthField); err != nil {
+			if _, err := b.m.fieldPath(ev.Payload, a.LengthField); err != nil {
 				b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("trailing-array rule for %s: %v; event decodes as fixed-size", r.Event, err))
 				continue rules
 			}
@@ -224,44 +224,44 @@ rules:
 	}
 }
 
-// FieldPath resolves a dotted member path ("txn_header.data_length") in a
+// fieldPath resolves a dotted member path ("txn_header.data_length") in a
 // struct and returns the innermost field with its absolute offset.
-func (m *Model) FieldPath(structName, path string) (Field, error) {
+func (m *model) fieldPath(structName, path string) (cField, error) {
 	s := m.Structs[structName]
 	var off int64
 	parts := strings.Split(path, ".")
 	for i, p := range parts {
 		if s == nil {
-			return Field{}, fmt.Errorf("%s is not a struct", strings.Join(parts[:i], "."))
+			return cField{}, fmt.Errorf("%s is not a struct", strings.Join(parts[:i], "."))
 		}
-		j := slices.IndexFunc(s.Fields, func(f Field) bool { return f.Name == p })
+		j := slices.IndexFunc(s.Fields, func(f cField) bool { return f.Name == p })
 		if j < 0 {
-			return Field{}, fmt.Errorf("%s has no member %s", s.Name, p)
+			return cField{}, fmt.Errorf("%s has no member %s", s.Name, p)
 		}
 		f := s.Fields[j]
 		if unaligned(s, f) {
-			return Field{}, fmt.Errorf("%s.%s is unaligned (a packed struct)", s.Name, p)
+			return cField{}, fmt.Errorf("%s.%s is unaligned (a packed struct)", s.Name, p)
 		}
 		off += f.Offset
 		if i == len(parts)-1 {
-			if f.Type.Kind != KindInt || f.BitField {
-				return Field{}, fmt.Errorf("%s.%s is not an integer member", s.Name, p)
+			if f.Type.Kind != kindInt || f.BitField {
+				return cField{}, fmt.Errorf("%s.%s is not an integer member", s.Name, p)
 			}
 			f.Offset = off
 			return f, nil
 		}
-		if f.Type.Kind != KindStruct {
-			return Field{}, fmt.Errorf("%s.%s is not a struct", s.Name, p)
+		if f.Type.Kind != kindStruct {
+			return cField{}, fmt.Errorf("%s.%s is not a struct", s.Name, p)
 		}
 		s = m.Structs[f.Type.Name]
 	}
-	return Field{}, fmt.Errorf("empty member path")
+	return cField{}, fmt.Errorf("empty member path")
 }
 
 // unaligned reports whether member f of s sits where its Go type cannot:
 // in a packed struct. Go aligns a type to at most min(C alignment, 8), so
 // C's natural alignment decides. Such members are emitted as raw bytes.
-func unaligned(s *Struct, f Field) bool {
+func unaligned(s *cStruct, f cField) bool {
 	a := min(f.Type.Align, 8)
 	return a > 0 && (f.Offset%a != 0 || a > s.Align)
 }

@@ -9,28 +9,28 @@ import (
 	"modernc.org/cc/v4"
 )
 
-// DefaultEntries are the files under the root that define the EXEC schema.
-var DefaultEntries = []string{
+// defaultEntries are the files under the root that define the EXEC schema.
+var defaultEntries = []string{
 	"category/core/event/event_ring.h",
 	"category/execution/ethereum/event/exec_event_ctypes.h",
 	"category/execution/ethereum/event/exec_event_ctypes_metadata.c",
 }
 
-// Build parses the entry files of a header tree (with whatever they include)
+// buildModel parses the entry files of a header tree (with whatever they include)
 // and returns the model. rules are the trailing-array rules to apply
-// ([TrailingRules] when nil).
-func Build(root fs.FS, entries []string, rules []TrailingRule) (*Model, error) {
+// ([trailingRules] when nil).
+func buildModel(root fs.FS, entries []string, rules []trailingRule) (*model, error) {
 	if len(entries) == 0 {
-		entries = DefaultEntries
+		entries = defaultEntries
 	}
 	if rules == nil {
-		rules = TrailingRules
+		rules = trailingRules
 	}
 	ast, sfs, err := translate(root, entries)
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{ast: ast, m: &Model{Structs: map[string]*Struct{}, Enums: map[string]*Enum{}}, alignas: map[*cc.Declarator]int64{}}
+	b := &builder{ast: ast, m: &model{Structs: map[string]*cStruct{}, Enums: map[string]*cEnum{}}, alignas: map[*cc.Declarator]int64{}}
 	if err := b.collect(); err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func Build(root fs.FS, entries []string, rules []TrailingRule) (*Model, error) {
 
 type builder struct {
 	ast *cc.AST
-	m   *Model
+	m   *model
 	// alignas holds the alignas(N) of struct members, which cc/v4 keeps
 	// private; read from the member declarations.
 	alignas map[*cc.Declarator]int64
@@ -152,13 +152,13 @@ func (b *builder) typedef(name, file string, d *cc.Declarator) error {
 		b.m.Structs[name] = s
 	default:
 		mt, err := b.typeOf(t)
-		if err != nil || mt.Kind != KindInt && mt.Kind != KindBool && mt.Kind != KindEnum {
+		if err != nil || mt.Kind != kindInt && mt.Kind != kindBool && mt.Kind != kindEnum {
 			return nil // not a payload candidate (function pointers, ...)
 		}
-		if mt.CType == name && mt.Kind == KindInt {
+		if mt.CType == name && mt.Kind == kindInt {
 			mt.CType, _ = intCType(t.Kind(), t.Size())
 		}
-		b.m.Structs[name] = &Struct{
+		b.m.Structs[name] = &cStruct{
 			Name: name, Size: t.Size(), Align: int64(t.Align()),
 			Typedef: true, TypedefOf: mt.CType, Scalar: &mt, File: file,
 		}
@@ -166,15 +166,15 @@ func (b *builder) typedef(name, file string, d *cc.Declarator) error {
 	return nil
 }
 
-func (b *builder) structOf(name string, st *cc.StructType) (*Struct, error) {
-	s := &Struct{Name: name, Size: st.Size(), Align: int64(st.Align())}
+func (b *builder) structOf(name string, st *cc.StructType) (*cStruct, error) {
+	s := &cStruct{Name: name, Size: st.Size(), Align: int64(st.Align())}
 	for i := 0; i < st.NumFields(); i++ {
 		f := st.FieldByIndex(i)
 		ft, err := b.typeOf(f.Type())
 		if err != nil {
 			return nil, fmt.Errorf("struct %s member %s: %w", name, f.Name(), err)
 		}
-		mf := Field{
+		mf := cField{
 			Name:   f.Name(),
 			Offset: f.Offset(),
 			Size:   max(f.Type().Size(), 0), // -1 for a flexible array member
@@ -205,42 +205,42 @@ func intCType(k cc.Kind, size int64) (string, bool) {
 	return "", false
 }
 
-func (b *builder) typeOf(t cc.Type) (Type, error) {
-	r := Type{Size: t.Size(), Align: int64(t.Align())}
+func (b *builder) typeOf(t cc.Type) (cType, error) {
+	r := cType{Size: t.Size(), Align: int64(t.Align())}
 	if d := t.Typedef(); d != nil {
 		r.CType = d.Name()
 	}
 	switch k := t.Kind(); k {
 	case cc.Bool:
-		r.Kind = KindBool
+		r.Kind = kindBool
 		if r.CType == "" {
 			r.CType = "bool"
 		}
 	case cc.Char:
-		r.Kind = KindChar
+		r.Kind = kindChar
 		if r.CType == "" {
 			r.CType = "char"
 		}
 	case cc.SChar, cc.Short, cc.Int, cc.Long, cc.LongLong, cc.UChar, cc.UShort, cc.UInt, cc.ULong, cc.ULongLong:
-		r.Kind = KindInt
+		r.Kind = kindInt
 		spell, signed := intCType(k, r.Size)
 		r.Signed = signed
 		if r.CType == "" {
 			r.CType = spell
 		}
 	case cc.UInt128:
-		r.Kind = KindUint128
+		r.Kind = kindUint128
 		if r.CType == "" {
 			r.CType = "__uint128_t"
 		}
 	case cc.Enum:
-		r.Kind = KindEnum
+		r.Kind = kindEnum
 		r.Name = tagOf(t.(*cc.EnumType).Tag())
 		if r.CType == "" {
 			r.CType = "enum " + r.Name
 		}
 	case cc.Struct:
-		r.Kind = KindStruct
+		r.Kind = kindStruct
 		st := t.(*cc.StructType)
 		r.Name = tagOf(st.Tag())
 		if r.Name == "" {
@@ -249,7 +249,7 @@ func (b *builder) typeOf(t cc.Type) (Type, error) {
 		if r.Name == "" {
 			// A member declared with an unnamed struct type: the model
 			// has no name for it, so it is kept as bytes.
-			r.Kind, r.CType = KindOther, "struct {...}"
+			r.Kind, r.CType = kindOther, "struct {...}"
 			break
 		}
 		if r.CType == "" {
@@ -261,18 +261,18 @@ func (b *builder) typeOf(t cc.Type) (Type, error) {
 		if err != nil {
 			return r, err
 		}
-		r.Kind = KindArray
+		r.Kind = kindArray
 		r.Elem = &e
 		r.Len = max(at.Len(), 0) // a flexible array member has no length
 		r.Size = max(r.Size, 0)
 		r.CType = fmt.Sprintf("%s[%d]", e.CType, r.Len)
 	case cc.Ptr:
-		r.Kind = KindPointer
+		r.Kind = kindPointer
 		if r.CType == "" {
 			r.CType = t.String()
 		}
 	default:
-		r.Kind = KindOther
+		r.Kind = kindOther
 		if r.CType == "" {
 			r.CType = t.String()
 		}
@@ -280,15 +280,15 @@ func (b *builder) typeOf(t cc.Type) (Type, error) {
 	return r, nil
 }
 
-func (b *builder) enumOf(name string, et *cc.EnumType) *Enum {
+func (b *builder) enumOf(name string, et *cc.EnumType) *cEnum {
 	ut := et.UnderlyingType()
 	spell, signed := intCType(ut.Kind(), ut.Size())
 	if d := ut.Typedef(); d != nil {
 		spell = d.Name()
 	}
-	e := &Enum{Name: name, Underlying: spell, Size: et.Size(), Signed: signed}
+	e := &cEnum{Name: name, Underlying: spell, Size: et.Size(), Signed: signed}
 	for _, en := range et.Enumerators() {
-		e.Values = append(e.Values, EnumValue{Name: en.Token.SrcStr(), Value: intValue(en.Value())})
+		e.Values = append(e.Values, enumerator{Name: en.Token.SrcStr(), Value: intValue(en.Value())})
 	}
 	return e
 }
@@ -303,9 +303,9 @@ func intValue(v cc.Value) int64 {
 	return 0
 }
 
-func (b *builder) constants(consts []Constexpr) error {
+func (b *builder) constants(consts []constexprDecl) error {
 	for _, c := range consts {
-		k := Constant{Name: c.Name, CType: c.Type, Int: c.Int, File: c.File, Line: c.Line}
+		k := constant{Name: c.Name, CType: c.Type, Int: c.Int, File: c.File, Line: c.Line}
 		found := false
 		for _, n := range b.ast.Scope.Nodes[c.Name] {
 			switch x := n.(type) {
@@ -348,7 +348,7 @@ func (b *builder) macroConstants(guards map[string]string) {
 			len(name) > 1 && name[0] == '_' && name[1] >= 'A' && name[1] <= 'Z' {
 			continue
 		}
-		k := Constant{Name: name, File: file, Line: m.Position().Line, Macro: true}
+		k := constant{Name: name, File: file, Line: m.Position().Line, Macro: true}
 		if t := m.Type(); t != nil {
 			k.CType = t.String()
 			if d := t.Typedef(); d != nil && !strings.HasPrefix(d.Name(), "__") {
@@ -379,7 +379,7 @@ func (b *builder) sortConstants(order []string) {
 	for i, f := range order {
 		idx[f] = i
 	}
-	slices.SortStableFunc(b.m.Constants, func(x, y Constant) int {
+	slices.SortStableFunc(b.m.Constants, func(x, y constant) int {
 		if c := idx[x.File] - idx[y.File]; c != 0 {
 			return c
 		}
@@ -387,16 +387,16 @@ func (b *builder) sortConstants(order []string) {
 	})
 }
 
-// ExpectedConstants names, per content type, constants users rely on; a
+// expectedConstants names, per content type, constants users rely on; a
 // schema lacking one still generates, with a warning, because the Go name
 // would otherwise vanish without notice.
-var ExpectedConstants = map[string][]string{
+var expectedConstants = map[string][]string{
 	"EXEC": {"MONAD_EVENT_DEFAULT_EXEC_FILE_NAME"},
 }
 
 func (b *builder) expectConstants() {
-	for _, want := range ExpectedConstants[b.m.ContentType] {
-		if !slices.ContainsFunc(b.m.Constants, func(c Constant) bool { return c.Name == want }) {
+	for _, want := range expectedConstants[b.m.ContentType] {
+		if !slices.ContainsFunc(b.m.Constants, func(c constant) bool { return c.Name == want }) {
 			b.m.Warnings = append(b.m.Warnings, fmt.Sprintf("constant %s is not defined (as a constexpr or an object-like #define of a constant) by the headers; its Go constant is not generated", want))
 		}
 	}

@@ -25,11 +25,11 @@ import (
 //     scalar_storage_order and ms_struct, which change layouts the
 //     generator would get wrong, and for unknown names (as clang).
 //   - __has_c_attribute: the C23 value for the standard attributes, which
-//     [Lower] blanks and none of which affects a layout; 1 for a gnu::
-//     attribute of [gnuAttributes] ([Lower] rewrites gnu::aligned,
+//     [lower] blanks and none of which affects a layout; 1 for a gnu::
+//     attribute of [gnuAttributes] ([lower] rewrites gnu::aligned,
 //     gnu::packed and gnu::vector_size as __attribute__ and blanks the
 //     others) and for a clang:: one that cannot change a layout; 0 for
-//     anything else. [Lower] answers the direct uses (a scoped name cannot
+//     anything else. [lower] answers the direct uses (a scoped name cannot
 //     go through ##); the macro answers an unscoped name reaching it
 //     through another macro.
 //   - __has_feature/__has_extension: cc/v4's own (c_alignas, c_atomic,
@@ -83,7 +83,7 @@ func hasCAttribute(arg string) int {
 	layout, ok := gnuAttributes[attrName(strings.TrimSpace(name))]
 	switch attrName(strings.TrimSpace(ns)) {
 	case "gnu":
-		if ok { // Lower applies the layout ones as __attribute__
+		if ok { // lower applies the layout ones as __attribute__
 			return 1
 		}
 	case "clang":

@@ -23,13 +23,13 @@ const (
 )
 
 // sourceFS serves the embedded libc under libc/ and the header tree under
-// src/, the latter lowered by [Lower] as it is read.
+// src/, the latter lowered by [lower] as it is read.
 type sourceFS struct {
 	root  fs.FS
 	mu    sync.Mutex
 	files map[string][]byte
 	// consts collects the constexpr declarations of every file read.
-	consts []Constexpr
+	consts []constexprDecl
 	// order lists the files of the tree in the order first read; guards
 	// maps a file to the name of its include guard macro, if it has one.
 	order  []string
@@ -55,8 +55,8 @@ func (s *sourceFS) Open(name string) (fs.File, error) {
 			if err != nil {
 				return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 			}
-			var consts []Constexpr
-			data, consts, err = Lower(rel, raw)
+			var consts []constexprDecl
+			data, consts, err = lower(rel, raw)
 			if err != nil {
 				if s.err == nil {
 					s.err = err

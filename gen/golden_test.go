@@ -20,29 +20,29 @@ var update = flag.Bool("update", false, "rewrite the golden files of TestGolden"
 // synthRules are the trailing-array rules of the synthetic schema; two of
 // them name things the headers lack and must only warn. ATTRS has a size
 // rule and takes the rest of the payload, as RECORD_ERROR does.
-var synthRules = []TrailingRule{
-	{Event: "ATTRS", Sizes: []int64{32, 48}, Arrays: []TrailingArray{{Name: "tail", ElemSize: 1, Remainder: true}}},
-	{Event: "BLOB", Arrays: []TrailingArray{
+var synthRules = []trailingRule{
+	{Event: "ATTRS", Sizes: []int64{32, 48}, Arrays: []trailingArray{{Name: "tail", ElemSize: 1, Remainder: true}}},
+	{Event: "BLOB", Arrays: []trailingArray{
 		{Name: "data", LengthField: "len", ElemSize: 1},
 		{Name: "keys", LengthField: "key_count", ElemSize: 32},
 	}},
-	{Event: "PACKED", Arrays: []TrailingArray{{Name: "x", LengthField: "value", ElemSize: 1}}},
-	{Event: "GONE", Arrays: []TrailingArray{{Name: "x", LengthField: "n", ElemSize: 1}}},
-	{Event: "TAGGED", Arrays: []TrailingArray{{Name: "x", LengthField: "no_such_field", ElemSize: 1}}},
+	{Event: "PACKED", Arrays: []trailingArray{{Name: "x", LengthField: "value", ElemSize: 1}}},
+	{Event: "GONE", Arrays: []trailingArray{{Name: "x", LengthField: "n", ElemSize: 1}}},
+	{Event: "TAGGED", Arrays: []trailingArray{{Name: "x", LengthField: "no_such_field", ElemSize: 1}}},
 }
 
-func buildSynth(t *testing.T) *Model {
+func buildSynth(t *testing.T) *model {
 	t.Helper()
-	m, err := Build(osDirFS("testdata/synth"), []string{"synth.h", "synth_metadata.c"}, synthRules)
+	m, err := buildModel(osDirFS("testdata/synth"), []string{"synth.h", "synth_metadata.c"}, synthRules)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func field(t *testing.T, s *Struct, name string) Field {
+func field(t *testing.T, s *cStruct, name string) cField {
 	t.Helper()
-	i := slices.IndexFunc(s.Fields, func(f Field) bool { return f.Name == name })
+	i := slices.IndexFunc(s.Fields, func(f cField) bool { return f.Name == name })
 	if i < 0 {
 		t.Fatalf("%s has no member %s", s.Name, name)
 	}
@@ -97,7 +97,7 @@ func TestSynthModel(t *testing.T) {
 	if m.SchemaHash != wantHash || m.SchemaHashSymbol != "g_synth_schema_hash" {
 		t.Errorf("schema hash %x (%s)", m.SchemaHash, m.SchemaHashSymbol)
 	}
-	if m.ContentType != "SYNTH" || m.HasContentType() {
+	if m.ContentType != "SYNTH" || m.hasContentType() {
 		t.Errorf("content type %q", m.ContentType)
 	}
 
@@ -105,11 +105,11 @@ func TestSynthModel(t *testing.T) {
 		name, underlying string
 		size             int64
 		signed           bool
-		values           []EnumValue
+		values           []enumerator
 	}{
-		{"synth_kind", "uint8_t", 1, false, []EnumValue{{"SYNTH_KIND_A", 1}, {"SYNTH_KIND_B", 200}}},
-		{"synth_signed", "int32_t", 4, true, []EnumValue{{"SYNTH_SIGNED_LOW", -5}, {"SYNTH_SIGNED_HIGH", 70000}}},
-		{"synth_flags", "uint64_t", 8, false, []EnumValue{{"SYNTH_FLAGS_LOW", 1}, {"SYNTH_FLAGS_HIGH", math.MinInt64}}}, // the bits of 1<<63
+		{"synth_kind", "uint8_t", 1, false, []enumerator{{"SYNTH_KIND_A", 1}, {"SYNTH_KIND_B", 200}}},
+		{"synth_signed", "int32_t", 4, true, []enumerator{{"SYNTH_SIGNED_LOW", -5}, {"SYNTH_SIGNED_HIGH", 70000}}},
+		{"synth_flags", "uint64_t", 8, false, []enumerator{{"SYNTH_FLAGS_LOW", 1}, {"SYNTH_FLAGS_HIGH", math.MinInt64}}}, // the bits of 1<<63
 	} {
 		e := m.Enums[c.name]
 		if e == nil || e.Underlying != c.underlying || e.Size != c.size || e.Signed != c.signed || !slices.Equal(e.Values, c.values) {
@@ -120,7 +120,7 @@ func TestSynthModel(t *testing.T) {
 		t.Errorf("enum synth_event_type = %+v", e)
 	}
 
-	consts := map[string]Constant{}
+	consts := map[string]constant{}
 	for _, c := range m.Constants {
 		consts[c.Name] = c
 	}
@@ -218,10 +218,10 @@ func TestSynthModel(t *testing.T) {
 	if f := field(t, big, "hot"); f.Alignas != 64 {
 		t.Errorf("hot alignas %d", f.Alignas)
 	}
-	if f := field(t, big, "wide"); f.Align != 16 || f.Type.Kind != KindUint128 {
+	if f := field(t, big, "wide"); f.Align != 16 || f.Type.Kind != kindUint128 {
 		t.Errorf("wide align %d kind %v", f.Align, f.Type.Kind)
 	}
-	if f := field(t, big, "inner"); f.Type.Kind != KindArray || f.Type.Len != 3 || f.Type.Elem.Name != "synth_inner" {
+	if f := field(t, big, "inner"); f.Type.Kind != kindArray || f.Type.Len != 3 || f.Type.Elem.Name != "synth_inner" {
 		t.Errorf("inner type %+v", f.Type)
 	}
 	for _, c := range []struct {
@@ -259,7 +259,7 @@ func TestSynthModel(t *testing.T) {
 	if _, ok := m.Structs["synth_callback"]; ok {
 		t.Errorf("the function pointer typedef synth_callback became a struct")
 	}
-	unnamed := slices.IndexFunc(big.Fields, func(f Field) bool { return f.Name == "" })
+	unnamed := slices.IndexFunc(big.Fields, func(f cField) bool { return f.Name == "" })
 	if unnamed < 0 || big.Fields[unnamed].Offset != 68 || !big.Fields[unnamed].BitField || big.Fields[unnamed].Bits != 16 {
 		t.Errorf("unnamed bit-field missing or misplaced: %+v", big.Fields)
 	}
@@ -267,7 +267,7 @@ func TestSynthModel(t *testing.T) {
 
 func synthFiles(t *testing.T) map[string][]byte {
 	t.Helper()
-	files, err := Generate(buildSynth(t), Config{Package: "synthcheck", Command: "eventgen (synthetic golden test)"})
+	files, err := generate(buildSynth(t), config{Package: "synthcheck", Command: "eventgen (synthetic golden test)"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,12 +443,12 @@ func TestSynthMutations(t *testing.T) {
 					t.Fatalf("panic %v on\n%s\n---\n%s", r, files[0], files[1])
 				}
 			}()
-			m, err := Build(root, []string{"synth.h", "synth_metadata.c"}, synthRules)
+			m, err := buildModel(root, []string{"synth.h", "synth_metadata.c"}, synthRules)
 			if i == 0 && err == nil {
 				t.Errorf("the damaged header that crashed the parser built without error")
 			}
 			if err == nil {
-				Generate(m, Config{Package: "synthcheck"})
+				generate(m, config{Package: "synthcheck"})
 			}
 		}()
 	}
@@ -466,14 +466,14 @@ struct monad_event_metadata { uint16_t event_type; char const *c_name; char cons
 struct monad_event_metadata const g_s_metadata[3] = {
     [S_NONE] = {S_NONE, "NONE", "n"}, [S_SAME] = {S_SAME, "SAME", "s"}, [S_KIND] = {S_KIND, "KIND", "k"}};
 `)}}
-	m, err := Build(root, []string{"s.h"}, []TrailingRule{})
+	m, err := buildModel(root, []string{"s.h"}, []trailingRule{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := m.Structs["s_same"]; s == nil || s.Typedef || s.Size != 8 || len(s.Fields) != 2 {
 		t.Errorf("s_same = %+v, want the struct itself", s)
 	}
-	files, err := Generate(m, Config{Package: "s"})
+	files, err := generate(m, config{Package: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,18 +502,18 @@ struct monad_event_metadata { uint16_t event_type; char const *c_name; char cons
 struct monad_event_metadata const g_r_metadata[3] = {
     [R_NONE] = {R_NONE, "NONE", "n"}, [R_RAW] = {R_RAW, "RAW", "r"}, [R_PTR] = {R_PTR, "PTR", "p"}};
 `
-	m, err := Build(fstest.MapFS{"r.h": {Data: []byte(header)}}, []string{"r.h"}, []TrailingRule{})
+	m, err := buildModel(fstest.MapFS{"r.h": {Data: []byte(header)}}, []string{"r.h"}, []trailingRule{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Generate(m, Config{Package: "r"}); err == nil || !strings.Contains(err.Error(), "cannot appear in a payload") {
+	if _, err := generate(m, config{Package: "r"}); err == nil || !strings.Contains(err.Error(), "cannot appear in a payload") {
 		t.Errorf("a pointer payload member: error %v", err)
 	}
-	m, err = Build(fstest.MapFS{"r.h": {Data: []byte(strings.Replace(header, "void *p", "uint64_t p", 1))}}, []string{"r.h"}, []TrailingRule{})
+	m, err = buildModel(fstest.MapFS{"r.h": {Data: []byte(strings.Replace(header, "void *p", "uint64_t p", 1))}}, []string{"r.h"}, []trailingRule{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Generate(m, Config{Package: "r"})
+	files, err := generate(m, config{Package: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,9 +540,9 @@ struct monad_event_metadata { uint16_t event_type; char const *c_name; char cons
 struct monad_event_metadata const g_m_metadata[MONAD_EXEC_EVENT_COUNT] = {
     {MONAD_EXEC_NONE, "NONE", "n"}, {MONAD_EXEC_A, "A", "a"}, {MONAD_EXEC_B, "B", "b"}};
 `
-	build := func(h string) *Model {
+	build := func(h string) *model {
 		t.Helper()
-		m, err := Build(fstest.MapFS{"m.h": {Data: []byte(h)}}, []string{"m.h"}, []TrailingRule{})
+		m, err := buildModel(fstest.MapFS{"m.h": {Data: []byte(h)}}, []string{"m.h"}, []trailingRule{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -552,7 +552,7 @@ struct monad_event_metadata const g_m_metadata[MONAD_EXEC_EVENT_COUNT] = {
 	if len(m.Warnings) != 0 {
 		t.Errorf("warnings %q", m.Warnings)
 	}
-	files, err := Generate(m, Config{Package: "m"})
+	files, err := generate(m, config{Package: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -567,14 +567,14 @@ struct monad_event_metadata const g_m_metadata[MONAD_EXEC_EVENT_COUNT] = {
 	}
 	// A count disagreeing with the metadata is refused as for constexpr.
 	bad := build(strings.Replace(header, "(MONAD_EXEC_B + 1)", "(MONAD_EXEC_B + 2)", 1))
-	if _, err := Generate(bad, Config{Package: "m"}); err == nil || !strings.Contains(err.Error(), "MONAD_EXEC_EVENT_COUNT is 4 but the metadata describes 3") {
+	if _, err := generate(bad, config{Package: "m"}); err == nil || !strings.Contains(err.Error(), "MONAD_EXEC_EVENT_COUNT is 4 but the metadata describes 3") {
 		t.Errorf("wrong macro event count: error %v", err)
 	}
 	m = build(strings.Replace(header, "#define MONAD_EVENT_DEFAULT_EXEC_FILE_NAME", "#define MONAD_EVENT_DEFAULT_EXEC_FILE", 1))
 	if len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0], "MONAD_EVENT_DEFAULT_EXEC_FILE_NAME is not defined") {
 		t.Errorf("warnings %q, want one naming MONAD_EVENT_DEFAULT_EXEC_FILE_NAME", m.Warnings)
 	}
-	if _, err := Generate(m, Config{Package: "m"}); err != nil {
+	if _, err := generate(m, config{Package: "m"}); err != nil {
 		t.Errorf("a schema without the default file name: %v", err)
 	}
 }
@@ -595,11 +595,11 @@ enum c_event_type : uint16_t { C_NONE, C_PAYLOAD };
 struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
 struct monad_event_metadata const g_c_metadata[2] = {{C_NONE, "NONE", "n"}, {C_PAYLOAD, "PAYLOAD", "p"}};
 `)}}
-	m, err := Build(root, []string{"c.h"}, []TrailingRule{})
+	m, err := buildModel(root, []string{"c.h"}, []trailingRule{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Generate(m, Config{Package: "c"})
+	files, err := generate(m, config{Package: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,63 +5,63 @@ import (
 	"encoding/json"
 )
 
-// Layout is the model in the shape of the spec's exec-layout.json.
-type Layout struct {
+// layoutDoc is the model in the shape of the spec's exec-layout.json.
+type layoutDoc struct {
 	SchemaHash string                  `json:"schema_hash"`
-	EventTypes []LayoutEvent           `json:"event_types"`
-	Structs    map[string]LayoutStruct `json:"structs"`
-	Enums      map[string]LayoutEnum   `json:"enums"`
+	EventTypes []layoutEvent           `json:"event_types"`
+	Structs    map[string]layoutStruct `json:"structs"`
+	Enums      map[string]layoutEnum   `json:"enums"`
 }
 
-// LayoutEvent is one event type.
-type LayoutEvent struct {
+// layoutEvent is one event type.
+type layoutEvent struct {
 	Value int64  `json:"value"`
 	Name  string `json:"name"`
 }
 
-// LayoutStruct is one struct or typedef'd payload.
-type LayoutStruct struct {
+// layoutStruct is one struct or typedef'd payload.
+type layoutStruct struct {
 	Size   int64         `json:"size"`
 	Align  int64         `json:"align"`
-	Fields []LayoutField `json:"fields"`
+	Fields []layoutField `json:"fields"`
 }
 
-// LayoutField is one named member.
-type LayoutField struct {
+// layoutField is one named member.
+type layoutField struct {
 	Name   string `json:"name"`
 	Offset int64  `json:"offset"`
 	Size   int64  `json:"size"`
 }
 
-// LayoutEnum is one enum.
-type LayoutEnum struct {
+// layoutEnum is one enum.
+type layoutEnum struct {
 	Underlying string           `json:"underlying"`
 	Values     map[string]int64 `json:"values"`
 }
 
-// Layout returns the layout view of the model.
-func (m *Model) Layout() *Layout {
-	l := &Layout{
+// layout returns the layout view of the model.
+func (m *model) layout() *layoutDoc {
+	l := &layoutDoc{
 		SchemaHash: hex.EncodeToString(m.SchemaHash[:]),
-		EventTypes: []LayoutEvent{},
-		Structs:    map[string]LayoutStruct{},
-		Enums:      map[string]LayoutEnum{},
+		EventTypes: []layoutEvent{},
+		Structs:    map[string]layoutStruct{},
+		Enums:      map[string]layoutEnum{},
 	}
 	for _, e := range m.Events {
-		l.EventTypes = append(l.EventTypes, LayoutEvent{Value: e.Value, Name: e.Name})
+		l.EventTypes = append(l.EventTypes, layoutEvent{Value: e.Value, Name: e.Name})
 	}
 	for name, s := range m.Structs {
-		ls := LayoutStruct{Size: s.Size, Align: s.Align, Fields: []LayoutField{}}
+		ls := layoutStruct{Size: s.Size, Align: s.Align, Fields: []layoutField{}}
 		for _, f := range s.Fields {
 			if f.Name == "" {
 				continue // unnamed bit-fields are padding
 			}
-			ls.Fields = append(ls.Fields, LayoutField{Name: f.Name, Offset: f.Offset, Size: f.Size})
+			ls.Fields = append(ls.Fields, layoutField{Name: f.Name, Offset: f.Offset, Size: f.Size})
 		}
 		l.Structs[name] = ls
 	}
 	for name, e := range m.Enums {
-		le := LayoutEnum{Underlying: e.Underlying, Values: map[string]int64{}}
+		le := layoutEnum{Underlying: e.Underlying, Values: map[string]int64{}}
 		for _, v := range e.Values {
 			le.Values[v.Name] = v.Value
 		}
@@ -70,9 +70,9 @@ func (m *Model) Layout() *Layout {
 	return l
 }
 
-// LayoutJSON returns the layout as indented JSON (map keys sorted).
-func (m *Model) LayoutJSON() ([]byte, error) {
-	b, err := json.MarshalIndent(m.Layout(), "", "  ")
+// layoutJSON returns the layout as indented JSON (map keys sorted).
+func (m *model) layoutJSON() ([]byte, error) {
+	b, err := json.MarshalIndent(m.layout(), "", "  ")
 	if err != nil {
 		return nil, err
 	}

@@ -29,8 +29,8 @@ type specLayout struct {
 			ElementSize int64  `json:"element_size"`
 		} `json:"trailing"`
 	} `json:"event_types"`
-	Structs   map[string]LayoutStruct `json:"structs"`
-	Enums     map[string]LayoutEnum   `json:"enums"`
+	Structs   map[string]layoutStruct `json:"structs"`
+	Enums     map[string]layoutEnum   `json:"enums"`
 	Constants struct {
 		DefaultExecFileName  string `json:"default_exec_file_name"`
 		TruncatedSize        int64  `json:"record_error_truncated_payload_size"`
@@ -43,8 +43,8 @@ type specLayout struct {
 			Name    string  `json:"name"`
 			Payload *string `json:"payload"`
 		} `json:"event_types"`
-		Structs map[string]LayoutStruct `json:"structs"`
-		Enums   map[string]LayoutEnum   `json:"enums"`
+		Structs map[string]layoutStruct `json:"structs"`
+		Enums   map[string]layoutEnum   `json:"enums"`
 	} `json:"test_schema"`
 }
 
@@ -64,7 +64,7 @@ func loadSpecLayout(t *testing.T) *specLayout {
 
 // dumpLayout runs eventgen -dump-layout on the project's headers and
 // decodes its output.
-func dumpLayout(t *testing.T) *Layout {
+func dumpLayout(t *testing.T) *layoutDoc {
 	t.Helper()
 	var out, errs bytes.Buffer
 	if code := Main([]string{"-root", "../headers", "-dump-layout"}, &out, &errs); code != 0 {
@@ -73,14 +73,14 @@ func dumpLayout(t *testing.T) *Layout {
 	if errs.Len() != 0 {
 		t.Errorf("eventgen -dump-layout warned: %s", errs.String())
 	}
-	var l Layout
+	var l layoutDoc
 	if err := json.Unmarshal(out.Bytes(), &l); err != nil {
 		t.Fatal(err)
 	}
 	return &l
 }
 
-func compareStructs(t *testing.T, got, want map[string]LayoutStruct) {
+func compareStructs(t *testing.T, got, want map[string]layoutStruct) {
 	t.Helper()
 	for name, w := range want {
 		g, ok := got[name]
@@ -92,7 +92,7 @@ func compareStructs(t *testing.T, got, want map[string]LayoutStruct) {
 			t.Errorf("struct %s: size %d align %d, C has size %d align %d", name, g.Size, g.Align, w.Size, w.Align)
 		}
 		if w.Fields == nil {
-			w.Fields = []LayoutField{}
+			w.Fields = []layoutField{}
 		}
 		if !reflect.DeepEqual(g.Fields, w.Fields) {
 			t.Errorf("struct %s fields:\n got  %+v\n want %+v", name, g.Fields, w.Fields)
@@ -100,7 +100,7 @@ func compareStructs(t *testing.T, got, want map[string]LayoutStruct) {
 	}
 }
 
-func compareEnums(t *testing.T, got, want map[string]LayoutEnum) {
+func compareEnums(t *testing.T, got, want map[string]layoutEnum) {
 	t.Helper()
 	for name, w := range want {
 		if g, ok := got[name]; !ok || !reflect.DeepEqual(g, w) {
@@ -124,7 +124,7 @@ func TestModelMatchesSpecLayout(t *testing.T) {
 		t.Errorf("schema hash %s, spec %s", l.SchemaHash, spec.SchemaHash)
 	}
 	compareStructs(t, l.Structs, spec.Structs)
-	m, err := Build(osDirFS("../headers"), nil, nil)
+	m, err := buildModel(osDirFS("../headers"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestModelMatchesSpecLayout(t *testing.T) {
 			}
 		}
 	}
-	consts := map[string]Constant{}
+	consts := map[string]constant{}
 	for _, c := range m.Constants {
 		consts[c.Name] = c
 	}
@@ -202,7 +202,7 @@ func TestModelMatchesSpecLayout(t *testing.T) {
 // appendix A).
 func TestTestSchemaMatchesSpec(t *testing.T) {
 	spec := loadSpecLayout(t)
-	m, err := Build(osDirFS("../headers"), []string{"category/core/event/event_ring.h", "category/core/event/test_event_ctypes.h", "category/core/event/test_event_ctypes_metadata.c"}, nil)
+	m, err := buildModel(osDirFS("../headers"), []string{"category/core/event/event_ring.h", "category/core/event/test_event_ctypes.h", "category/core/event/test_event_ctypes_metadata.c"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestTestSchemaMatchesSpec(t *testing.T) {
 	if m.ContentType != "TEST" {
 		t.Errorf("content type %s, want TEST", m.ContentType)
 	}
-	l := m.Layout()
+	l := m.layout()
 	compareStructs(t, l.Structs, spec.TestSchema.Structs)
 	want := spec.TestSchema.Enums
 	if g := l.Enums["monad_test_event"]; !reflect.DeepEqual(g, want["monad_test_event"]) {
@@ -233,9 +233,9 @@ func TestTestSchemaMatchesSpec(t *testing.T) {
 	}
 }
 
-func hasPointer(s *Struct) bool {
+func hasPointer(s *cStruct) bool {
 	for _, f := range s.Fields {
-		if f.Type.Kind == KindPointer {
+		if f.Type.Kind == kindPointer {
 			return true
 		}
 	}

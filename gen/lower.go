@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// Constexpr records one C23 constexpr declaration found by [Lower].
-type Constexpr struct {
+// constexprDecl records one C23 constexpr declaration found by [lower].
+type constexprDecl struct {
 	Name string // declared identifier
 	Type string // C type spelling as written, e.g. "size_t" or "char[]"
 	Int  bool   // lowered to an enumerator (an integer constant expression)
@@ -16,7 +16,7 @@ type Constexpr struct {
 	Line int
 }
 
-// Lower rewrites the C23 constructs cc/v4 does not parse into equivalent C
+// lower rewrites the C23 constructs cc/v4 does not parse into equivalent C
 // it does, keeping every line where it was so that positions reported by the
 // parser still point into the original file:
 //
@@ -32,7 +32,7 @@ type Constexpr struct {
 //   - digit separators in numbers are dropped.
 //
 // Comments, string and character literals are left alone.
-func Lower(file string, src []byte) ([]byte, []Constexpr, error) {
+func lower(file string, src []byte) ([]byte, []constexprDecl, error) {
 	l := &lowerer{src: src, file: file}
 	if err := l.run(); err != nil {
 		return nil, nil, err
@@ -44,7 +44,7 @@ type lowerer struct {
 	src    []byte
 	file   string
 	out    bytes.Buffer
-	consts []Constexpr
+	consts []constexprDecl
 	next   int // where run continues after hasCAttribute
 }
 
@@ -102,7 +102,7 @@ func (l *lowerer) gnuAttrs(i, end int) (string, error) {
 		switch layout, ok := gnuAttributes[name]; {
 		case ok && layout:
 			if hasArgs {
-				lowered, _, err := Lower(l.file, []byte(args))
+				lowered, _, err := lower(l.file, []byte(args))
 				if err != nil {
 					return "", err
 				}
@@ -321,7 +321,7 @@ func (l *lowerer) staticAssert(start, afterKw int, kw string) (int, error) {
 		return 0, fmt.Errorf("%s:%d: unterminated static_assert", l.file, l.line(start))
 	}
 	// Recurse so that digit separators inside the condition are lowered too.
-	inner, _, err := Lower(l.file, s[i+1:end])
+	inner, _, err := lower(l.file, s[i+1:end])
 	if err != nil {
 		return 0, err
 	}
@@ -408,8 +408,8 @@ func (l *lowerer) constexpr(start int) (int, error) {
 			!strings.Contains(base, "union") && !strings.Contains(base, "float") &&
 			!strings.Contains(base, "double")
 		nameAt := p[0] + strings.Index(lhs, name)
-		l.consts = append(l.consts, Constexpr{Name: name, Type: typ, Int: isInt, File: l.file, Line: l.line(nameAt)})
-		initLowered, _, err := Lower(l.file, []byte(init))
+		l.consts = append(l.consts, constexprDecl{Name: name, Type: typ, Int: isInt, File: l.file, Line: l.line(nameAt)})
+		initLowered, _, err := lower(l.file, []byte(init))
 		if err != nil {
 			return 0, err
 		}

@@ -15,26 +15,26 @@ import (
 func TestLower(t *testing.T) {
 	for _, c := range []struct {
 		name, in, want string
-		consts         []Constexpr
+		consts         []constexprDecl
 	}{
 		{"integer constexpr becomes an enumerator",
 			"constexpr size_t N = A + 1;", "enum { N = (A + 1) };",
-			[]Constexpr{{Name: "N", Type: "size_t", Int: true, File: "f.h", Line: 1}}},
+			[]constexprDecl{{Name: "N", Type: "size_t", Int: true, File: "f.h", Line: 1}}},
 		{"static constexpr string becomes a static const array",
 			"static constexpr char F[] = \"a\"\n  \"b\";", "static const char F[] = \"a\"   \"b\"\n;",
-			[]Constexpr{{Name: "F", Type: "char[]", File: "f.h", Line: 1}}},
+			[]constexprDecl{{Name: "F", Type: "char[]", File: "f.h", Line: 1}}},
 		{"multi-line constexpr keeps its lines (the ';' stays on its own)",
 			"constexpr uint32_t X =\n    1'024;\nint y;", "enum { X = (1024) }\n;\nint y;",
-			[]Constexpr{{Name: "X", Type: "uint32_t", Int: true, File: "f.h", Line: 1}}},
+			[]constexprDecl{{Name: "X", Type: "uint32_t", Int: true, File: "f.h", Line: 1}}},
 		{"several integer declarators become one enumerator each",
 			"constexpr int A = 1, B = (A, 2), C = f(1, 2);", "enum { A = (1) }; enum { B = ((A, 2)) }; enum { C = (f(1, 2)) };",
-			[]Constexpr{{Name: "A", Type: "int", Int: true, File: "f.h", Line: 1}, {Name: "B", Type: "int", Int: true, File: "f.h", Line: 1}, {Name: "C", Type: "int", Int: true, File: "f.h", Line: 1}}},
+			[]constexprDecl{{Name: "A", Type: "int", Int: true, File: "f.h", Line: 1}, {Name: "B", Type: "int", Int: true, File: "f.h", Line: 1}, {Name: "C", Type: "int", Int: true, File: "f.h", Line: 1}}},
 		{"several declarators over lines keep the type and their own lines",
 			"static constexpr uint64_t X = 1,\n  Y = 2'0;", "enum { X = (1) }; enum { Y = (20) }\n;",
-			[]Constexpr{{Name: "X", Type: "uint64_t", Int: true, File: "f.h", Line: 1}, {Name: "Y", Type: "uint64_t", Int: true, File: "f.h", Line: 2}}},
+			[]constexprDecl{{Name: "X", Type: "uint64_t", Int: true, File: "f.h", Line: 1}, {Name: "Y", Type: "uint64_t", Int: true, File: "f.h", Line: 2}}},
 		{"integer and array declarators mixed",
 			"constexpr char N = 'a', S[] = \"x,y\", *P = \"z\";", "enum { N = ('a') }; static const char S[] = \"x,y\"; static const char *P = \"z\";",
-			[]Constexpr{{Name: "N", Type: "char", Int: true, File: "f.h", Line: 1}, {Name: "S", Type: "char[]", File: "f.h", Line: 1}, {Name: "P", Type: "char *", File: "f.h", Line: 1}}},
+			[]constexprDecl{{Name: "N", Type: "char", Int: true, File: "f.h", Line: 1}, {Name: "S", Type: "char[]", File: "f.h", Line: 1}, {Name: "P", Type: "char *", File: "f.h", Line: 1}}},
 		{"__has_c_attribute answers for the standard and scoped names",
 			"#if __has_c_attribute(nodiscard) && __has_c_attribute( gnu :: unused ) && !__has_c_attribute(__gnu__::mode) && defined(__has_c_attribute)",
 			"#if 202003L && 1L && !0 && defined(__has_c_attribute)", nil},
@@ -63,12 +63,12 @@ func TestLower(t *testing.T) {
 		{"array subscripts are not attributes", "a[b[1]] = 2;", "a[b[1]] = 2;", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, consts, err := Lower("f.h", []byte(c.in))
+			got, consts, err := lower("f.h", []byte(c.in))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(got) != c.want {
-				t.Errorf("Lower(%q)\n got %q\nwant %q", c.in, got, c.want)
+				t.Errorf("lower(%q)\n got %q\nwant %q", c.in, got, c.want)
 			}
 			if bytes.Count(got, []byte("\n")) != strings.Count(c.in, "\n") {
 				t.Errorf("line count changed: %q", got)
@@ -90,8 +90,8 @@ func TestLowerErrors(t *testing.T) {
 		"[[unterminated",
 		"struct s { int x [[gnu::mode(DI)]]; };", // a layout attribute cc/v4 does not apply
 	} {
-		if _, _, err := Lower("f.h", []byte(in)); err == nil || !strings.Contains(err.Error(), "f.h:1") {
-			t.Errorf("Lower(%q): error %v, want one at f.h:1", in, err)
+		if _, _, err := lower("f.h", []byte(in)); err == nil || !strings.Contains(err.Error(), "f.h:1") {
+			t.Errorf("lower(%q): error %v, want one at f.h:1", in, err)
 		}
 	}
 }
@@ -101,7 +101,7 @@ func TestLowerErrors(t *testing.T) {
 func TestHermetic(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("CC", "/nonexistent/cc")
-	if _, err := Build(osDirFS("../headers"), nil, nil); err != nil {
+	if _, err := buildModel(osDirFS("../headers"), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -111,7 +111,7 @@ func TestHermetic(t *testing.T) {
 // never consulted (this machine has <stdio.h>).
 func TestHermeticMissingSystemHeader(t *testing.T) {
 	root := fstest.MapFS{"a.h": {Data: []byte("#include <stdint.h>\n#include <stdio.h>\n")}}
-	_, err := Build(root, []string{"a.h"}, nil)
+	_, err := buildModel(root, []string{"a.h"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "a.h:2:10: include file not found: <stdio.h>") || !strings.Contains(err.Error(), "<stdint.h>, <string.h>") {
 		t.Errorf("error %v, want one naming <stdio.h> and the embedded headers", err)
 	}
@@ -127,12 +127,12 @@ func FuzzLower(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		out, _, err := Lower("f.h", src)
+		out, _, err := lower("f.h", src)
 		if err != nil {
 			return
 		}
 		if a, b := bytes.Count(src, []byte("\n")), bytes.Count(out, []byte("\n")); a != b {
-			t.Fatalf("Lower(%q) has %d lines, input %d: %q", src, b, a, out)
+			t.Fatalf("lower(%q) has %d lines, input %d: %q", src, b, a, out)
 		}
 	})
 }
@@ -182,7 +182,7 @@ func TestFeatureTests(t *testing.T) {
 		{"__has_attribute(no_such_attribute)", false, ""},
 		{"__has_c_attribute(nodiscard) == 202003L", true, ""},
 		{"__has_c_attribute(__deprecated__) == 201904L", true, ""},
-		{"__has_c_attribute(gnu::packed)", true, ""}, // Lower applies it
+		{"__has_c_attribute(gnu::packed)", true, ""}, // lower applies it
 		{"__has_c_attribute(gnu::mode)", false, "not applied"},
 		{"__has_c_attribute(clang::packed)", false, ""},
 		{"__has_c_attribute(no_such)", false, ""},
@@ -199,7 +199,7 @@ struct monad_event_metadata { uint16_t event_type; char const *c_name; char cons
 struct monad_event_metadata const g_f_metadata[1] = {{F_NONE, "NONE", "n"}};
 `)
 	root := fstest.MapFS{"a.h": {Data: []byte(b.String())}, "sub/x.h": {Data: []byte("enum { X_H = 1 };\n")}}
-	m, err := Build(root, []string{"a.h"}, []TrailingRule{})
+	m, err := buildModel(root, []string{"a.h"}, []trailingRule{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ enum g_event_type : uint16_t { G_NONE };
 struct monad_event_metadata { uint16_t event_type; char const *c_name; char const *description; };
 struct monad_event_metadata const g_g_metadata[1] = {{G_NONE, "NONE", "n"}};
 `)}}
-	m, err := Build(root, []string{"a.h"}, []TrailingRule{})
+	m, err := buildModel(root, []string{"a.h"}, []trailingRule{})
 	if err != nil {
 		t.Fatal(err)
 	}

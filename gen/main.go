@@ -12,9 +12,9 @@ import (
 	"strings"
 )
 
-// Options are the settings of one generating eventgen run. Every output is
+// options are the settings of one generating eventgen run. Every output is
 // named: nothing is written outside Out and RingTest.
-type Options struct {
+type options struct {
 	Root    string // header tree
 	Out     string // output directory of the bindings, created when missing
 	Package string // package name of the bindings
@@ -23,10 +23,10 @@ type Options struct {
 	RingTest string
 }
 
-// Command returns the command line, run from the module root, that
+// command returns the command line, run from the module root, that
 // reproduces these options: the first line of every generated file, and
 // the go:generate directive of generate.go.
-func (o Options) Command() string {
+func (o options) command() string {
 	s := fmt.Sprintf("go run ./cmd/eventgen -root %s -out %s -package %s", shellQuote(o.Root), shellQuote(o.Out), o.Package)
 	if o.RingTest != "" {
 		s += " -ring-test " + shellQuote(o.RingTest)
@@ -43,13 +43,13 @@ func shellQuote(p string) string {
 	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
 }
 
-// Run builds the model of o.Root and renders the files, keyed by path.
-func Run(o Options) (*Model, map[string][]byte, error) {
-	m, err := Build(osDirFS(o.Root), nil, nil)
+// run builds the model of o.Root and renders the files, keyed by path.
+func run(o options) (*model, map[string][]byte, error) {
+	m, err := buildModel(osDirFS(o.Root), nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := Generate(m, Config{Package: o.Package, OutDir: o.Out, RingTest: o.RingTest, Command: o.Command()})
+	files, err := generate(m, config{Package: o.Package, OutDir: o.Out, RingTest: o.RingTest, Command: o.command()})
 	return m, files, err
 }
 
@@ -166,7 +166,7 @@ Flags:
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eventgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o Options
+	var o options
 	fs.StringVar(&o.Root, "root", "headers", "`dir`ectory of the C header tree: the project's headers/ or a daemon checkout (with -diff: the new tree)")
 	fs.StringVar(&o.Out, "out", "", "output `dir`ectory of the bindings, created when missing; required to generate or -check")
 	fs.StringVar(&o.Package, "package", "", "package `name` of the bindings (default: the last element of -out)")
@@ -215,13 +215,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if code := only("dump-layout"); code != exitOK {
 			return code
 		}
-		m, err := Build(osDirFS(o.Root), nil, nil)
+		m, err := buildModel(osDirFS(o.Root), nil, nil)
 		if err != nil {
 			fmt.Fprintf(stderr, "eventgen: %s: %v\n", o.Root, err)
 			return exitTrouble
 		}
 		warn(stderr, "", m)
-		b, err := m.LayoutJSON()
+		b, err := m.layoutJSON()
 		if err != nil {
 			fmt.Fprintf(stderr, "eventgen: %v\n", err)
 			return exitTrouble
@@ -241,7 +241,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if o.RingTest != "" && !strings.HasSuffix(o.RingTest, "_test.go") {
 		return usage("-ring-test %s: the eventring layout test is a _test.go file", o.RingTest)
 	}
-	m, files, err := Run(o)
+	m, files, err := run(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "eventgen: %s: %v\n", o.Root, err)
 		return exitTrouble
@@ -249,7 +249,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	warn(stderr, "", m)
 	if *check {
 		if bad := changedFiles(files); len(bad) > 0 {
-			fmt.Fprintf(stderr, "eventgen: generated files differ from what `%s` generates (run it, or go generate ./...):\n\t%s\n", o.Command(), strings.Join(bad, "\n\t"))
+			fmt.Fprintf(stderr, "eventgen: generated files differ from what `%s` generates (run it, or go generate ./...):\n\t%s\n", o.command(), strings.Join(bad, "\n\t"))
 			return exitDiffers
 		}
 		return exitOK
@@ -262,7 +262,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // warn prints a model's warnings, prefixed with the tree they concern.
-func warn(stderr io.Writer, root string, m *Model) {
+func warn(stderr io.Writer, root string, m *model) {
 	if root != "" {
 		root += ": "
 	}
@@ -273,9 +273,9 @@ func warn(stderr io.Writer, root string, m *Model) {
 
 // diffMain is eventgen -diff: it compares the schemas of two header trees.
 func diffMain(oldRoot, newRoot string, stdout, stderr io.Writer) int {
-	var models [2]*Model
+	var models [2]*model
 	for i, root := range []string{oldRoot, newRoot} {
-		m, err := Build(osDirFS(root), nil, nil)
+		m, err := buildModel(osDirFS(root), nil, nil)
 		if err != nil {
 			fmt.Fprintf(stderr, "eventgen: %s: %v\n", root, err)
 			return exitTrouble
@@ -291,7 +291,7 @@ func diffMain(oldRoot, newRoot string, stdout, stderr io.Writer) int {
 	for _, l := range d.Descriptions {
 		b.WriteString(l + "\n")
 	}
-	b.WriteString(d.Summary() + "\n")
+	b.WriteString(d.summary() + "\n")
 	io.WriteString(stdout, b.String())
 	if len(d.Schema) > 0 {
 		return exitDiffers

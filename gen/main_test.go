@@ -14,7 +14,7 @@ import (
 )
 
 // moduleOptions are the options of generate.go's go:generate directive.
-var moduleOptions = Options{Root: "headers", Out: "execevents", Package: "execevents", RingTest: "eventring/zlayout_test.go"}
+var moduleOptions = options{Root: "headers", Out: "execevents", Package: "execevents", RingTest: "eventring/zlayout_test.go"}
 
 // directiveArgs returns the eventgen arguments of generate.go's go:generate
 // directive, which must be moduleOptions' command. Run from the module root.
@@ -30,8 +30,8 @@ func directiveArgs(t *testing.T) []string {
 			lines = append(lines, cmd)
 		}
 	}
-	if len(lines) != 1 || lines[0] != moduleOptions.Command() {
-		t.Fatalf("generate.go's go:generate directives are %q, want exactly %q", lines, moduleOptions.Command())
+	if len(lines) != 1 || lines[0] != moduleOptions.command() {
+		t.Fatalf("generate.go's go:generate directives are %q, want exactly %q", lines, moduleOptions.command())
 	}
 	return strings.Fields(strings.TrimPrefix(lines[0], "go run ./cmd/eventgen "))
 }
@@ -46,7 +46,7 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 	if code := Main(append(args, "-check"), &out, &errs); code != 0 {
 		t.Errorf("eventgen %s -check: exit %d: %s", strings.Join(args, " "), code, errs.String())
 	}
-	_, files, err := Run(moduleOptions)
+	_, files, err := run(moduleOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestCommittedBindingsMatchHeaders(t *testing.T) {
 			t.Errorf("eventgen writes %s, outside -out and -ring-test", p)
 		}
 		lines := strings.SplitN(string(b), "\n", 4)
-		if len(lines) < 4 || lines[0] != "// "+moduleOptions.Command() || lines[1] != "// "+generatedMarker ||
+		if len(lines) < 4 || lines[0] != "// "+moduleOptions.command() || lines[1] != "// "+generatedMarker ||
 			lines[2] != "// Schema hash: 0x8933f907c432c98ac0c8db62f9aa164c0c3f1672f41290e4ea3408df6c6723f3." {
 			t.Errorf("%s: header lines %q: want the command, the generated marker and the schema hash", p, lines[:3])
 		}

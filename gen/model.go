@@ -1,17 +1,17 @@
 package gen
 
-// Model is the schema as the generator understands it, independent of both
+// model is the schema as the generator understands it, independent of both
 // the C parser and the Go output: layouts, enums, the event table and the
 // schema hash of one content type.
-type Model struct {
+type model struct {
 	// Structs are every named struct of the header tree (by tag, or by
 	// typedef name for an anonymous struct) and every typedef'd event
 	// payload, keyed by C name.
-	Structs map[string]*Struct
+	Structs map[string]*cStruct
 	// Enums are every named enum of the header tree, keyed by tag.
-	Enums map[string]*Enum
+	Enums map[string]*cEnum
 	// Events is the event table in code order.
-	Events []Event
+	Events []eventDef
 	// EventEnum is the tag of the event code enum (monad_exec_event_type).
 	EventEnum string
 	// ContentType is the content type enumerator suffix ("EXEC", "TEST")
@@ -25,14 +25,14 @@ type Model struct {
 	// Constants are the integer constexpr objects, the constexpr strings
 	// and the object-like macros defining integer or string constants of
 	// the header tree, in declaration order.
-	Constants []Constant
+	Constants []constant
 	// Warnings are non-fatal findings (e.g. a trailing-array rule naming a
 	// field the headers lack).
 	Warnings []string
 }
 
-// Struct is a C struct's layout.
-type Struct struct {
+// cStruct is a C struct's layout.
+type cStruct struct {
 	Name  string // C name: tag or typedef name
 	Size  int64  // sizeof, bytes
 	Align int64  // alignof, bytes
@@ -41,74 +41,74 @@ type Struct struct {
 	// when the target is not a struct (Fields is then empty).
 	Typedef   bool
 	TypedefOf string
-	Scalar    *Type
+	Scalar    *cType
 	// Anonymous is set for a typedef of an untagged struct.
 	Anonymous bool
-	File      string  // header file, relative to the root
-	Fields    []Field // members in declaration order
+	File      string   // header file, relative to the root
+	Fields    []cField // members in declaration order
 }
 
-// Field is one member of a struct; unnamed bit-fields are kept (Name "")
+// cField is one member of a struct; unnamed bit-fields are kept (Name "")
 // because they occupy bytes.
-type Field struct {
+type cField struct {
 	Name    string
 	Offset  int64 // byte offset (of the storage unit, for bit-fields)
 	Size    int64 // bytes (of the storage unit, for bit-fields)
 	Align   int64
 	Alignas int64 // alignas(N) on the member, 0 if none
-	Type    Type
+	Type    cType
 	// Bit-field placement: width in bits and bit offset in the unit.
 	BitField  bool
 	Bits      int64
 	BitOffset int64
 }
 
-// TypeKind classifies a member type.
-type TypeKind int
+// typeKind classifies a member type.
+type typeKind int
 
 // Member type kinds.
 const (
-	KindInt     TypeKind = iota // integer (Signed tells the sign)
-	KindBool                    // C bool
-	KindChar                    // plain char
-	KindUint128                 // __uint128_t
-	KindEnum                    // Name is the enum tag
-	KindStruct                  // Name is the struct tag or typedef name
-	KindArray                   // Elem and Len
-	KindPointer                 // not representable in payloads
-	KindOther
+	kindInt     typeKind = iota // integer (Signed tells the sign)
+	kindBool                    // C bool
+	kindChar                    // plain char
+	kindUint128                 // __uint128_t
+	kindEnum                    // Name is the enum tag
+	kindStruct                  // Name is the struct tag or typedef name
+	kindArray                   // Elem and Len
+	kindPointer                 // not representable in payloads
+	kindOther
 )
 
-// Type is a member type.
-type Type struct {
-	Kind   TypeKind
+// cType is a member type.
+type cType struct {
+	Kind   typeKind
 	CType  string // C spelling, e.g. "uint64_t", "struct monad_exec_block_tag"
 	Size   int64
 	Align  int64
 	Signed bool
 	Name   string
-	Elem   *Type
+	Elem   *cType
 	Len    int64
 }
 
-// Enum is a C enum with its underlying type.
-type Enum struct {
+// cEnum is a C enum with its underlying type.
+type cEnum struct {
 	Name       string
 	Underlying string // "uint16_t" etc.
 	Size       int64
 	Signed     bool
-	Values     []EnumValue // in declaration order
+	Values     []enumerator // in declaration order
 	File       string
 }
 
-// EnumValue is one enumerator.
-type EnumValue struct {
+// enumerator is one enumerator of a cEnum: its name and value.
+type enumerator struct {
 	Name  string
 	Value int64
 }
 
-// Event is one row of the event table.
-type Event struct {
+// eventDef is one row of the event table.
+type eventDef struct {
 	Value       int64  // event code
 	Name        string // metadata c_name, e.g. "BLOCK_START"
 	CEnum       string // enumerator, e.g. "MONAD_EXEC_BLOCK_START"
@@ -116,13 +116,13 @@ type Event struct {
 	// Payload is the C name of the payload type, "" for an empty payload.
 	Payload  string
 	Size     int64           // fixed payload size, 0 for an empty payload
-	Trailing []TrailingArray // from TrailingRules, in payload order
+	Trailing []trailingArray // from trailingRules, in payload order
 	// SizeRule lists the only payload sizes allowed, when set (RECORD_ERROR).
 	SizeRule []int64
 }
 
-// Constant is a named compile-time constant of the header tree.
-type Constant struct {
+// constant is a named compile-time constant of the header tree.
+type constant struct {
 	Name  string // C identifier
 	CType string // declared C type, e.g. "size_t" or "char[]"
 	Int   bool   // an integer constant (Value); otherwise a string (String)
@@ -137,9 +137,9 @@ type Constant struct {
 	Macro bool
 }
 
-// HasContentType reports whether the ring header's content type enum
+// hasContentType reports whether the ring header's content type enum
 // (monad_event_content_type) has an enumerator for m.ContentType.
-func (m *Model) HasContentType() bool {
+func (m *model) hasContentType() bool {
 	e := m.Enums["monad_event_content_type"]
 	if e == nil {
 		return false

@@ -43,8 +43,8 @@ func camel(s string) string {
 	return b.String()
 }
 
-// GoTypeName is the Go name of a C struct, enum or typedef name.
-func GoTypeName(c string) string {
+// goTypeName is the Go name of a C struct, enum or typedef name.
+func goTypeName(c string) string {
 	for _, p := range typePrefixes {
 		if rest, ok := strings.CutPrefix(c, p); ok {
 			c = rest
@@ -54,8 +54,8 @@ func GoTypeName(c string) string {
 	return camel(c)
 }
 
-// GoFieldName is the Go name of a C struct member.
-func GoFieldName(c string) string { return camel(c) }
+// goFieldName is the Go name of a C struct member.
+func goFieldName(c string) string { return camel(c) }
 
 // jsonName is the JSON member name of a Go field name: lower camel case
 // with initialisms treated as words (ChainID → chainId, EVMOutput →
@@ -89,7 +89,7 @@ func jsonName(name string) string {
 
 // enumPrefix is the common prefix of the enumerators, ending in '_' and
 // leaving at least one word of every enumerator.
-func enumPrefix(values []EnumValue) string {
+func enumPrefix(values []enumerator) string {
 	if len(values) == 0 {
 		return ""
 	}
@@ -112,8 +112,8 @@ func enumPrefix(values []EnumValue) string {
 	return p
 }
 
-// GoEnumConst is the Go constant name of an enumerator.
-func GoEnumConst(goType, prefix, name string) string {
+// goEnumConst is the Go constant name of an enumerator.
+func goEnumConst(goType, prefix, name string) string {
 	return goType + camel(strings.ToLower(strings.TrimPrefix(name, prefix)))
 }
 
