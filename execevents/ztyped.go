@@ -10,7 +10,7 @@ import "github.com/monadgo/events/eventring"
 // UnknownEvent are in event.go).
 
 // RecordErrorEvent is a RECORD_ERROR event (code 1): stand-in for an event
-// that could not be recorded. Its payload is a eventring.RecordError
+// that could not be recorded. Its payload is an eventring.RecordError
 // (embedded, its fields are promoted) followed by Truncated.
 type RecordErrorEvent struct {
 	EventMeta

@@ -81,4 +81,9 @@
 // rare caller holding a misaligned copy can copy it into an aligned buffer.
 // Go aligns a __uint128_t member to 8 where C uses 16, which is all ring
 // payloads need.
+//
+// Section numbers (spec §N) refer to the event ring ABI specification,
+// event-ring-abi.md, which is kept outside this repository;
+// docs/ARCHITECTURE.md ("The specification the code cites") says what each
+// cited section covers.
 package gen

@@ -173,13 +173,13 @@ func (g *emitter) typedEvent(f *jen.File, te *typedEvent) {
 	case payloadEmpty:
 		what = "It has no payload."
 	case payloadScalar:
-		what = fmt.Sprintf("Its payload, %s, is copied into %s.", aOrAn(g.goName(te.payload)), scalarField)
+		what = fmt.Sprintf("Its payload, %s, is copied into %s.", article(g.goName(te.payload)), scalarField)
 	case payloadStruct:
 		name := g.embedName(te.payload)
 		if _, ok := ringTypes[te.payload]; ok {
 			name = "eventring." + name
 		}
-		what = fmt.Sprintf("Its payload is %s (embedded, its fields are promoted)", aOrAn(name))
+		what = fmt.Sprintf("Its payload is %s (embedded, its fields are promoted)", article(name))
 		if len(te.arrays) > 0 {
 			var names []string
 			for _, a := range te.arrays {
@@ -449,17 +449,10 @@ func sizeStrings(sizes []int64) []string {
 	return r
 }
 
-// aOrAn prefixes a Go name with "a" or "an".
-func aOrAn(name string) string {
-	if strings.ContainsRune("AEIOU", rune(name[0])) {
-		return "an " + name
-	}
-	return "a " + name
-}
-
-// article prefixes an event name with "a" or "an".
+// article prefixes a name (an event's C name, a Go type) with "a" or "an",
+// by its first letter.
 func article(name string) string {
-	if strings.ContainsRune("AEIOU", rune(name[0])) {
+	if name != "" && strings.ContainsRune("AEIOUaeiou", rune(name[0])) {
 		return "an " + name
 	}
 	return "a " + name
