@@ -1,8 +1,8 @@
 package eventring
 
 import (
-	"encoding/binary"
 	"fmt"
+	"unsafe"
 )
 
 // parseHeader decodes and validates the first ringHeaderSize bytes of a ring
@@ -14,18 +14,14 @@ func parseHeader(b []byte) (ringHeader, error) {
 	if len(b) < ringHeaderSize {
 		return h, fmt.Errorf("header is %d bytes, want %d: %w", len(b), ringHeaderSize, ErrFileTooShort)
 	}
-	copy(h.Magic[:], b[0:6])
+	// ringHeader mirrors the C struct field for field (zlayout_test checks
+	// its offsets against the headers) in the byte order of the writer,
+	// little-endian like every supported host: a live header is read in
+	// place through the same type.
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&h)), ringHeaderSize), b)
 	if string(h.Magic[:]) != Magic {
 		return h, fmt.Errorf("magic %q, want %q: %w", h.Magic[:], Magic, ErrBadMagic)
 	}
-	h.ContentType = ContentType(binary.LittleEndian.Uint16(b[6:]))
-	copy(h.SchemaHash[:], b[8:40])
-	h.Size.DescriptorCapacity = binary.LittleEndian.Uint64(b[40:])
-	h.Size.PayloadBufSize = binary.LittleEndian.Uint64(b[48:])
-	h.Size.ContextAreaSize = binary.LittleEndian.Uint64(b[56:])
-	h.Control.LastSeqno = binary.LittleEndian.Uint64(b[64:])
-	h.Control.NextPayloadByte = binary.LittleEndian.Uint64(b[72:])
-	h.Control.BufferWindowStart = binary.LittleEndian.Uint64(b[128:])
 	if h.ContentType == ContentTypeNone || h.ContentType >= contentTypeCount {
 		return h, fmt.Errorf("content type %d: %w", uint16(h.ContentType), ErrBadContentType)
 	}

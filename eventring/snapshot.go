@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
-	"unsafe"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -273,72 +271,4 @@ var zeroBlock [sparseBlock]byte
 // memequal stops at the first difference, so data blocks cost little.
 func allZero(b []byte) bool {
 	return bytes.Equal(b, zeroBlock[:len(b)])
-}
-
-// WriteSnapshot writes the ring image (header, descriptors, payload buffer
-// and a zeroed context area) to w as one zstd frame that Open reads back as
-// a snapshot.
-//
-// A live ring may be written to while it is captured, so its descriptors
-// and payload buffer are first copied into private memory (C×64 + S bytes,
-// released afterwards) and the control words are read last. The snapshot's
-// last_seqno and next_payload_byte then cover everything copied, and a
-// payload overwritten during the copy lies below its window start, so it
-// reads as expired rather than as valid torn bytes. (Compressing straight
-// from a changing mapping is unsafe: the encoder reads its input more than
-// once, so the frame checksum could disagree with the content.) A snapshot
-// Ring is compressed directly.
-func (r *Ring) WriteSnapshot(w io.Writer) error {
-	if r.closed.Load() {
-		return ErrClosed
-	}
-	body := unsafe.Slice((*byte)(r.descs), r.sizes.DescriptorCapacity*DescriptorSize+r.sizes.PayloadBufSize)
-	if !r.snapshot {
-		body = append([]byte(nil), body...)
-	}
-	var hdr ringHeader
-	hdr.Magic = r.hdr.Magic
-	hdr.ContentType = r.hdr.ContentType
-	hdr.SchemaHash = r.hdr.SchemaHash
-	hdr.Size = r.sizes
-	// Window start before allocation end: both only grow, so the pair read
-	// in this order never shows a window wider than the buffer.
-	hdr.Control.BufferWindowStart = atomic.LoadUint64(&r.hdr.Control.BufferWindowStart)
-	hdr.Control.LastSeqno = atomic.LoadUint64(&r.hdr.Control.LastSeqno)
-	hdr.Control.NextPayloadByte = atomic.LoadUint64(&r.hdr.Control.NextPayloadByte)
-	hdrBytes := unsafe.Slice((*byte)(unsafe.Pointer(&hdr)), ringHeaderSize)
-
-	enc, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return err
-	}
-	zeros := make([]byte, 64<<10)
-	if _, err := enc.Write(hdrBytes); err != nil {
-		enc.Close()
-		return err
-	}
-	if err := writeZeros(enc, HeaderSectionSize-ringHeaderSize, zeros); err != nil {
-		enc.Close()
-		return err
-	}
-	if _, err := enc.Write(body); err != nil {
-		enc.Close()
-		return err
-	}
-	if err := writeZeros(enc, r.sizes.ContextAreaSize, zeros); err != nil {
-		enc.Close()
-		return err
-	}
-	return enc.Close()
-}
-
-func writeZeros(w io.Writer, n uint64, zeros []byte) error {
-	for n > 0 {
-		k := min(n, uint64(len(zeros)))
-		if _, err := w.Write(zeros[:k]); err != nil {
-			return err
-		}
-		n -= k
-	}
-	return nil
 }
