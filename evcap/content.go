@@ -145,7 +145,7 @@ func (c *content) fill(e uint64) error {
 		if len(c.buf) == cap(c.buf) {
 			// Grow geometrically, as bytes actually arrive, never past
 			// the content's end.
-			nc := min(max(2*uint64(cap(c.buf)), chunkSize, e-c.n), c.size-c.n)
+			nc := min(max(2*uint64(cap(c.buf)), chunkSize), max(e-c.n, chunkSize), c.size-c.n)
 			nb := make([]byte, len(c.buf), nc)
 			copy(nb, c.buf)
 			c.buf = nb
