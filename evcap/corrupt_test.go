@@ -84,17 +84,17 @@ func TestCorruptFiles(t *testing.T) {
 	evs := synthEvents(1, 60)
 	require.Empty(t, evs[0].p)
 	// A: SCHEMA ×2, 3 zstd bundles with uncompressed indexes.
-	a := newCase(t, writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming}, PageSize, SectionTableEntries, 20, nil).b)
+	a := newCase(t, writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming}, defaultGeometry, 20, nil).b)
 	// B: block index, uncompressed bundles.
 	blocks := make([]uint64, len(evs))
 	for i := range blocks {
 		blocks[i] = 100 + uint64(i/20)
 	}
-	bb := newCase(t, writeMem(t, evs, WriterOptions{BlockIndex: true}, PageSize, SectionTableEntries, 0, blocks).b)
+	bb := newCase(t, writeMem(t, evs, WriterOptions{BlockIndex: true}, defaultGeometry, 0, blocks).b)
 	// C: tiny tables (4 entries, 128-byte pages): LINKs everywhere.
-	c := newCase(t, writeMem(t, evs[:12], WriterOptions{}, 128, 4, 3, nil).b)
+	c := newCase(t, writeMem(t, evs[:12], WriterOptions{}, geometry{128, 4, 4}, 3, nil).b)
 	// D: one uncompressed bundle without index.
-	d := newCase(t, writeMem(t, evs, WriterOptions{NoSeqnoIndex: true}, PageSize, SectionTableEntries, 0, nil).b)
+	d := newCase(t, writeMem(t, evs, WriterOptions{NoSeqnoIndex: true}, defaultGeometry, 0, nil).b)
 	// P: preview layout, two tables, zstd.
 	pv := newCase(t, buildPreview(t, evs, previewSpec{per: 3, comp: CompressionZstdStreaming}))
 	// Q: preview, uncompressed, with a pack index.
@@ -339,7 +339,7 @@ func spanFrame(data []byte, run uint64, fill byte) []byte {
 // bounded memory and gives a typed error.
 func TestZstdBomb(t *testing.T) {
 	evs := synthEvents(1, 3)
-	base := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming}, PageSize, SectionTableEntries, 0, nil).b
+	base := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming}, defaultGeometry, 0, nil).b
 	fc := newCase(t, base)
 	bundle := fc.secs[2]
 	require.Equal(t, SectionEventBundle, bundle.Type)

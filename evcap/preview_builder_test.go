@@ -16,6 +16,7 @@ type previewSpec struct {
 	pack   bool        // a PACK_INDEX (section 1) naming the bundles with block numbers
 	ct     eventring.ContentType
 	hash   [32]byte
+	pad    uint64 // contents start on multiples of pad (0: PageSize, as the writers do)
 }
 
 // buildPreview lays out a preview-layout capture of evs the way the
@@ -30,6 +31,7 @@ func buildPreview(t testing.TB, evs []testEvent, ps previewSpec) []byte {
 	count := uint64(0)
 	alloc := func() uint64 {
 		if count == uint64(len(dir))*perTable {
+			b = append(b, make([]byte, roundUp(uint64(len(b)), PageSize)-uint64(len(b)))...)
 			dir = append(dir, uint64(len(b)))
 			b = append(b, make([]byte, perTable*SectionDescSize)...)
 		}
@@ -38,6 +40,10 @@ func buildPreview(t testing.TB, evs []testEvent, ps previewSpec) []byte {
 		binary.LittleEndian.PutUint64(b[at+8:], at)
 		count++
 		return at
+	}
+	pad := ps.pad
+	if pad == 0 {
+		pad = PageSize
 	}
 	var enc *zstd.Encoder
 	if ps.comp != CompressionNone {
@@ -58,7 +64,7 @@ func buildPreview(t testing.TB, evs []testEvent, ps previewSpec) []byte {
 		binary.LittleEndian.PutUint64(b[at+24:], uint64(len(c)))
 		binary.LittleEndian.PutUint64(b[at+32:], uint64(len(stored)))
 		b = append(b, stored...)
-		b = append(b, make([]byte, roundUp(uint64(len(b)), PageSize)-uint64(len(b)))...)
+		b = append(b, make([]byte, roundUp(uint64(len(b)), pad)-uint64(len(b)))...)
 	}
 
 	schema := alloc()
@@ -78,9 +84,9 @@ func buildPreview(t testing.TB, evs []testEvent, ps previewSpec) []byte {
 		binary.LittleEndian.PutUint16(b[pack:], 4)
 		packContent = uint64(len(b))
 		binary.LittleEndian.PutUint64(b[pack+16:], packContent)
-		binary.LittleEndian.PutUint64(b[pack+32:], PageSize)
+		binary.LittleEndian.PutUint64(b[pack+32:], roundUp(packCap*16, pad))
 		binary.LittleEndian.PutUint32(b[pack+52:], packCap)
-		b = append(b, make([]byte, PageSize)...)
+		b = append(b, make([]byte, roundUp(packCap*16, pad))...)
 	}
 
 	per := ps.per

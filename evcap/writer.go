@@ -74,6 +74,7 @@ type Writer struct {
 	cts   []eventring.ContentType
 
 	// BLOCK_INDEX.
+	blkCap              uint64
 	blkDesc, blkContent uint64
 	blkCount            uint32
 	blkLast             uint64
@@ -118,7 +119,7 @@ func Create(path string, schemas []Schema, opts WriterOptions) (*Writer, error) 
 	if err != nil {
 		return nil, fmt.Errorf("evcap: %w", err)
 	}
-	w, err := newWriter(fh, path, schemas, opts, PageSize, SectionTableEntries)
+	w, err := newWriter(fh, path, schemas, opts, defaultGeometry)
 	if err != nil {
 		fh.Close()
 		return nil, err
@@ -126,7 +127,16 @@ func Create(path string, schemas []Schema, opts WriterOptions) (*Writer, error) 
 	return w, nil
 }
 
-func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, page, entries uint64) (*Writer, error) {
+// geometry is what a Writer's files are made of: the page size P, the
+// entries of a section table and of the BLOCK_INDEX. Tests shrink them.
+type geometry struct {
+	page, entries, blockCap uint64
+}
+
+var defaultGeometry = geometry{page: PageSize, entries: SectionTableEntries, blockCap: BlockIndexCapacity}
+
+func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geometry) (*Writer, error) {
+	page, entries := g.page, g.entries
 	for _, c := range []Compression{opts.Compression, opts.IndexCompression} {
 		if c > CompressionZstdStreaming {
 			return nil, fmt.Errorf("evcap: unknown compression %v", c)
@@ -135,7 +145,7 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, page,
 	if opts.Level == 0 {
 		opts.Level = 3
 	}
-	w := &Writer{f: f, path: path, opts: opts, page: page, entries: entries}
+	w := &Writer{f: f, path: path, opts: opts, page: page, entries: entries, blkCap: g.blockCap}
 	w.app.f = f
 	w.out = bufio.NewWriterSize(&w.app, chunkSize)
 	if opts.Compression != CompressionNone || opts.IndexCompression != CompressionNone {
@@ -162,14 +172,14 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, page,
 	if opts.BlockIndex {
 		w.blkDesc = w.alloc()
 		w.blkContent = w.end
-		fileLen := roundUp(BlockIndexCapacity*BlockIndexEntrySize, page)
+		fileLen := roundUp(w.blkCap*BlockIndexEntrySize, page)
 		w.extend(w.end + fileLen)
 		var d [SectionDescSize]byte
 		binary.LittleEndian.PutUint16(d[0:], uint16(SectionBlockIndex))
 		binary.LittleEndian.PutUint64(d[8:], w.blkDesc)
 		binary.LittleEndian.PutUint64(d[16:], w.blkContent)
 		binary.LittleEndian.PutUint64(d[32:], fileLen)
-		binary.LittleEndian.PutUint32(d[52:], BlockIndexCapacity)
+		binary.LittleEndian.PutUint32(d[52:], uint32(w.blkCap))
 		d[56] = 1 // is_active
 		w.writeAt(d[:], w.blkDesc)
 	}
@@ -449,7 +459,7 @@ func (w *Writer) EndBlock(number uint64) error {
 		return fmt.Errorf("evcap: %s: block %d has no events: %w", w.path, number, ErrBadEvent)
 	case w.blkCount > 0 && number <= w.blkLast:
 		return fmt.Errorf("evcap: %s: block %d is not above the previous block %d: %w", w.path, number, w.blkLast, ErrBadEvent)
-	case w.blkCount >= BlockIndexCapacity:
+	case uint64(w.blkCount) >= w.blkCap:
 		return fmt.Errorf("evcap: %s: block index full (%d blocks): %w", w.path, w.blkCount, ErrBadEvent)
 	}
 	content := w.bContent

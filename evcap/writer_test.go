@@ -138,11 +138,11 @@ func firstDiff(a, b []byte) int {
 // writeMem writes evs into an in-memory file with the given geometry,
 // ending a bundle every per events (0: one bundle) or at every change of
 // block (blocks[i] is event i's block when non-nil).
-func writeMem(t testing.TB, evs []testEvent, opts WriterOptions, page, entries uint64, per int, blocks []uint64) *memFile {
+func writeMem(t testing.TB, evs []testEvent, opts WriterOptions, g geometry, per int, blocks []uint64) *memFile {
 	t.Helper()
 	m := &memFile{}
 	schemas := []Schema{{ContentType: eventring.ContentTypeExec, Hash: refHashOrZero()}, testSchema}
-	w, err := newWriter(m, "mem", schemas, opts, page, entries)
+	w, err := newWriter(m, "mem", schemas, opts, g)
 	require.NoError(t, err)
 	for i := range evs {
 		require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
@@ -193,7 +193,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		{"content-length", WriterOptions{BundleContentLength: true}, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := writeMem(t, evs, c.opts, PageSize, SectionTableEntries, c.per, nil)
+			m := writeMem(t, evs, c.opts, defaultGeometry, c.per, nil)
 			require.Zero(t, len(m.b)%PageSize)
 			f, err := NewFile(m, m.Size(), c.name, OpenOptions{Layout: LayoutRelease})
 			require.NoError(t, err)
@@ -223,7 +223,7 @@ func TestWriterRoundTrip(t *testing.T) {
 // bundles of 2048 events (like emn-1b-15m.evcap) reads back identically.
 func TestWriterRewritesReference(t *testing.T) {
 	evs := ringEvents(t)
-	m := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}, PageSize, SectionTableEntries, 2048, nil)
+	m := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}, defaultGeometry, 2048, nil)
 	f, err := NewFile(m, m.Size(), "rewritten", OpenOptions{})
 	require.NoError(t, err)
 	requireEvents(t, f, evs)
@@ -248,7 +248,7 @@ func TestWriterRewritesReference(t *testing.T) {
 // (a bundle in the last usable entry, its index in the next table).
 func TestWriterLinkChaining(t *testing.T) {
 	evs := synthEvents(1, 2200)
-	m := writeMem(t, evs, WriterOptions{}, PageSize, SectionTableEntries, 1, nil)
+	m := writeMem(t, evs, WriterOptions{}, defaultGeometry, 1, nil)
 	f, err := NewFile(m, m.Size(), "chained", OpenOptions{})
 	require.NoError(t, err)
 	requireEvents(t, f, evs)
@@ -268,7 +268,7 @@ func TestWriterLinkChaining(t *testing.T) {
 	require.Equal(t, secs[2048].DescriptorOffset, secs[2046].SeqnoIndexDesc)
 
 	for _, entries := range []uint64{2, 3, 4, 5} {
-		m := writeMem(t, evs[:40], WriterOptions{Compression: CompressionZstdStreaming}, 128, entries, 3, nil)
+		m := writeMem(t, evs[:40], WriterOptions{Compression: CompressionZstdStreaming}, geometry{128, entries, 4}, 3, nil)
 		f, err := NewFile(m, m.Size(), "tiny", OpenOptions{})
 		require.NoError(t, err, "entries %d", entries)
 		requireEvents(t, f, evs[:40])
@@ -290,7 +290,7 @@ func TestWriterBlockIndex(t *testing.T) {
 		blocks[i] = 1000 + uint64(i/37)*2 // numbers with gaps
 	}
 	for _, opts := range []WriterOptions{{BlockIndex: true}, {BlockIndex: true, Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdSinglePass}} {
-		m := writeMem(t, evs, opts, PageSize, SectionTableEntries, 0, blocks)
+		m := writeMem(t, evs, opts, defaultGeometry, 0, blocks)
 		f, err := NewFile(m, m.Size(), "blocks", OpenOptions{})
 		require.NoError(t, err)
 		require.False(t, f.Active())
@@ -322,7 +322,7 @@ func TestWriterBlockIndex(t *testing.T) {
 // TestWriterRefuses: events the writer cannot store change nothing.
 func TestWriterRefuses(t *testing.T) {
 	m := &memFile{}
-	w, err := newWriter(m, "mem", []Schema{testSchema}, WriterOptions{}, PageSize, SectionTableEntries)
+	w, err := newWriter(m, "mem", []Schema{testSchema}, WriterOptions{}, defaultGeometry)
 	require.NoError(t, err)
 	evs := synthEvents(10, 3)
 	require.NoError(t, w.Write(&evs[0].d, evs[0].ct, evs[0].p))
