@@ -153,7 +153,8 @@ type Section struct {
 	ContentLength    uint64 // as stored; authoritative only for compressed sections (spec §4)
 	FileLength       uint64 // content bytes stored in the file (compressed size if compressed)
 
-	// SCHEMA.
+	// SCHEMA (ContentType also for preview EVENT_BUNDLEs: that of their
+	// SCHEMA, which all their records have).
 	ContentType eventring.ContentType
 	SchemaHash  [32]byte
 

@@ -341,3 +341,35 @@ func TestWriterRefuses(t *testing.T) {
 	requireEvents(t, f, evs)
 	require.Len(t, f.Bundles(), 2)
 }
+
+// TestReaderPayloadSource: a Reader hands out the payload of the event it
+// read last, and only that one, as an eventring.PayloadSource must for
+// check-copy-check readers (execevents' Decoder.Read, ReadEvent).
+func TestReaderPayloadSource(t *testing.T) {
+	evs := synthEvents(1, 20)
+	m := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming}, defaultGeometry, 6, nil)
+	f, err := NewFile(m, m.Size(), "mem", OpenOptions{})
+	require.NoError(t, err)
+	var src eventring.PayloadSource = f.NewReader()
+	r := src.(*Reader)
+	var ev Event
+	require.False(t, r.PayloadValid(&evs[0].d), "before the first event")
+	var prev eventring.Descriptor
+	for i := range evs {
+		require.NoError(t, r.Next(&ev))
+		d := ev.Descriptor
+		require.True(t, src.PayloadValid(&d))
+		require.True(t, bytes.Equal(evs[i].p, src.Payload(&d)))
+		require.Len(t, src.Payload(&d), int(d.PayloadSize))
+		if i > 0 {
+			require.False(t, src.PayloadValid(&prev), "a payload the reader no longer holds")
+			require.Nil(t, src.Payload(&prev))
+		}
+		other := d
+		other.ContentExt[3]++
+		require.False(t, src.PayloadValid(&other), "another descriptor")
+		prev = d
+	}
+	require.NoError(t, r.Seek(3))
+	require.False(t, src.PayloadValid(&prev), "after Seek")
+}
