@@ -19,6 +19,7 @@ type atReader struct {
 	n   int64
 }
 
+// Read reads the next bytes, io.EOF after the n-th.
 func (a *atReader) Read(b []byte) (int, error) {
 	if a.n <= 0 {
 		return 0, io.EOF

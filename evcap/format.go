@@ -147,16 +147,16 @@ func (c Compression) String() string {
 type Section struct {
 	Index            int         // position in section order
 	Type             SectionType // release codes for both layouts
-	Compression      Compression
-	DescriptorOffset uint64 // file offset of the descriptor
-	ContentOffset    uint64 // file offset of the (stored) content; LINK: the next table
-	ContentLength    uint64 // as stored; authoritative only for compressed sections (spec §4)
-	FileLength       uint64 // content bytes stored in the file (compressed size if compressed)
+	Compression      Compression // of the content (EVENT_BUNDLE and SEQNO_INDEX only)
+	DescriptorOffset uint64      // file offset of the descriptor
+	ContentOffset    uint64      // file offset of the (stored) content; LINK: the next table
+	ContentLength    uint64      // as stored; authoritative only for compressed sections (spec §4)
+	FileLength       uint64      // content bytes stored in the file (compressed size if compressed)
 
 	// SCHEMA (ContentType also for preview EVENT_BUNDLEs: that of their
 	// SCHEMA, which all their records have).
 	ContentType eventring.ContentType
-	SchemaHash  [32]byte
+	SchemaHash  [32]byte // the schema hash of ContentType
 
 	// EVENT_BUNDLE.
 	EventCount     uint64 // number of records

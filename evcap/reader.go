@@ -21,9 +21,9 @@ import (
 // moves on (its next Next, ReadInto, Seek or SeekBlock, or the next step
 // of an Events loop): Clone what you keep.
 type Event struct {
-	Descriptor  eventring.Descriptor
-	ContentType eventring.ContentType
-	Payload     []byte
+	Descriptor  eventring.Descriptor  // a copy, as stored
+	ContentType eventring.ContentType // of the record (release) or of its bundle's SCHEMA (preview)
+	Payload     []byte                // a view: valid until the Reader moves on
 }
 
 // Clone returns e with a payload of its own.

@@ -104,6 +104,7 @@ type appender struct {
 	n   uint64
 }
 
+// Write writes b at the offset and moves past it.
 func (a *appender) Write(b []byte) (int, error) {
 	k, err := a.f.WriteAt(b, a.off)
 	a.off += int64(k)
