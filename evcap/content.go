@@ -70,8 +70,8 @@ func (c *content) fileOffset(pos uint64) uint64 {
 
 func (c *content) end() uint64 { return c.n + uint64(len(c.buf)) }
 
-// reset points c at the start of section s; newDec creates the decoder
-// when s is compressed and c has none yet.
+// reset points c at the start of section s. A compressed section is read
+// through *dec, created on first use (one per Reader and kind of section).
 func (c *content) reset(ra io.ReaderAt, path string, s *Section, dec **zstd.Decoder, maxWindow uint64) error {
 	c.path, c.sec, c.size = path, s, s.Size()
 	c.buf, c.n, c.keep, c.done = c.buf[:0], 0, 0, false
