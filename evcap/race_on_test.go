@@ -1,0 +1,6 @@
+//go:build race
+
+package evcap
+
+// raceEnabled: the race detector's instrumentation may allocate.
+const raceEnabled = true

@@ -1,0 +1,503 @@
+package evcap
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/monadgo/events/eventring"
+)
+
+// WriterOptions say how a Writer encodes sections. The zero value writes
+// what the daemon SDK's plain recorder (`event-cli record`) writes:
+// uncompressed bundles whose content_length is 0, each followed by an
+// uncompressed SEQNO_INDEX.
+type WriterOptions struct {
+	// Compression of EVENT_BUNDLE contents: CompressionNone,
+	// CompressionZstdStreaming (compressed while written, as the v1.1
+	// writers do: one frame whose header does not carry the content size)
+	// or CompressionZstdSinglePass (the bundle is kept in memory and
+	// compressed in one call when it ends: one frame that carries its
+	// size). Readers treat both zstd codes alike.
+	Compression Compression
+	// IndexCompression is the same for SEQNO_INDEX contents.
+	IndexCompression Compression
+	// Level is the zstd compression level (1..22); 0 means 3, the level of
+	// the daemon SDK's tools.
+	Level int
+	// NoSeqnoIndex leaves bundles without a SEQNO_INDEX.
+	NoSeqnoIndex bool
+	// BundleContentLength sets an uncompressed bundle's content_length to
+	// its size, as the block recorder (`event-cli recordexec`) does,
+	// instead of 0 as the plain recorder does (spec §4).
+	BundleContentLength bool
+	// BlockIndex writes a BLOCK_INDEX of BlockIndexCapacity entries after
+	// the SCHEMA sections, as the block recorder does (spec §9), and makes
+	// the file active (is_active) until Close. Bundles ended with EndBlock
+	// are entered in it.
+	BlockIndex bool
+}
+
+// wfile is what a Writer writes to: an *os.File, or memory in tests.
+type wfile interface {
+	io.WriterAt
+	Truncate(size int64) error
+	Close() error
+}
+
+// Writer writes a release-layout capture file, following spec §10: the
+// header and the first section table at creation, then sections appended
+// at the end of the file, each content starting on a page and followed by
+// zero padding to the next, section tables chained with LINK descriptors
+// when one fills up. Without compression the result is byte for byte what
+// the daemon SDK's C writer produces from the same events (spec §10.7).
+//
+// Events go into an open EVENT_BUNDLE; EndBundle (or EndBlock) closes it
+// and writes its SEQNO_INDEX; the next Write opens a new one. A Writer is
+// not safe for concurrent use. After an I/O error every call returns it.
+type Writer struct {
+	f       wfile
+	path    string
+	opts    WriterOptions
+	page    uint64 // P
+	entries uint64 // descriptors per section table
+
+	end   uint64 // file length (a multiple of page, except inside an open section)
+	tab   uint64 // current section table
+	next  uint64 // its next free entry
+	count uint64 // section_count
+	cts   []eventring.ContentType
+
+	// BLOCK_INDEX.
+	blkCap              uint64
+	blkDesc, blkContent uint64
+	blkCount            uint32
+	blkLast             uint64
+
+	// The open bundle.
+	open          bool
+	bDesc, bStart uint64
+	bContent      uint64
+	bEvents       uint64
+	bPos          uint64   // uncompressed content size so far
+	idx           []uint64 // record positions
+	app           appender
+	out           *bufio.Writer
+	sink          io.Writer
+	enc           *zstd.Encoder
+	single        bytes.Buffer
+	scratch       []byte
+
+	err    error
+	closed bool
+}
+
+// appender writes sequentially at an offset of a file, counting bytes.
+type appender struct {
+	f   io.WriterAt
+	off int64
+	n   uint64
+}
+
+// Write writes b at the offset and moves past it.
+func (a *appender) Write(b []byte) (int, error) {
+	k, err := a.f.WriteAt(b, a.off)
+	a.off += int64(k)
+	a.n += uint64(k)
+	return k, err
+}
+
+// Create creates (or truncates) the capture file at path and writes its
+// header, its first section table and one SCHEMA section per schema, in
+// order (and the BLOCK_INDEX if opts ask for it).
+func Create(path string, schemas []Schema, opts WriterOptions) (*Writer, error) {
+	fh, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("evcap: %w", err)
+	}
+	w, err := newWriter(fh, path, schemas, opts, defaultGeometry)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// geometry is what a Writer's files are made of: the page size P, the
+// entries of a section table and of the BLOCK_INDEX. Tests shrink them.
+type geometry struct {
+	page, entries, blockCap uint64
+}
+
+var defaultGeometry = geometry{page: PageSize, entries: SectionTableEntries, blockCap: BlockIndexCapacity}
+
+func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geometry) (*Writer, error) {
+	page, entries := g.page, g.entries
+	for _, c := range []Compression{opts.Compression, opts.IndexCompression} {
+		if c > CompressionZstdStreaming {
+			return nil, fmt.Errorf("evcap: unknown compression %v", c)
+		}
+	}
+	if opts.Level == 0 {
+		opts.Level = 3
+	}
+	w := &Writer{f: f, path: path, opts: opts, page: page, entries: entries, blkCap: g.blockCap}
+	w.app.f = f
+	w.out = bufio.NewWriterSize(&w.app, chunkSize)
+	if opts.Compression != CompressionNone || opts.IndexCompression != CompressionNone {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(opts.Level)),
+			zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
+		if err != nil {
+			return nil, fmt.Errorf("evcap: %w", err)
+		}
+		w.enc = enc
+	}
+	// Spec §10.1: the header, then table 1 at round_up(32, P) = P.
+	var h [fileHeaderSize]byte
+	copy(h[:], Magic)
+	binary.LittleEndian.PutUint64(h[8:], page)
+	binary.LittleEndian.PutUint64(h[16:], entries*SectionDescSize)
+	w.writeAt(h[:], 0)
+	w.tab = page
+	w.extend(page + entries*SectionDescSize)
+	for _, s := range schemas {
+		if err := w.AddSchema(s); err != nil {
+			return nil, err
+		}
+	}
+	if opts.BlockIndex {
+		w.blkDesc = w.alloc()
+		w.blkContent = w.end
+		fileLen := roundUp(w.blkCap*BlockIndexEntrySize, page)
+		w.extend(w.end + fileLen)
+		var d [SectionDescSize]byte
+		binary.LittleEndian.PutUint16(d[0:], uint16(SectionBlockIndex))
+		binary.LittleEndian.PutUint64(d[8:], w.blkDesc)
+		binary.LittleEndian.PutUint64(d[16:], w.blkContent)
+		binary.LittleEndian.PutUint64(d[32:], fileLen)
+		binary.LittleEndian.PutUint32(d[52:], uint32(w.blkCap))
+		d[56] = 1 // is_active
+		w.writeAt(d[:], w.blkDesc)
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	return w, nil
+}
+
+func (w *Writer) writeAt(b []byte, off uint64) {
+	if w.err != nil {
+		return
+	}
+	if _, err := w.f.WriteAt(b, int64(off)); err != nil {
+		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+	}
+}
+
+// extend grows the file with zeros (a hole) to n bytes.
+func (w *Writer) extend(n uint64) {
+	if w.err != nil {
+		return
+	}
+	if err := w.f.Truncate(int64(n)); err != nil {
+		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+	}
+	w.end = n
+}
+
+// alloc takes the next descriptor (spec §10.2), chaining a new table when
+// only the current table's last entry is free, and returns its offset.
+func (w *Writer) alloc() uint64 {
+	if w.next == w.entries-1 {
+		link := w.tab + w.next*SectionDescSize
+		next := w.end
+		w.extend(w.end + w.entries*SectionDescSize)
+		var d [SectionDescSize]byte
+		binary.LittleEndian.PutUint16(d[0:], uint16(SectionLink))
+		binary.LittleEndian.PutUint64(d[8:], link)
+		binary.LittleEndian.PutUint64(d[16:], next)
+		binary.LittleEndian.PutUint64(d[32:], w.entries*SectionDescSize)
+		w.writeAt(d[:], link)
+		w.bumpCount()
+		w.tab, w.next = next, 0
+	}
+	at := w.tab + w.next*SectionDescSize
+	w.next++
+	w.bumpCount()
+	return at
+}
+
+func (w *Writer) bumpCount() {
+	w.count++
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], w.count)
+	w.writeAt(b[:], 24)
+}
+
+// AddSchema writes a SCHEMA section for s.ContentType (s.DescriptorOffset
+// is ignored). A file has one per content type; Write refuses events of a
+// content type without one.
+func (w *Writer) AddSchema(s Schema) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if s.ContentType == eventring.ContentTypeNone || slices.Contains(w.cts, s.ContentType) {
+		return fmt.Errorf("evcap: %s: SCHEMA for content type %v: %w (none, or a second one)", w.path, s.ContentType, ErrBadEvent)
+	}
+	if w.open {
+		return fmt.Errorf("evcap: %s: SCHEMA while a bundle is open: %w", w.path, ErrBadEvent)
+	}
+	at := w.alloc()
+	var d [SectionDescSize]byte
+	binary.LittleEndian.PutUint16(d[0:], uint16(SectionSchema))
+	binary.LittleEndian.PutUint64(d[8:], at)
+	copy(d[40:], RingMagic)
+	binary.LittleEndian.PutUint16(d[46:], uint16(s.ContentType))
+	copy(d[48:80], s.Hash[:])
+	w.writeAt(d[:], at)
+	w.cts = append(w.cts, s.ContentType)
+	return w.err
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.err
+}
+
+// Write appends an event to the open bundle, opening one if needed. The
+// descriptor is stored unchanged; payload must be d.PayloadSize bytes,
+// contentType must have a SCHEMA, and within a bundle seqnos must be
+// consecutive (so that its SEQNO_INDEX holds): refused events wrap
+// ErrBadEvent and change nothing. End the bundle to go on after a gap.
+func (w *Writer) Write(d *eventring.Descriptor, contentType eventring.ContentType, payload []byte) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	switch {
+	case uint64(len(payload)) != uint64(d.PayloadSize):
+		return fmt.Errorf("evcap: %s: seqno %d: %d payload bytes for payload_size %d: %w", w.path, d.Seqno, len(payload), d.PayloadSize, ErrBadEvent)
+	case !slices.Contains(w.cts, contentType):
+		return fmt.Errorf("evcap: %s: seqno %d: content type %v has no SCHEMA: %w", w.path, d.Seqno, contentType, ErrBadEvent)
+	case d.Seqno == 0:
+		return fmt.Errorf("evcap: %s: seqno 0: %w", w.path, ErrBadEvent)
+	case w.open && d.Seqno != w.bStart+w.bEvents:
+		return fmt.Errorf("evcap: %s: seqno %d does not follow the bundle's %d; end the bundle first: %w", w.path, d.Seqno, w.bStart+w.bEvents-1, ErrBadEvent)
+	}
+	if !w.open {
+		w.openBundle(d.Seqno)
+	}
+	// Padding to 64, the descriptor, the payload, padding to 2, the
+	// content type (spec §7).
+	pad := roundUp(w.bPos, recordAlign) - w.bPos
+	var rec [recordAlign + descriptorSize]byte
+	putDescriptor(rec[pad:], d)
+	w.idx = append(w.idx, w.bPos+pad)
+	w.put(rec[:pad+descriptorSize])
+	w.put(payload)
+	e := w.bPos
+	var tr [3]byte
+	t := roundUp(e, 2) - e
+	binary.LittleEndian.PutUint16(tr[t:], uint16(contentType))
+	w.put(tr[:t+releaseTrailerSize])
+	w.bEvents++
+	return w.err
+}
+
+func (w *Writer) put(b []byte) {
+	if w.err != nil {
+		return
+	}
+	if _, err := w.sink.Write(b); err != nil {
+		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+	}
+	w.bPos += uint64(len(b))
+}
+
+// BundleEvents returns the number of events in the open bundle (0 when
+// none is open), for callers that end bundles every N events.
+func (w *Writer) BundleEvents() uint64 { return w.bEvents }
+
+// openBundle allocates the bundle's descriptor and starts its content at
+// the end of the file (spec §10.3, dynamic sections).
+func (w *Writer) openBundle(start uint64) {
+	w.open = true
+	w.bDesc = w.alloc()
+	w.bContent, w.bStart, w.bEvents, w.bPos = w.end, start, 0, 0
+	w.idx = w.idx[:0]
+	w.startContent(w.opts.Compression)
+	w.writeBundleDesc(0, 0, 0, 0)
+}
+
+// startContent points the sink at the end of the file.
+func (w *Writer) startContent(c Compression) {
+	w.app.off, w.app.n = int64(w.end), 0
+	w.out.Reset(&w.app)
+	switch c {
+	case CompressionNone:
+		w.sink = w.out
+	case CompressionZstdStreaming:
+		w.enc.Reset(w.out)
+		w.sink = w.enc
+	case CompressionZstdSinglePass:
+		w.single.Reset()
+		w.sink = &w.single
+	}
+}
+
+// endContent finishes the content written since startContent and pads
+// the file to a page; it returns the stored length (file_length).
+func (w *Writer) endContent(c Compression) uint64 {
+	if w.err != nil {
+		return 0
+	}
+	var err error
+	switch c {
+	case CompressionZstdStreaming:
+		err = w.enc.Close()
+	case CompressionZstdSinglePass:
+		w.scratch = w.enc.EncodeAll(w.single.Bytes(), w.scratch[:0])
+		_, err = w.out.Write(w.scratch)
+		if w.single.Cap() > 64<<20 {
+			w.single = bytes.Buffer{}
+		}
+	}
+	if err == nil {
+		err = w.out.Flush()
+	}
+	if err != nil {
+		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+		return 0
+	}
+	n := w.app.n
+	w.extend(roundUp(w.end+n, w.page))
+	return n
+}
+
+func (w *Writer) writeBundleDesc(fileLen, contentLen, blockID, index uint64) {
+	var d [SectionDescSize]byte
+	binary.LittleEndian.PutUint16(d[0:], uint16(SectionEventBundle))
+	d[2] = byte(w.opts.Compression)
+	binary.LittleEndian.PutUint64(d[8:], w.bDesc)
+	binary.LittleEndian.PutUint64(d[16:], w.bContent)
+	binary.LittleEndian.PutUint64(d[24:], contentLen)
+	binary.LittleEndian.PutUint64(d[32:], fileLen)
+	binary.LittleEndian.PutUint64(d[40:], w.bEvents)
+	if w.bEvents > 0 {
+		binary.LittleEndian.PutUint64(d[48:], w.bStart)
+	}
+	binary.LittleEndian.PutUint32(d[56:], uint32(blockID))
+	binary.LittleEndian.PutUint64(d[64:], index)
+	w.writeAt(d[:], w.bDesc)
+}
+
+// EndBundle closes the open bundle and writes its SEQNO_INDEX (spec
+// §10.5). Without an open bundle it does nothing.
+func (w *Writer) EndBundle() error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if w.open {
+		w.endBundle(0)
+	}
+	return w.err
+}
+
+func (w *Writer) endBundle(blockID uint32) {
+	w.open = false
+	fileLen := w.endContent(w.opts.Compression)
+	contentLen := uint64(0)
+	if w.opts.Compression != CompressionNone || w.opts.BundleContentLength {
+		contentLen = w.bPos
+	}
+	w.writeBundleDesc(fileLen, contentLen, uint64(blockID), 0)
+	if !w.opts.NoSeqnoIndex {
+		at := w.alloc()
+		content := w.end
+		c := w.opts.IndexCompression
+		w.startContent(c)
+		var b [8]byte
+		for _, pos := range w.idx {
+			binary.LittleEndian.PutUint64(b[:], pos)
+			w.put(b[:])
+		}
+		n := uint64(len(w.idx)) * 8
+		flen := w.endContent(c)
+		var d [SectionDescSize]byte
+		binary.LittleEndian.PutUint16(d[0:], uint16(SectionSeqnoIndex))
+		d[2] = byte(c)
+		binary.LittleEndian.PutUint64(d[8:], at)
+		binary.LittleEndian.PutUint64(d[16:], content)
+		binary.LittleEndian.PutUint64(d[24:], n)
+		binary.LittleEndian.PutUint64(d[32:], flen)
+		binary.LittleEndian.PutUint64(d[40:], w.bDesc)
+		w.writeAt(d[:], at)
+		w.writeBundleDesc(fileLen, contentLen, uint64(blockID), at)
+	}
+	w.bEvents, w.bPos = 0, 0
+}
+
+// EndBlock closes the open bundle as the events of finalized block number
+// and enters it in the BLOCK_INDEX, following the live update protocol of
+// spec §9: bundle, its SEQNO_INDEX, the entry, start_block for the first
+// block, then block_count, so that a reader of the growing file sees only
+// complete blocks. It needs WriterOptions.BlockIndex, an open bundle, and
+// a number above the previous block's (else ErrBadEvent).
+func (w *Writer) EndBlock(number uint64) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	switch {
+	case !w.opts.BlockIndex:
+		return fmt.Errorf("evcap: %s: EndBlock without WriterOptions.BlockIndex: %w", w.path, ErrBadEvent)
+	case !w.open:
+		return fmt.Errorf("evcap: %s: block %d has no events: %w", w.path, number, ErrBadEvent)
+	case w.blkCount > 0 && number <= w.blkLast:
+		return fmt.Errorf("evcap: %s: block %d is not above the previous block %d: %w", w.path, number, w.blkLast, ErrBadEvent)
+	case uint64(w.blkCount) >= w.blkCap:
+		return fmt.Errorf("evcap: %s: block index full (%d blocks): %w", w.path, w.blkCount, ErrBadEvent)
+	}
+	content := w.bContent
+	w.endBundle(w.blkCount + 1)
+	var e [BlockIndexEntrySize]byte
+	binary.LittleEndian.PutUint64(e[0:], number)
+	binary.LittleEndian.PutUint64(e[8:], content)
+	w.writeAt(e[:], w.blkContent+uint64(w.blkCount)*BlockIndexEntrySize)
+	if w.blkCount == 0 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], number)
+		w.writeAt(b[:], w.blkDesc+40)
+	}
+	w.blkCount++
+	w.blkLast = number
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], w.blkCount)
+	w.writeAt(b[:], w.blkDesc+48)
+	return w.err
+}
+
+// Close ends the open bundle (as a plain bundle, outside the block index),
+// marks the block index inactive and closes the file. It returns the
+// first error the Writer met. It is idempotent.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	if w.open && w.err == nil {
+		w.endBundle(0)
+	}
+	if w.opts.BlockIndex {
+		w.writeAt([]byte{0}, w.blkDesc+56)
+	}
+	w.closed = true
+	if err := w.f.Close(); err != nil && w.err == nil {
+		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+	}
+	return w.err
+}

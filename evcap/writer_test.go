@@ -1,0 +1,375 @@
+package evcap
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/internal/testdata"
+	"github.com/stretchr/testify/require"
+)
+
+// memFile is an in-memory file for Writer and NewFile.
+type memFile struct{ b []byte }
+
+func (m *memFile) WriteAt(p []byte, off int64) (int, error) {
+	if end := off + int64(len(p)); end > int64(len(m.b)) {
+		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
+	}
+	return copy(m.b[off:], p), nil
+}
+
+func (m *memFile) Truncate(n int64) error {
+	if n <= int64(len(m.b)) {
+		m.b = m.b[:n]
+	} else {
+		m.b = append(m.b, make([]byte, n-int64(len(m.b)))...)
+	}
+	return nil
+}
+
+func (m *memFile) Close() error { return nil }
+
+func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memFile) Size() int64 { return int64(len(m.b)) }
+
+// testEvent is an event to write.
+type testEvent struct {
+	d  eventring.Descriptor
+	ct eventring.ContentType
+	p  []byte
+}
+
+// ringEvents returns the reference ring's events as testEvents.
+func ringEvents(t testing.TB) []testEvent {
+	evs := testdata.Events(t, testdata.Shared(t, refRing))
+	out := make([]testEvent, len(evs))
+	for i, e := range evs {
+		out[i] = testEvent{e.Descriptor, eventring.ContentTypeExec, e.Payload}
+	}
+	return out
+}
+
+// synthEvents makes n TEST events from seqno start with payloads of
+// varied sizes (0, odd, multiples of 64, ...).
+func synthEvents(start uint64, n int) []testEvent {
+	out := make([]testEvent, n)
+	for i := range out {
+		size := (i * 37) % 301
+		if i%7 == 0 {
+			size = 0
+		}
+		p := make([]byte, size)
+		for j := range p {
+			p[j] = byte(i + j*3)
+		}
+		s := start + uint64(i)
+		out[i] = testEvent{eventring.Descriptor{Seqno: s, EventType: uint16(2 + i%5), PayloadSize: uint32(size),
+			RecordEpochNanos: 1e18 + s*1000, PayloadBufOffset: s * 512, ContentExt: [4]uint64{s, uint64(i), 0, ^s}},
+			eventring.ContentTypeTest, p}
+	}
+	return out
+}
+
+var testSchema = Schema{ContentType: eventring.ContentTypeTest, Hash: [32]byte{1, 2, 3}}
+
+// TestWriterByteExact: a writer following the spec without compression
+// reproduces emn-1b-15m-plain.evcap byte for byte from the ring (spec
+// §10.7).
+func TestWriterByteExact(t *testing.T) {
+	want, err := os.ReadFile(testdata.Shared(t, "evcap/emn-1b-15m-plain.evcap"))
+	require.NoError(t, err)
+	ring, err := eventring.Open(testdata.Shared(t, refRing))
+	require.NoError(t, err)
+	defer ring.Close()
+	h := ring.Header()
+
+	path := filepath.Join(t.TempDir(), "plain.evcap")
+	w, err := Create(path, []Schema{{ContentType: h.ContentType, Hash: h.SchemaHash}}, WriterOptions{})
+	require.NoError(t, err)
+	rd := ring.NewReader()
+	var d eventring.Descriptor
+	var buf []byte
+	for {
+		err := rd.Next(context.Background(), &d)
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		buf, err = ring.CopyPayload(&d, buf)
+		require.NoError(t, err)
+		require.NoError(t, w.Write(&d, h.ContentType, buf))
+	}
+	require.NoError(t, w.Close())
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, len(want), len(got), "file length")
+	if i := firstDiff(want, got); i >= 0 {
+		t.Fatalf("first difference at byte %d: want %#x, got %#x", i, want[i], got[i])
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+// writeMem writes evs into an in-memory file with the given geometry,
+// ending a bundle every per events (0: one bundle) or at every change of
+// block (blocks[i] is event i's block when non-nil).
+func writeMem(t testing.TB, evs []testEvent, opts WriterOptions, g geometry, per int, blocks []uint64) *memFile {
+	t.Helper()
+	m := &memFile{}
+	schemas := []Schema{{ContentType: eventring.ContentTypeExec, Hash: refHashOrZero()}, testSchema}
+	w, err := newWriter(m, "mem", schemas, opts, g)
+	require.NoError(t, err)
+	for i := range evs {
+		require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
+		switch {
+		case blocks != nil && (i+1 == len(evs) || blocks[i+1] != blocks[i]):
+			require.NoError(t, w.EndBlock(blocks[i]))
+		case blocks == nil && per > 0 && w.BundleEvents() == uint64(per):
+			require.NoError(t, w.EndBundle())
+		}
+	}
+	require.NoError(t, w.Close())
+	return m
+}
+
+func refHashOrZero() [32]byte { return [32]byte{0x89, 0x33} }
+
+// requireEvents reads every event of f and checks it against evs, then
+// verifies f.
+func requireEvents(t testing.TB, f *File, evs []testEvent) {
+	t.Helper()
+	i := 0
+	for ev, err := range f.Events(context.Background()) {
+		require.NoError(t, err)
+		require.Less(t, i, len(evs))
+		require.Equal(t, evs[i].d, ev.Descriptor, "event %d", i)
+		require.Equal(t, evs[i].ct, ev.ContentType)
+		require.True(t, bytes.Equal(evs[i].p, ev.Payload), "payload of event %d", i)
+		i++
+	}
+	require.Equal(t, len(evs), i)
+	require.NoError(t, f.Verify(context.Background()))
+}
+
+// TestWriterRoundTrip writes events with every option and reads them back.
+func TestWriterRoundTrip(t *testing.T) {
+	evs := synthEvents(100, 700)
+	for _, c := range []struct {
+		name string
+		opts WriterOptions
+		per  int
+	}{
+		{"plain", WriterOptions{}, 0},
+		{"plain-bundles", WriterOptions{}, 64},
+		{"streaming", WriterOptions{Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}, 100},
+		{"single-pass", WriterOptions{Compression: CompressionZstdSinglePass, IndexCompression: CompressionZstdSinglePass, Level: 19}, 333},
+		{"mixed", WriterOptions{Compression: CompressionZstdStreaming, BundleContentLength: true}, 7},
+		{"no-index", WriterOptions{NoSeqnoIndex: true, Compression: CompressionZstdStreaming}, 50},
+		{"content-length", WriterOptions{BundleContentLength: true}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := writeMem(t, evs, c.opts, defaultGeometry, c.per, nil)
+			require.Zero(t, len(m.b)%PageSize)
+			f, err := NewFile(m, m.Size(), c.name, OpenOptions{Layout: LayoutRelease})
+			require.NoError(t, err)
+			requireEvents(t, f, evs)
+			for _, b := range f.Bundles() {
+				require.Equal(t, c.opts.Compression, b.Compression)
+				require.Equal(t, c.opts.NoSeqnoIndex, b.SeqnoIndexDesc == 0)
+				switch {
+				case b.Compression != CompressionNone, c.opts.BundleContentLength:
+					require.Equal(t, b.Size(), b.ContentLength)
+				default:
+					require.Zero(t, b.ContentLength)
+				}
+			}
+			r := f.NewReader()
+			var ev Event
+			for _, s := range []uint64{799, 100, 450, 451, 101, 799} {
+				require.NoError(t, r.Seek(s))
+				require.NoError(t, r.Next(&ev))
+				require.Equal(t, evs[s-100].d, ev.Descriptor)
+			}
+		})
+	}
+}
+
+// TestWriterRewritesReference: the reference ring written with zstd
+// bundles of 2048 events (like emn-1b-15m.evcap) reads back identically.
+func TestWriterRewritesReference(t *testing.T) {
+	evs := ringEvents(t)
+	m := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}, defaultGeometry, 2048, nil)
+	f, err := NewFile(m, m.Size(), "rewritten", OpenOptions{})
+	require.NoError(t, err)
+	requireEvents(t, f, evs)
+	bs := f.Bundles()
+	require.Len(t, bs, 4)
+	ref, err := Open(testdata.Shared(t, "evcap/emn-1b-15m.evcap"))
+	require.NoError(t, err)
+	defer ref.Close()
+	for i, b := range ref.Bundles() {
+		// The same decompressed sizes and offsets of the first content;
+		// compressed sizes depend on the encoder.
+		require.Equal(t, b.ContentLength, bs[i].ContentLength)
+		require.Equal(t, b.EventCount, bs[i].EventCount)
+		require.Equal(t, b.StartSeqno, bs[i].StartSeqno)
+	}
+	// Two SCHEMA sections here, one there; neither has content.
+	require.Equal(t, ref.Sections()[1].ContentOffset, f.Sections()[2].ContentOffset)
+}
+
+// TestWriterLinkChaining: more than 2047 sections chain section tables
+// with LINKs (spec §3), here with full-size tables, and with tiny tables
+// (a bundle in the last usable entry, its index in the next table).
+func TestWriterLinkChaining(t *testing.T) {
+	evs := synthEvents(1, 2200)
+	m := writeMem(t, evs, WriterOptions{}, defaultGeometry, 1, nil)
+	f, err := NewFile(m, m.Size(), "chained", OpenOptions{})
+	require.NoError(t, err)
+	requireEvents(t, f, evs)
+	secs := f.Sections()
+	require.Len(t, secs, 2+2*2200+2) // 2 SCHEMA, 2200 pairs, 2 LINKs
+	for i, s := range secs {
+		require.Equal(t, i == 2047 || i == 4095, s.Type == SectionLink, "section %d", i)
+		if s.Type == SectionLink {
+			require.EqualValues(t, SectionTableSize, s.FileLength)
+			require.Equal(t, secs[i+1].DescriptorOffset, s.ContentOffset)
+		}
+	}
+	require.EqualValues(t, PageSize+2047*SectionDescSize, secs[2047].DescriptorOffset)
+	// Bundle 2046 sits in entry 2046 of table 1... its index in entry 0 of
+	// table 2 (a cross-table reference).
+	require.Equal(t, SectionEventBundle, secs[2046].Type)
+	require.Equal(t, secs[2048].DescriptorOffset, secs[2046].SeqnoIndexDesc)
+
+	for _, entries := range []uint64{2, 3, 4, 5} {
+		m := writeMem(t, evs[:40], WriterOptions{Compression: CompressionZstdStreaming}, geometry{128, entries, 4}, 3, nil)
+		f, err := NewFile(m, m.Size(), "tiny", OpenOptions{})
+		require.NoError(t, err, "entries %d", entries)
+		requireEvents(t, f, evs[:40])
+		r := f.NewReader()
+		var ev Event
+		for s := uint64(40); s >= 1; s-- {
+			require.NoError(t, r.Seek(s))
+			require.NoError(t, r.Next(&ev))
+			require.Equal(t, s, ev.Descriptor.Seqno)
+		}
+	}
+}
+
+// TestWriterBlockIndex: bundles ended with EndBlock are found by SeekBlock.
+func TestWriterBlockIndex(t *testing.T) {
+	evs := synthEvents(1, 500)
+	blocks := make([]uint64, len(evs))
+	for i := range blocks {
+		blocks[i] = 1000 + uint64(i/37)*2 // numbers with gaps
+	}
+	for _, opts := range []WriterOptions{{BlockIndex: true}, {BlockIndex: true, Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdSinglePass}} {
+		m := writeMem(t, evs, opts, defaultGeometry, 0, blocks)
+		f, err := NewFile(m, m.Size(), "blocks", OpenOptions{})
+		require.NoError(t, err)
+		require.False(t, f.Active())
+		requireEvents(t, f, evs)
+		bl := f.Blocks()
+		require.Len(t, bl, 14)
+		secs := f.Sections()
+		require.Equal(t, SectionBlockIndex, secs[2].Type)
+		require.EqualValues(t, PageSize+SectionTableSize, secs[2].ContentOffset)
+		require.EqualValues(t, 14, secs[2].BlockCount)
+		require.EqualValues(t, 1000, secs[2].StartBlock)
+		r := f.NewReader()
+		var ev Event
+		for k, b := range bl {
+			require.Equal(t, 1000+uint64(k)*2, b.Number)
+			require.Equal(t, b.Number, secs[b.Section].BlockNumber)
+			require.EqualValues(t, k+1, secs[b.Section].BlockIndexID)
+			require.NoError(t, r.SeekBlock(b.Number))
+			require.NoError(t, r.Next(&ev))
+			require.EqualValues(t, 1+37*k, ev.Descriptor.Seqno)
+			bs, ok := r.Bundle()
+			require.True(t, ok)
+			require.Equal(t, b.Number, bs.BlockNumber)
+		}
+		require.ErrorIs(t, r.SeekBlock(1001), ErrNotFound)
+	}
+}
+
+// TestWriterRefuses: events the writer cannot store change nothing.
+func TestWriterRefuses(t *testing.T) {
+	m := &memFile{}
+	w, err := newWriter(m, "mem", []Schema{testSchema}, WriterOptions{}, defaultGeometry)
+	require.NoError(t, err)
+	evs := synthEvents(10, 3)
+	require.NoError(t, w.Write(&evs[0].d, evs[0].ct, evs[0].p))
+	require.ErrorIs(t, w.Write(&evs[2].d, evs[2].ct, evs[2].p), ErrBadEvent, "gap")
+	require.ErrorIs(t, w.Write(&evs[1].d, eventring.ContentTypeExec, evs[1].p), ErrBadEvent, "no schema")
+	require.ErrorIs(t, w.Write(&evs[1].d, evs[1].ct, append(evs[1].p, 0)), ErrBadEvent, "payload size")
+	require.ErrorIs(t, w.AddSchema(testSchema), ErrBadEvent, "second schema")
+	require.ErrorIs(t, w.EndBlock(5), ErrBadEvent, "no block index")
+	require.NoError(t, w.Write(&evs[1].d, evs[1].ct, evs[1].p))
+	require.NoError(t, w.EndBundle())
+	require.NoError(t, w.Write(&evs[2].d, evs[2].ct, evs[2].p)) // a new bundle after the gap
+	require.NoError(t, w.Close())
+	require.ErrorIs(t, w.Write(&evs[2].d, evs[2].ct, evs[2].p), ErrClosed)
+	f, err := NewFile(m, m.Size(), "mem", OpenOptions{})
+	require.NoError(t, err)
+	requireEvents(t, f, evs)
+	require.Len(t, f.Bundles(), 2)
+}
+
+// TestReaderPayloadSource: a Reader hands out the payload of the event it
+// read last, and only that one, as an eventring.PayloadSource must for
+// check-copy-check readers (execevents' Decoder.Read, ReadEvent).
+func TestReaderPayloadSource(t *testing.T) {
+	evs := synthEvents(1, 20)
+	m := writeMem(t, evs, WriterOptions{Compression: CompressionZstdStreaming}, defaultGeometry, 6, nil)
+	f, err := NewFile(m, m.Size(), "mem", OpenOptions{})
+	require.NoError(t, err)
+	var src eventring.PayloadSource = f.NewReader()
+	r := src.(*Reader)
+	var ev Event
+	require.False(t, r.PayloadValid(&evs[0].d), "before the first event")
+	var prev eventring.Descriptor
+	for i := range evs {
+		require.NoError(t, r.Next(&ev))
+		d := ev.Descriptor
+		require.True(t, src.PayloadValid(&d))
+		require.True(t, bytes.Equal(evs[i].p, src.Payload(&d)))
+		require.Len(t, src.Payload(&d), int(d.PayloadSize))
+		if i > 0 {
+			require.False(t, src.PayloadValid(&prev), "a payload the reader no longer holds")
+			require.Nil(t, src.Payload(&prev))
+		}
+		other := d
+		other.ContentExt[3]++
+		require.False(t, src.PayloadValid(&other), "another descriptor")
+		prev = d
+	}
+	require.NoError(t, r.Seek(3))
+	require.False(t, src.PayloadValid(&prev), "after Seek")
+}
