@@ -38,6 +38,6 @@
 // A [Recorder] writes rings byte-exactly like the daemon's recorder; tests
 // and replay tools use it.
 //
-// Only linux/amd64 is supported; on other platforms Open and Create return
-// [ErrUnsupported].
+// Only linux/amd64 and linux/arm64 are supported; on other platforms Open
+// and Create return [ErrUnsupported].
 package eventring

@@ -280,6 +280,7 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 		// buffer behind another from moving the window backwards.)
 		atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width)
 	}
+	storeFence() // the reservation is visible before the new fields (a no-op on amd64)
 	slot.PayloadSize = uint32(size)
 	slot.PayloadBufOffset = begin
 	slot.RecordEpochNanos = t

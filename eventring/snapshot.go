@@ -295,6 +295,7 @@ func (r *Ring) WriteSnapshot(w io.Writer) error {
 	body := unsafe.Slice((*byte)(r.descs), r.sizes.DescriptorCapacity*DescriptorSize+r.sizes.PayloadBufSize)
 	if !r.snapshot {
 		body = append([]byte(nil), body...)
+		loadFence() // the copy is complete before the control words are read
 	}
 	var hdr ringHeader
 	hdr.Magic = r.hdr.Magic
