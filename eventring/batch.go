@@ -130,16 +130,15 @@ func (r *Ring) CopyPayloads(dst []byte, descs []Descriptor, offs []int) (n int, 
 			}
 			break
 		}
-		// The buffer is mapped twice back to back: every payload is
-		// contiguous from its physical offset.
-		copy(unsafe.Slice((*byte)(unsafe.Add(base, o)), size),
-			unsafe.Slice((*byte)(unsafe.Add(payload, off&maskP)), size))
 		offs[i] = int(o)
 		o = min((o+size+PayloadAlign-1)&^(PayloadAlign-1), capDst)
 		minOff = min(minOff, off)
 		maxEnd = max(maxEnd, end)
 		n = i + 1
 	}
+	// The buffer is mapped twice back to back: every payload is
+	// contiguous from its physical offset.
+	copyPayloadRun(base, payload, maskP, descs[:n], offs[:n])
 	if testHookBatchCopied != nil {
 		testHookBatchCopied()
 	}
