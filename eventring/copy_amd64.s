@@ -1,3 +1,5 @@
+//go:build amd64 && !race
+
 #include "textflag.h"
 
 // func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, i, n int) int
