@@ -61,6 +61,10 @@ type RecorderOptions struct {
 	// records; set it for deterministic output (fixtures, or replays that
 	// keep the original times).
 	Clock func() uint64
+	// Populate pre-faults the ring's pages for writing
+	// (MADV_POPULATE_WRITE), so that the first lap over the ring takes no
+	// page faults. On a sparse ring file it allocates the whole file.
+	Populate bool
 }
 
 // CreateWithOptions is Create with options.
@@ -68,6 +72,9 @@ func CreateWithOptions(path string, sizes Sizes, contentType ContentType, schema
 	w, err := create(path, sizes, contentType, schemaHash)
 	if err != nil {
 		return nil, fmt.Errorf("eventring: create %s: %w", path, err)
+	}
+	if opts.Populate {
+		w.m.populateWrite(sizes)
 	}
 	w.clock = opts.Clock
 	if w.clock == nil {

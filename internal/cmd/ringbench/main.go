@@ -21,6 +21,12 @@
 // ring, follows it with a busy-spinning reader and prints percentiles of the
 // reader's wall clock minus each event's record_epoch_nanos. The writer is
 // pinned to CPU 0 and the reader to CPU 1 (--no-pin to disable).
+//
+//	ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--no-pin]
+//
+// is the recorder's throughput yardstick, the counterpart of "cref live":
+// an unpaced writer process and a busy-polling reader that checks every
+// payload, printing cref's "live" line (see live.go).
 package main
 
 import (
@@ -54,6 +60,10 @@ func main() {
 		err = cmdLatency(os.Args[2:])
 	case "write":
 		err = cmdWrite(os.Args[2:])
+	case "live":
+		err = cmdLive(os.Args[2:])
+	case "live-writer":
+		err = cmdLiveWriter(os.Args[2:])
 	default:
 		usage()
 	}
@@ -64,7 +74,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]")
+	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]\n       ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--no-pin]")
 	os.Exit(2)
 }
 
