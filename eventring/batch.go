@@ -108,37 +108,16 @@ func (r *Ring) CopyPayloads(dst []byte, descs []Descriptor, offs []int) (n int, 
 		return 0, io.ErrShortBuffer
 	}
 	descs = descs[:min(len(descs), len(offs))]
-	offs = offs[:len(descs)]
-	payload, maskP, maxPayload := r.payload, r.maskP, r.maxPayload
-	base := unsafe.Pointer(unsafe.SliceData(dst))
-	capDst := uint64(len(dst))
-	var o uint64 // where the next payload goes in dst; o <= capDst
-	minOff, maxEnd := ^uint64(0), uint64(0)
-	for i := range descs {
-		d := &descs[i]
-		off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
-		end := off + size
-		if size > maxPayload || end < off {
-			if i == 0 {
-				return 0, r.payloadError(d)
-			}
-			break // the next call reports it
+	b := batchCopy{base: unsafe.Pointer(unsafe.SliceData(dst)), dstLen: uint64(len(dst)),
+		payload: r.payload, maskP: r.maskP, maxPayload: r.maxPayload, minOff: ^uint64(0)}
+	n = b.run(descs, offs[:len(descs)])
+	if n == 0 {
+		if d := &descs[0]; uint64(d.PayloadSize) > r.maxPayload || d.PayloadBufOffset+uint64(d.PayloadSize) < d.PayloadBufOffset {
+			return 0, r.payloadError(d)
 		}
-		if size > capDst-o {
-			if i == 0 {
-				return 0, io.ErrShortBuffer
-			}
-			break
-		}
-		offs[i] = int(o)
-		o = min((o+size+PayloadAlign-1)&^(PayloadAlign-1), capDst)
-		minOff = min(minOff, off)
-		maxEnd = max(maxEnd, end)
-		n = i + 1
+		return 0, io.ErrShortBuffer
 	}
-	// The buffer is mapped twice back to back: every payload is
-	// contiguous from its physical offset.
-	copyPayloadRun(base, payload, maskP, descs[:n], offs[:n])
+	minOff, maxEnd := b.minOff, b.maxEnd
 	if testHookBatchCopied != nil {
 		testHookBatchCopied()
 	}
@@ -149,6 +128,38 @@ func (r *Ring) CopyPayloads(dst []byte, descs []Descriptor, offs []int) (n int, 
 		return n, nil
 	}
 	return r.copyPayloadsSlow(descs[:n], offs[:n])
+}
+
+// batchCopy is the state of CopyPayloads' copy loop.
+type batchCopy struct {
+	base    unsafe.Pointer // dst's array
+	dstLen  uint64
+	o       uint64 // where the next payload goes in dst; o <= dstLen
+	payload unsafe.Pointer
+	maskP   uint64
+
+	maxPayload     uint64
+	minOff, maxEnd uint64 // the batch's lowest payload offset and highest end
+}
+
+// step copies the payload of d to b.base+b.o, records the offset in *off
+// and advances, or reports false, touching nothing, if d's payload is
+// impossible for the ring or does not fit in what is left of dst. The
+// buffer is mapped twice back to back: every payload is contiguous from
+// its physical offset.
+func (b *batchCopy) step(d *Descriptor, off *int) bool {
+	o, size := b.o, uint64(d.PayloadSize)
+	end := d.PayloadBufOffset + size
+	if size > b.maxPayload || end < d.PayloadBufOffset || size > b.dstLen-o {
+		return false
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Add(b.base, o)), size),
+		unsafe.Slice((*byte)(unsafe.Add(b.payload, d.PayloadBufOffset&b.maskP)), size))
+	*off = int(o)
+	b.o = min((o+size+PayloadAlign-1)&^(PayloadAlign-1), b.dstLen)
+	b.minOff = min(b.minOff, d.PayloadBufOffset)
+	b.maxEnd = max(b.maxEnd, end)
+	return true
 }
 
 // testHookBatchCopied, if set by a test, runs after CopyPayloads copied a

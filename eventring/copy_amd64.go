@@ -2,30 +2,53 @@
 
 package eventring
 
-import "unsafe"
+import (
+	"unsafe"
 
-// copyRun is implemented in copy_amd64.s.
+	"golang.org/x/sys/cpu"
+)
+
+// copyRun is the loop of batchCopy.run for payloads of at most 2 KiB, in
+// copy_amd64.s. It handles descs[i] for i from 0 while i < n and the
+// payload is small, possible and fits, exactly as batchCopy.step does, and
+// returns how many it handled and the new o, minOff and maxEnd.
 //
 //go:noescape
-func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, i, n int) int
+func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
+	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
 
-// copyPayloadRun copies the payload of every descs[i] to base+offs[i]
-// (checked by the caller: in bounds, not overlapping). The small payloads
-// that make up most events are copied by copyRun without a call per
-// event; the rare large ones by memmove.
-func copyPayloadRun(base, payload unsafe.Pointer, maskP uint64, descs []Descriptor, offs []int) {
-	if len(descs) == 0 {
-		return
+// copyRunAVX2 is copyRun with AVX2 moves.
+//
+//go:noescape
+func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
+	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
+
+// copyRunFunc is copyRunAVX2 where the CPU has AVX2, else copyRun.
+var copyRunFunc = copyRun
+
+func init() {
+	if cpu.X86.HasAVX2 {
+		copyRunFunc = copyRunAVX2
 	}
+}
+
+// run copies the payloads of descs[0], descs[1], ... into dst, recording
+// their offsets in offs (as long as descs), until one is impossible or
+// does not fit, and returns how many it copied. Most payloads are small:
+// copyRun does their bookkeeping and copies them without a call per
+// event (a call to memmove spills more registers than a small copy
+// costs); step takes the others.
+func (b *batchCopy) run(descs []Descriptor, offs []int) int {
 	offs = offs[:len(descs)]
-	for i := 0; ; i++ {
-		i = copyRun(base, payload, maskP, &descs[0], &offs[0], i, len(descs))
-		if i >= len(descs) {
-			return
+	for i := 0; i < len(descs); i++ {
+		k, o, lo, hi := copyRunFunc(b.base, b.payload, b.maskP, &descs[i], &offs[i], len(descs)-i, b.o, b.dstLen, b.minOff, b.maxEnd)
+		b.o, b.minOff, b.maxEnd = o, lo, hi
+		if i += k; i == len(descs) {
+			break
 		}
-		d := &descs[i]
-		size := uintptr(d.PayloadSize)
-		copy(unsafe.Slice((*byte)(unsafe.Add(base, offs[i])), size),
-			unsafe.Slice((*byte)(unsafe.Add(payload, d.PayloadBufOffset&maskP)), size))
+		if !b.step(&descs[i], &offs[i]) {
+			return i
+		}
 	}
+	return len(descs)
 }

@@ -2,45 +2,68 @@
 
 #include "textflag.h"
 
-// func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, i, n int) int
+// func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
+//	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
 //
-// For i up to n: copies the payload of descs[i] (PayloadSize bytes at
-// payload + PayloadBufOffset&maskP) to base + offs[i]. It stops at the
-// first payload larger than runMaxInline bytes and returns its index (n
-// when done): the caller copies that one with memmove and calls again.
-// Source and destination never overlap. Sizes up to 64 bytes take two
-// overlapping loads and stores of 8, 16 or 32 bytes; larger ones a loop of
-// 64-byte blocks and one overlapping 64-byte tail. SSE2 only (GOAMD64=v1).
-// R14 and X15, fixed in Go's internal ABI, are left alone.
-TEXT ·copyRun(SB), NOSPLIT, $0-64
+// batchCopy.run's loop: for each of the n descriptors from descs, while its
+// payload is at most 2 KiB, its end does not overflow and it fits in
+// dstLen-o: offs[i] = o, copy the PayloadSize bytes at payload +
+// PayloadBufOffset&maskP to base+o, o = min(round_up(o+size, 16), dstLen),
+// and track the lowest offset and the highest end. (2 KiB is far below the
+// ring's largest possible payload, so that check is implied.) Returns how
+// many it handled and the new state.
+//
+// Copies: up to 64 bytes two overlapping loads and stores of 1, 4, 8, 16
+// or 32 bytes; larger ones the last 64 bytes, then 64-byte blocks. Source
+// and destination never overlap. SSE2 only (GOAMD64=v1); copyRunAVX2
+// below is the same with AVX2 moves. R14 and X15,
+// fixed in Go's internal ABI, are left alone.
+TEXT ·copyRun(SB), NOSPLIT, $0-112
 	MOVQ base+0(FP), R8
 	MOVQ payload+8(FP), R9
 	MOVQ maskP+16(FP), R10
 	MOVQ descs+24(FP), R11
 	MOVQ offs+32(FP), R12
-	MOVQ i+40(FP), R13
-	MOVQ n+48(FP), BX
+	MOVQ n+40(FP), R13
+	MOVQ o+48(FP), BX
 
 loop:
-	CMPQ R13, BX
-	JGE  done
-	MOVQ R13, AX
-	SHLQ $6, AX
-	ADDQ R11, AX
-	MOVLQZX 12(AX), CX // PayloadSize
-	MOVQ 24(AX), SI    // PayloadBufOffset
-	ANDQ R10, SI
-	ADDQ R9, SI
-	MOVQ (R12)(R13*8), DI
-	ADDQ R8, DI
-	CMPQ CX, $16
-	JBE  le16
-	CMPQ CX, $32
-	JBE  le32
-	CMPQ CX, $64
-	JBE  le64
-	CMPQ CX, $2048
-	JA   done
+	TESTQ R13, R13
+	JEQ   done
+	MOVLQZX 12(R11), CX // PayloadSize
+	MOVQ  24(R11), SI   // PayloadBufOffset
+	CMPQ  CX, $2048
+	JA    done
+	LEAQ  (SI)(CX*1), DX // end
+	CMPQ  DX, SI
+	JCS   done           // end overflows
+	MOVQ  dstLen+56(FP), AX
+	SUBQ  BX, AX
+	CMPQ  CX, AX
+	JHI   done           // does not fit
+	MOVQ  BX, (R12)      // offs[i] = o
+	MOVQ  minOff+64(FP), AX
+	CMPQ  SI, AX
+	CMOVQCS SI, AX
+	MOVQ  AX, minOff+64(FP)
+	MOVQ  maxEnd+72(FP), AX
+	CMPQ  DX, AX
+	CMOVQHI DX, AX
+	MOVQ  AX, maxEnd+72(FP)
+	LEAQ  (R8)(BX*1), DI // destination
+	LEAQ  15(BX)(CX*1), BX
+	ANDQ  $~15, BX
+	MOVQ  dstLen+56(FP), AX
+	CMPQ  BX, AX
+	CMOVQHI AX, BX       // o = min(round_up(o+size, 16), dstLen)
+	ANDQ  R10, SI
+	ADDQ  R9, SI         // source
+	CMPQ  CX, $16
+	JBE   le16
+	CMPQ  CX, $32
+	JBE   le32
+	CMPQ  CX, $64
+	JBE   le64
 
 	// 65..2048 bytes: the last 64 bytes first, then 64-byte blocks from
 	// the start while more than 64 bytes remain.
@@ -66,7 +89,7 @@ block:
 	ADDQ  $64, DI
 	SUBQ  $64, CX
 	CMPQ  CX, $64
-	JA    block
+	JHI   block
 	JMP   next
 
 le64: // 33..64
@@ -89,7 +112,7 @@ le32: // 17..32
 
 le16:
 	CMPQ CX, $8
-	JB   lt8
+	JCS  lt8
 	MOVQ 0(SI), AX
 	MOVQ -8(SI)(CX*1), DX
 	MOVQ AX, 0(DI)
@@ -98,7 +121,7 @@ le16:
 
 lt8:
 	CMPQ CX, $4
-	JB   lt4
+	JCS  lt4
 	MOVL 0(SI), AX
 	MOVL -4(SI)(CX*1), DX
 	MOVL AX, 0(DI)
@@ -117,9 +140,172 @@ lt4:
 	MOVB  AX, (DI)(CX*1)
 
 next:
-	INCQ R13
+	ADDQ $64, R11
+	ADDQ $8, R12
+	DECQ R13
 	JMP  loop
 
 done:
-	MOVQ R13, ret+56(FP)
+	MOVQ n+40(FP), AX
+	SUBQ R13, AX
+	MOVQ AX, done+80(FP)
+	MOVQ BX, oOut+88(FP)
+	MOVQ minOff+64(FP), AX
+	MOVQ AX, minOut+96(FP)
+	MOVQ maxEnd+72(FP), AX
+	MOVQ AX, maxOut+104(FP)
+	RET
+
+// func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
+//	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
+//
+// copyRun with 32-byte AVX2 moves for payloads over 32 bytes (the last 128
+// bytes, then 128-byte blocks): half the loads and stores of the SSE2
+// loop for the 65..256-byte payloads most events carry.
+TEXT ·copyRunAVX2(SB), NOSPLIT, $0-112
+	MOVQ base+0(FP), R8
+	MOVQ payload+8(FP), R9
+	MOVQ maskP+16(FP), R10
+	MOVQ descs+24(FP), R11
+	MOVQ offs+32(FP), R12
+	MOVQ n+40(FP), R13
+	MOVQ o+48(FP), BX
+
+loop:
+	TESTQ R13, R13
+	JEQ   done
+	MOVLQZX 12(R11), CX // PayloadSize
+	MOVQ  24(R11), SI   // PayloadBufOffset
+	CMPQ  CX, $2048
+	JA    done
+	LEAQ  (SI)(CX*1), DX // end
+	CMPQ  DX, SI
+	JCS   done           // end overflows
+	MOVQ  dstLen+56(FP), AX
+	SUBQ  BX, AX
+	CMPQ  CX, AX
+	JHI   done           // does not fit
+	MOVQ  BX, (R12)      // offs[i] = o
+	MOVQ  minOff+64(FP), AX
+	CMPQ  SI, AX
+	CMOVQCS SI, AX
+	MOVQ  AX, minOff+64(FP)
+	MOVQ  maxEnd+72(FP), AX
+	CMPQ  DX, AX
+	CMOVQHI DX, AX
+	MOVQ  AX, maxEnd+72(FP)
+	LEAQ  (R8)(BX*1), DI // destination
+	LEAQ  15(BX)(CX*1), BX
+	ANDQ  $~15, BX
+	MOVQ  dstLen+56(FP), AX
+	CMPQ  BX, AX
+	CMOVQHI AX, BX       // o = min(round_up(o+size, 16), dstLen)
+	ANDQ  R10, SI
+	ADDQ  R9, SI         // source
+	CMPQ  CX, $16
+	JBE   le16
+	CMPQ  CX, $32
+	JBE   le32
+	CMPQ  CX, $64
+	JBE   le64
+	CMPQ  CX, $128
+	JBE   le128
+
+	// 129..2048 bytes: the last 128 bytes first, then 128-byte blocks
+	// from the start while more than 128 bytes remain.
+	VMOVDQU -128(SI)(CX*1), Y4
+	VMOVDQU -96(SI)(CX*1), Y5
+	VMOVDQU -64(SI)(CX*1), Y6
+	VMOVDQU -32(SI)(CX*1), Y7
+	VMOVDQU Y4, -128(DI)(CX*1)
+	VMOVDQU Y5, -96(DI)(CX*1)
+	VMOVDQU Y6, -64(DI)(CX*1)
+	VMOVDQU Y7, -32(DI)(CX*1)
+
+block:
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	SUBQ    $128, CX
+	CMPQ    CX, $128
+	JHI     block
+	JMP     next
+
+le128: // 65..128
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU -64(SI)(CX*1), Y2
+	VMOVDQU -32(SI)(CX*1), Y3
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, -64(DI)(CX*1)
+	VMOVDQU Y3, -32(DI)(CX*1)
+	JMP     next
+
+le64: // 33..64
+	VMOVDQU 0(SI), Y0
+	VMOVDQU -32(SI)(CX*1), Y1
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, -32(DI)(CX*1)
+	JMP     next
+
+le32: // 17..32
+	MOVOU 0(SI), X0
+	MOVOU -16(SI)(CX*1), X1
+	MOVOU X0, 0(DI)
+	MOVOU X1, -16(DI)(CX*1)
+	JMP   next
+
+le16:
+	CMPQ CX, $8
+	JCS  lt8
+	MOVQ 0(SI), AX
+	MOVQ -8(SI)(CX*1), DX
+	MOVQ AX, 0(DI)
+	MOVQ DX, -8(DI)(CX*1)
+	JMP  next
+
+lt8:
+	CMPQ CX, $4
+	JCS  lt4
+	MOVL 0(SI), AX
+	MOVL -4(SI)(CX*1), DX
+	MOVL AX, 0(DI)
+	MOVL DX, -4(DI)(CX*1)
+	JMP  next
+
+lt4:
+	TESTQ CX, CX
+	JEQ   next
+	MOVB  0(SI), AX
+	MOVB  -1(SI)(CX*1), DX
+	MOVB  AX, 0(DI)
+	MOVB  DX, -1(DI)(CX*1)
+	SHRQ  $1, CX
+	MOVB  (SI)(CX*1), AX
+	MOVB  AX, (DI)(CX*1)
+
+next:
+	ADDQ $64, R11
+	ADDQ $8, R12
+	DECQ R13
+	JMP  loop
+
+done:
+	VZEROUPPER
+	MOVQ n+40(FP), AX
+	SUBQ R13, AX
+	MOVQ AX, done+80(FP)
+	MOVQ BX, oOut+88(FP)
+	MOVQ minOff+64(FP), AX
+	MOVQ AX, minOut+96(FP)
+	MOVQ maxEnd+72(FP), AX
+	MOVQ AX, maxOut+104(FP)
 	RET

@@ -2,17 +2,16 @@
 
 package eventring
 
-import "unsafe"
-
-// copyPayloadRun copies the payload of every descs[i] to base+offs[i]
-// (checked by the caller: in bounds, not overlapping). The race detector
-// uses it on amd64 too: it sees copy's writes, not copyRun's.
-func copyPayloadRun(base, payload unsafe.Pointer, maskP uint64, descs []Descriptor, offs []int) {
+// run copies the payloads of descs[0], descs[1], ... into dst, recording
+// their offsets in offs (as long as descs), until one is impossible or
+// does not fit, and returns how many it copied. The race detector uses this
+// version on amd64 too: it sees copy's writes, not copyRun's.
+func (b *batchCopy) run(descs []Descriptor, offs []int) int {
 	offs = offs[:len(descs)]
 	for i := range descs {
-		d := &descs[i]
-		size := uintptr(d.PayloadSize)
-		copy(unsafe.Slice((*byte)(unsafe.Add(base, offs[i])), size),
-			unsafe.Slice((*byte)(unsafe.Add(payload, d.PayloadBufOffset&maskP)), size))
+		if !b.step(&descs[i], &offs[i]) {
+			return i
+		}
 	}
+	return len(descs)
 }
