@@ -14,7 +14,7 @@
 // many it handled and the new state.
 //
 // Copies: up to 64 bytes two overlapping loads and stores of 1, 4, 8, 16
-// or 32 bytes; larger ones the last 64 bytes, then 64-byte blocks. Source
+// or 32 bytes; larger ones 64-byte blocks and the last 64 bytes. Source
 // and destination never overlap. SSE2 only (GOAMD64=v1); copyRunAVX2
 // below is the same with AVX2 moves. R14 and X15,
 // fixed in Go's internal ABI, are left alone.
@@ -65,16 +65,11 @@ loop:
 	CMPQ  CX, $64
 	JBE   le64
 
-	// 65..2048 bytes: the last 64 bytes first, then 64-byte blocks from
-	// the start while more than 64 bytes remain.
-	MOVOU -64(SI)(CX*1), X4
-	MOVOU -48(SI)(CX*1), X5
-	MOVOU -32(SI)(CX*1), X6
-	MOVOU -16(SI)(CX*1), X7
-	MOVOU X4, -64(DI)(CX*1)
-	MOVOU X5, -48(DI)(CX*1)
-	MOVOU X6, -32(DI)(CX*1)
-	MOVOU X7, -16(DI)(CX*1)
+	// 65..2048 bytes: 64-byte blocks from the start while more than 64
+	// bytes remain, then the last 64 bytes (overlapping): ascending, as
+	// the hardware prefetchers like it.
+	LEAQ  -64(SI)(CX*1), AX
+	LEAQ  -64(DI)(CX*1), DX
 
 block:
 	MOVOU 0(SI), X0
@@ -90,6 +85,14 @@ block:
 	SUBQ  $64, CX
 	CMPQ  CX, $64
 	JHI   block
+	MOVOU 0(AX), X4
+	MOVOU 16(AX), X5
+	MOVOU 32(AX), X6
+	MOVOU 48(AX), X7
+	MOVOU X4, 0(DX)
+	MOVOU X5, 16(DX)
+	MOVOU X6, 32(DX)
+	MOVOU X7, 48(DX)
 	JMP   next
 
 le64: // 33..64
@@ -159,9 +162,10 @@ done:
 // func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
 //	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
 //
-// copyRun with 32-byte AVX2 moves for payloads over 32 bytes (the last 128
-// bytes, then 128-byte blocks): half the loads and stores of the SSE2
-// loop for the 65..256-byte payloads most events carry.
+// copyRun with 32-byte AVX2 moves for payloads over 32 bytes (up to 256
+// bytes two, four or eight overlapping moves, then 128-byte blocks and the
+// last 128 bytes): half the loads and stores of the SSE2 loop for the
+// 65..256-byte payloads most events carry.
 TEXT ·copyRunAVX2(SB), NOSPLIT, $0-112
 	MOVQ base+0(FP), R8
 	MOVQ payload+8(FP), R9
@@ -211,16 +215,13 @@ loop:
 	CMPQ  CX, $128
 	JBE   le128
 
-	// 129..2048 bytes: the last 128 bytes first, then 128-byte blocks
-	// from the start while more than 128 bytes remain.
-	VMOVDQU -128(SI)(CX*1), Y4
-	VMOVDQU -96(SI)(CX*1), Y5
-	VMOVDQU -64(SI)(CX*1), Y6
-	VMOVDQU -32(SI)(CX*1), Y7
-	VMOVDQU Y4, -128(DI)(CX*1)
-	VMOVDQU Y5, -96(DI)(CX*1)
-	VMOVDQU Y6, -64(DI)(CX*1)
-	VMOVDQU Y7, -32(DI)(CX*1)
+	CMPQ  CX, $256
+	JBE   le256
+
+	// 257..2048 bytes: 128-byte blocks from the start while more than 128
+	// bytes remain, then the last 128 bytes (overlapping).
+	LEAQ  -128(SI)(CX*1), AX
+	LEAQ  -128(DI)(CX*1), DX
 
 block:
 	VMOVDQU 0(SI), Y0
@@ -236,6 +237,33 @@ block:
 	SUBQ    $128, CX
 	CMPQ    CX, $128
 	JHI     block
+	VMOVDQU 0(AX), Y4
+	VMOVDQU 32(AX), Y5
+	VMOVDQU 64(AX), Y6
+	VMOVDQU 96(AX), Y7
+	VMOVDQU Y4, 0(DX)
+	VMOVDQU Y5, 32(DX)
+	VMOVDQU Y6, 64(DX)
+	VMOVDQU Y7, 96(DX)
+	JMP     next
+
+le256: // 129..256
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU -128(SI)(CX*1), Y4
+	VMOVDQU -96(SI)(CX*1), Y5
+	VMOVDQU -64(SI)(CX*1), Y6
+	VMOVDQU -32(SI)(CX*1), Y7
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	VMOVDQU Y4, -128(DI)(CX*1)
+	VMOVDQU Y5, -96(DI)(CX*1)
+	VMOVDQU Y6, -64(DI)(CX*1)
+	VMOVDQU Y7, -32(DI)(CX*1)
 	JMP     next
 
 le128: // 65..128

@@ -225,13 +225,7 @@ func passPayloadBatch(ring *eventring.Ring, descs []eventring.Descriptor, offs [
 			if err != nil {
 				return n, sum, err
 			}
-			for i := range batch[:c] {
-				d := &batch[i]
-				sum += descSum(d)
-				if d.PayloadSize >= 8 {
-					sum += binary.LittleEndian.Uint64(buf[offs[i]:])
-				}
-			}
+			sum += batchSum(batch[:c], offs[:c], buf)
 			n += uint64(c)
 			batch = batch[c:]
 		}
@@ -239,6 +233,20 @@ func passPayloadBatch(ring *eventring.Ring, descs []eventring.Descriptor, offs [
 			return n, sum, nil
 		}
 	}
+}
+
+// batchSum is the checksum of a batch whose payloads CopyPayloads put in
+// buf (none expired).
+func batchSum(batch []eventring.Descriptor, offs []int, buf []byte) (sum uint64) {
+	offs = offs[:len(batch)]
+	for i := range batch {
+		d := &batch[i]
+		sum += descSum(d)
+		if d.PayloadSize >= 8 {
+			sum += binary.LittleEndian.Uint64(buf[offs[i]:])
+		}
+	}
+	return sum
 }
 
 // pin locks the goroutine to its thread and the thread to cpu.
