@@ -22,7 +22,7 @@
 // reader's wall clock minus each event's record_epoch_nanos. The writer is
 // pinned to CPU 0 and the reader to CPU 1 (--no-pin to disable).
 //
-//	ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--no-pin]
+//	ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--no-pin]
 //
 // is the recorder's throughput yardstick, the counterpart of "cref live":
 // an unpaced writer process and a busy-polling reader that checks every
@@ -74,7 +74,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]\n       ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--no-pin]")
+	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]\n       ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--no-pin]")
 	os.Exit(2)
 }
 
