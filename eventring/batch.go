@@ -84,10 +84,10 @@ func (rd *Reader) NextBatch(ctx context.Context, dst []Descriptor) (n int, err e
 // offs is full; call again with the rest. dst and offs are the caller's:
 // CopyPayloads never allocates and keeps no reference to them.
 //
-// Expiry is checked once per call, after all the copies: payload offsets
-// grow with sequence numbers and the writer's buffer window start only
-// grows, so one check of the batch's oldest offset proves every payload
-// of the batch intact (spec §4.3–4.4). If the writer reclaimed some of
+// Expiry is checked once per call, after all the copies: the writer's
+// buffer window start only grows, so one check of the batch's lowest
+// payload offset (its oldest payload: offsets grow with sequence numbers)
+// proves every payload of the batch intact (spec §4.3–4.4). If the writer reclaimed some of
 // them before or during the copy, exactly those get offs[i] = -1 (their
 // bytes in dst are garbage) and the error is a *BatchExpiredError
 // wrapping ErrPayloadExpired; every payload with offs[i] >= 0 is intact
