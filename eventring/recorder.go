@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -82,9 +81,6 @@ func CreateWithOptions(path string, sizes Sizes, contentType ContentType, schema
 	}
 	return w, nil
 }
-
-// wallClock is CLOCK_REALTIME in nanoseconds since the UNIX epoch.
-func wallClock() uint64 { return uint64(time.Now().UnixNano()) }
 
 func create(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
 	if !platformSupported {
