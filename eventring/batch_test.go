@@ -98,7 +98,7 @@ func TestBatchMatchesPerEvent(t *testing.T) {
 	require.Len(t, want, events)
 
 	for _, bs := range []int{1, 2, 3, 7, 64, 1000, 6000} {
-		for _, dstLen := range []int{0, 15, 3000, 5000, 1 << 16} {
+		for _, dstLen := range []int{0, 15, 3000, 5000, 1 << 16, 16 << 20} {
 			t.Run("batch="+strconv.Itoa(bs)+"/dst="+strconv.Itoa(dstLen), func(t *testing.T) {
 				rd := ring.NewReader()
 				rd.SetSeqno(1)

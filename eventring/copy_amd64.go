@@ -23,6 +23,9 @@ func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs
 func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
 	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
 
+// runChunk bounds the events of one copyRun call (at most 2 KiB each).
+const runChunk = 1024
+
 // copyRunFunc is copyRunAVX2 where the CPU has AVX2, else copyRun.
 var copyRunFunc = copyRun
 
@@ -40,15 +43,21 @@ func init() {
 // costs); step takes the others.
 func (b *batchCopy) run(descs []Descriptor, offs []int) int {
 	offs = offs[:len(descs)]
-	for i := 0; i < len(descs); i++ {
-		k, o, lo, hi := copyRunFunc(b.base, b.payload, b.maskP, &descs[i], &offs[i], len(descs)-i, b.o, b.dstLen, b.minOff, b.maxEnd)
+	for i := 0; i < len(descs); {
+		// At most runChunk events per call: the assembly loop cannot be
+		// preempted, and a huge batch must not hold up the GC.
+		n := min(len(descs)-i, runChunk)
+		k, o, lo, hi := copyRunFunc(b.base, b.payload, b.maskP, &descs[i], &offs[i], n, b.o, b.dstLen, b.minOff, b.maxEnd)
 		b.o, b.minOff, b.maxEnd = o, lo, hi
-		if i += k; i == len(descs) {
-			break
+		if i += k; k == n {
+			continue
 		}
+		// copyRun stopped at descs[i]: a large payload, or one that
+		// cannot be copied.
 		if !b.step(&descs[i], &offs[i]) {
 			return i
 		}
+		i++
 	}
 	return len(descs)
 }
