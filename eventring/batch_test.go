@@ -712,3 +712,29 @@ func TestCrossProcessBatchStream(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyPayloadsLongRun: one call copies thousands of small payloads
+// (more than one chunk of the copy loop).
+func TestCopyPayloadsLongRun(t *testing.T) {
+	w, _ := newTestRecorder(t)
+	const events = 3000
+	for i := range events {
+		recordSelfCheck(t, w, uint64(16+i%200))
+	}
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	descs := make([]Descriptor, events)
+	n, _ := rd.TryNextBatch(descs)
+	require.Equal(t, events, n)
+	offs := make([]int, events)
+	dst := make([]byte, 1<<20)
+	k, err := ring.CopyPayloads(dst, descs, offs)
+	require.NoError(t, err)
+	require.Equal(t, events, k)
+	valid, expired := checkBatch(t, ring, dst, descs, offs, err)
+	require.Equal(t, events, valid)
+	require.Zero(t, expired)
+}
