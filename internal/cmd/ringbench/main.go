@@ -98,7 +98,7 @@ func cmdRead(out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("read", flag.ExitOnError)
 	mode := fs.String("mode", "desc", "desc: descriptors only; payload: also check/copy/check every payload; desc-batch, payload-batch: the same in batches")
 	passes := fs.Int("passes", 5, "passes over the ring; the first is a warm-up")
-	batch := fs.Int("batch", 256, "descriptors per batch in the -batch modes")
+	batch := fs.Int("batch", 16, "descriptors per batch in the -batch modes")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
