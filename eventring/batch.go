@@ -81,7 +81,8 @@ func (rd *Reader) NextBatch(ctx context.Context, dst []Descriptor) (n int, err e
 // keep the alignment their decoders need when dst's array is 16-byte
 // aligned (a large make([]byte, n) is). It returns how many of descs it
 // handled: descs[:n] and offs[:n] are done, n < len(descs) when dst or
-// offs is full; call again with the rest. dst and offs are the caller's:
+// offs is full; call again with the rest (offs past n may have been
+// written too). dst and offs are the caller's:
 // CopyPayloads never allocates and keeps no reference to them.
 //
 // Expiry is checked once per call, after all the copies: the writer's
@@ -175,10 +176,7 @@ var testHookBatchCopied func()
 //go:noinline
 func (r *Ring) copyPayloadsSlow(descs []Descriptor, offs []int) (int, error) {
 	if r.closed.Load() {
-		for i := range offs {
-			offs[i] = -1
-		}
-		return len(descs), ErrClosed
+		return 0, ErrClosed
 	}
 	n := len(descs)
 	for i := range descs {
