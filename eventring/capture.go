@@ -151,8 +151,10 @@ func (r *Ring) captureLive(ctx context.Context) (snapshotImage, error) {
 		copy(img.payload[i:i+n], unsafe.Slice((*byte)(unsafe.Add(r.payload, i)), n))
 		v += n
 	}
-	// The control words last (on amd64 loads are not reordered with older
-	// loads, so the copy above is complete before they are read).
+	// The control words last: loadFence orders the copies above before
+	// them (free on amd64, whose loads are not reordered with older loads;
+	// a barrier on arm64).
+	loadFence()
 	img.hdr = r.imageHeader(reserved)
 	return img, nil
 }

@@ -76,6 +76,11 @@ func startWriter(t *testing.T, mode string, env ...string) (*exec.Cmd, string, *
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ring")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if emu := os.Getenv("EVENTRING_TEST_EMULATOR"); emu != "" {
+		// Under qemu-user without binfmt_misc the kernel cannot run the
+		// test binary itself: run the writer through the emulator too.
+		cmd = exec.Command(emu, os.Args[0], "-test.run=^$")
+	}
 	cmd.Env = append(os.Environ(), append(env, "EVENTRING_TEST_WRITER="+mode, "EVENTRING_TEST_PATH="+path)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

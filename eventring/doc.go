@@ -46,9 +46,18 @@
 // still reports true after the view was used; [Ring.CopyPayload] does the
 // check-copy-check sequence for you.
 //
+// Batches amortize the per-event work: [Reader.TryNextBatch] (or the
+// blocking [Reader.NextBatch]) copies many descriptors into the caller's
+// slice, and [Ring.CopyPayloads] copies their payloads into the caller's
+// buffer with a single expiry check for the whole batch, marking exactly the
+// payloads the writer reclaimed:
+//
+//	n, _ := r.TryNextBatch(descs)                     // descs []Descriptor
+//	k, err := ring.CopyPayloads(buf, descs[:n], offs) // payload i: buf[offs[i]:][:descs[i].PayloadSize]
+//
 // A [Recorder] writes rings byte-exactly like the daemon's recorder; tests
 // and replay tools use it.
 //
-// Only linux/amd64 is supported; on other platforms Open and Create return
-// [ErrUnsupported].
+// Only linux/amd64 and linux/arm64 are supported; on other platforms Open
+// and Create return [ErrUnsupported].
 package eventring

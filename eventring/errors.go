@@ -9,8 +9,9 @@ import (
 // Sentinel errors. Errors returned by this package wrap one of these (test
 // with errors.Is) and name the file and the offending value.
 var (
-	// ErrUnsupported: the platform cannot map event rings (not linux/amd64).
-	ErrUnsupported = errors.New("eventring: unsupported platform (linux/amd64 only)")
+	// ErrUnsupported: the platform cannot map event rings (not linux/amd64
+	// or linux/arm64).
+	ErrUnsupported = errors.New("eventring: unsupported platform (linux/amd64 and linux/arm64 only)")
 	// ErrBadMagic: the first 6 bytes are not "RING01".
 	ErrBadMagic = errors.New("eventring: not an event ring (bad magic)")
 	// ErrBadContentType: the content type is NONE or out of range.

@@ -42,6 +42,7 @@ func (r *Ring) Payload(d *Descriptor) []byte {
 // impossible descriptors are never valid). Call it after using a Payload
 // view to confirm what was read.
 func (r *Ring) PayloadValid(d *Descriptor) bool {
+	loadFence() // what was read from the view is read before the check
 	off, size := d.PayloadBufOffset, uint64(d.PayloadSize)
 	end := off + size
 	return end >= off && size <= r.maxPayload && (end <= r.nextSeen.Load() || r.refreshNext(end)) &&
@@ -78,6 +79,7 @@ func (r *Ring) CopyPayload(d *Descriptor, dst []byte) ([]byte, error) {
 		size <= uint64(cap(dst)) && off >= atomic.LoadUint64(r.window) {
 		dst = dst[:size]
 		copy(dst, unsafe.Slice((*byte)(unsafe.Add(r.payload, off&r.maskP)), size))
+		loadFence()
 		if off >= atomic.LoadUint64(r.window) {
 			return dst, nil
 		}

@@ -78,6 +78,7 @@ func (rd *Reader) TryNext(d *Descriptor) Result {
 		return notReadyOrGap(seq, r)
 	}
 	*d = *s
+	loadFence() // the copy completes before the re-check (a no-op on amd64)
 	// The writer zeroes seqno before touching a slot, so an unchanged
 	// seqno after the copy proves the copy is not torn.
 	if d.Seqno = atomic.LoadUint64(&s.Seqno); d.Seqno != seq {

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -61,6 +60,10 @@ type RecorderOptions struct {
 	// records; set it for deterministic output (fixtures, or replays that
 	// keep the original times).
 	Clock func() uint64
+	// Populate pre-faults the ring's pages for writing
+	// (MADV_POPULATE_WRITE), so that the first lap over the ring takes no
+	// page faults. On a sparse ring file it allocates the whole file.
+	Populate bool
 }
 
 // CreateWithOptions is Create with options.
@@ -69,15 +72,15 @@ func CreateWithOptions(path string, sizes Sizes, contentType ContentType, schema
 	if err != nil {
 		return nil, fmt.Errorf("eventring: create %s: %w", path, err)
 	}
+	if opts.Populate {
+		w.m.populateWrite(sizes)
+	}
 	w.clock = opts.Clock
 	if w.clock == nil {
 		w.clock = wallClock
 	}
 	return w, nil
 }
-
-// wallClock is CLOCK_REALTIME in nanoseconds since the UNIX epoch.
-func wallClock() uint64 { return uint64(time.Now().UnixNano()) }
 
 func create(path string, sizes Sizes, contentType ContentType, schemaHash [32]byte) (*Recorder, error) {
 	if !platformSupported {
@@ -280,6 +283,7 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 		// buffer behind another from moving the window backwards.)
 		atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width)
 	}
+	storeFence() // the reservation is visible before the new fields (a no-op on amd64)
 	slot.PayloadSize = uint32(size)
 	slot.PayloadBufOffset = begin
 	slot.RecordEpochNanos = t

@@ -206,6 +206,7 @@ func (r *Ring) TryCopy(seqno uint64, d *Descriptor) bool {
 	}
 	s := r.slot(seqno - 1)
 	*d = *s
+	loadFence()
 	d.Seqno = atomic.LoadUint64(&s.Seqno)
 	return d.Seqno == seqno
 }

@@ -1,7 +1,7 @@
 // Command ringbench measures eventring's reading speed and cross-process
 // latency.
 //
-//	ringbench read FILE [--mode desc|payload] [--passes N]
+//	ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]
 //
 // reads every event of a ring or snapshot N times (pass 1 is a warm-up)
 // and prints one line, "events=N checksum=0x%016x ns_per_event=X", X being
@@ -9,7 +9,10 @@
 // testdata README defines: desc mode sums, with u64 wrap-around, the XOR of
 // every descriptor field; payload mode additionally copies each payload
 // (check, copy, check) and adds its first 8 bytes as a little-endian u64
-// (0 when shorter). The line format lets it run alternately with a C reader.
+// (0 when shorter). The -batch modes compute the same checksums reading B
+// descriptors at a time (Reader.TryNextBatch) and copying their payloads
+// with one expiry check per batch (Ring.CopyPayloads). The line format lets
+// it run alternately with a C reader.
 //
 //	ringbench latency [--rate 1000000] [--size 100] [--duration 5s] [--dir /dev/shm]
 //
@@ -18,6 +21,12 @@
 // ring, follows it with a busy-spinning reader and prints percentiles of the
 // reader's wall clock minus each event's record_epoch_nanos. The writer is
 // pinned to CPU 0 and the reader to CPU 1 (--no-pin to disable).
+//
+//	ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--no-pin]
+//
+// is the recorder's throughput yardstick, the counterpart of "cref live":
+// an unpaced writer process and a busy-polling reader that checks every
+// payload, printing cref's "live" line (see live.go).
 package main
 
 import (
@@ -51,6 +60,10 @@ func main() {
 		err = cmdLatency(os.Args[2:])
 	case "write":
 		err = cmdWrite(os.Args[2:])
+	case "live":
+		err = cmdLive(os.Args[2:])
+	case "live-writer":
+		err = cmdLiveWriter(os.Args[2:])
 	default:
 		usage()
 	}
@@ -61,7 +74,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload] [--passes N]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]")
+	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]\n       ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--no-pin]")
 	os.Exit(2)
 }
 
@@ -83,13 +96,18 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func cmdRead(out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("read", flag.ExitOnError)
-	mode := fs.String("mode", "desc", "desc: descriptors only; payload: also check/copy/check every payload")
+	mode := fs.String("mode", "desc", "desc: descriptors only; payload: also check/copy/check every payload; desc-batch, payload-batch: the same in batches")
 	passes := fs.Int("passes", 5, "passes over the ring; the first is a warm-up")
+	batch := fs.Int("batch", 16, "descriptors per batch in the -batch modes")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || (*mode != "desc" && *mode != "payload") || *passes < 2 {
+	switch {
+	case len(pos) != 1, *passes < 2, *batch < 1:
+		usage()
+	case *mode == "desc", *mode == "payload", *mode == "desc-batch", *mode == "payload-batch":
+	default:
 		usage()
 	}
 	ring, err := eventring.OpenWithOptions(pos[0], eventring.OpenOptions{Populate: true})
@@ -102,14 +120,21 @@ func cmdRead(out io.Writer, args []string) error {
 	// One buffer for every pass: a pass must not allocate (a GC cycle
 	// during a pass distorts it).
 	buf := make([]byte, 0, 1<<20)
+	descs := make([]eventring.Descriptor, *batch)
+	offs := make([]int, *batch)
 	for p := range *passes {
 		start := time.Now()
 		var n uint64
 		var err error
-		if *mode == "desc" {
+		switch *mode {
+		case "desc":
 			n, sum = passDesc(ring)
-		} else {
+		case "payload":
 			n, sum, err = passPayload(ring, buf)
+		case "desc-batch":
+			n, sum = passDescBatch(ring, descs)
+		case "payload-batch":
+			n, sum, err = passPayloadBatch(ring, descs, offs, buf[:cap(buf)])
 		}
 		el := time.Since(start)
 		if err != nil {
@@ -169,6 +194,59 @@ func passPayload(ring *eventring.Ring, buf []byte) (n, sum uint64, err error) {
 		n++
 	}
 	return n, sum, nil
+}
+
+// passDescBatch is passDesc reading len(descs) descriptors at a time.
+func passDescBatch(ring *eventring.Ring, descs []eventring.Descriptor) (n, sum uint64) {
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	for {
+		k, _ := rd.TryNextBatch(descs)
+		for i := range descs[:k] {
+			sum += descSum(&descs[i])
+		}
+		n += uint64(k)
+		if k < len(descs) {
+			return n, sum
+		}
+	}
+}
+
+// passPayloadBatch is passPayload in batches: the descriptors of
+// len(descs) events, then their payloads copied into buf with one expiry
+// check per batch (or per buf-full).
+func passPayloadBatch(ring *eventring.Ring, descs []eventring.Descriptor, offs []int, buf []byte) (n, sum uint64, err error) {
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	for {
+		k, _ := rd.TryNextBatch(descs)
+		for batch := descs[:k]; len(batch) > 0; {
+			c, err := ring.CopyPayloads(buf, batch, offs)
+			if err != nil {
+				return n, sum, err
+			}
+			sum += batchSum(batch[:c], offs[:c], buf)
+			n += uint64(c)
+			batch = batch[c:]
+		}
+		if k < len(descs) {
+			return n, sum, nil
+		}
+	}
+}
+
+// batchSum is the checksum of a batch whose payloads CopyPayloads put in
+// buf (none expired).
+func batchSum(batch []eventring.Descriptor, offs []int, buf []byte) (sum uint64) {
+	offs = offs[:len(batch)]
+	for i := range batch {
+		d := &batch[i]
+		sum += descSum(d)
+		if d.PayloadSize >= 8 {
+			sum += binary.LittleEndian.Uint64(buf[offs[i]:])
+		}
+	}
+	return sum
 }
 
 // pin locks the goroutine to its thread and the thread to cpu.

@@ -22,6 +22,8 @@ func TestReadChecksums(t *testing.T) {
 	for _, tc := range []struct{ mode, sum string }{
 		{"desc", "0xc335b1710fbd9b71"},
 		{"payload", "0x2eb87ffbe3b57c05"},
+		{"desc-batch", "0xc335b1710fbd9b71"},
+		{"payload-batch", "0x2eb87ffbe3b57c05"},
 	} {
 		var out bytes.Buffer
 		if err := cmdRead(&out, []string{snap, "--mode", tc.mode, "--passes", "2"}); err != nil {

@@ -1,0 +1,339 @@
+//go:build amd64 && !race
+
+#include "textflag.h"
+
+// func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
+//	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
+//
+// batchCopy.run's loop: for each of the n descriptors from descs, while its
+// payload is at most 2 KiB, its end does not overflow and it fits in
+// dstLen-o: offs[i] = o, copy the PayloadSize bytes at payload +
+// PayloadBufOffset&maskP to base+o, o = min(round_up(o+size, 16), dstLen),
+// and track the lowest offset and the highest end. (2 KiB is far below the
+// ring's largest possible payload, so that check is implied.) Returns how
+// many it handled and the new state.
+//
+// Copies: up to 64 bytes two overlapping loads and stores of 1, 4, 8, 16
+// or 32 bytes; larger ones 64-byte blocks and the last 64 bytes. Source
+// and destination never overlap. SSE2 only (GOAMD64=v1); copyRunAVX2
+// below is the same with AVX2 moves. R14 and X15,
+// fixed in Go's internal ABI, are left alone.
+TEXT ·copyRun(SB), NOSPLIT, $0-112
+	MOVQ base+0(FP), R8
+	MOVQ payload+8(FP), R9
+	MOVQ maskP+16(FP), R10
+	MOVQ descs+24(FP), R11
+	MOVQ offs+32(FP), R12
+	MOVQ n+40(FP), R13
+	MOVQ o+48(FP), BX
+
+loop:
+	TESTQ R13, R13
+	JEQ   done
+	MOVLQZX 12(R11), CX // PayloadSize
+	MOVQ  24(R11), SI   // PayloadBufOffset
+	CMPQ  CX, $2048
+	JA    done
+	LEAQ  (SI)(CX*1), DX // end
+	CMPQ  DX, SI
+	JCS   done           // end overflows
+	MOVQ  dstLen+56(FP), AX
+	SUBQ  BX, AX
+	CMPQ  CX, AX
+	JHI   done           // does not fit
+	MOVQ  BX, (R12)      // offs[i] = o
+	MOVQ  minOff+64(FP), AX
+	CMPQ  SI, AX
+	CMOVQCS SI, AX
+	MOVQ  AX, minOff+64(FP)
+	MOVQ  maxEnd+72(FP), AX
+	CMPQ  DX, AX
+	CMOVQHI DX, AX
+	MOVQ  AX, maxEnd+72(FP)
+	LEAQ  (R8)(BX*1), DI // destination
+	LEAQ  15(BX)(CX*1), BX
+	ANDQ  $~15, BX
+	MOVQ  dstLen+56(FP), AX
+	CMPQ  BX, AX
+	CMOVQHI AX, BX       // o = min(round_up(o+size, 16), dstLen)
+	ANDQ  R10, SI
+	ADDQ  R9, SI         // source
+	CMPQ  CX, $16
+	JBE   le16
+	CMPQ  CX, $32
+	JBE   le32
+	CMPQ  CX, $64
+	JBE   le64
+
+	// 65..2048 bytes: 64-byte blocks from the start while more than 64
+	// bytes remain, then the last 64 bytes (overlapping): ascending, as
+	// the hardware prefetchers like it.
+	LEAQ  -64(SI)(CX*1), AX
+	LEAQ  -64(DI)(CX*1), DX
+
+block:
+	MOVOU 0(SI), X0
+	MOVOU 16(SI), X1
+	MOVOU 32(SI), X2
+	MOVOU 48(SI), X3
+	MOVOU X0, 0(DI)
+	MOVOU X1, 16(DI)
+	MOVOU X2, 32(DI)
+	MOVOU X3, 48(DI)
+	ADDQ  $64, SI
+	ADDQ  $64, DI
+	SUBQ  $64, CX
+	CMPQ  CX, $64
+	JHI   block
+	MOVOU 0(AX), X4
+	MOVOU 16(AX), X5
+	MOVOU 32(AX), X6
+	MOVOU 48(AX), X7
+	MOVOU X4, 0(DX)
+	MOVOU X5, 16(DX)
+	MOVOU X6, 32(DX)
+	MOVOU X7, 48(DX)
+	JMP   next
+
+le64: // 33..64
+	MOVOU 0(SI), X0
+	MOVOU 16(SI), X1
+	MOVOU -32(SI)(CX*1), X2
+	MOVOU -16(SI)(CX*1), X3
+	MOVOU X0, 0(DI)
+	MOVOU X1, 16(DI)
+	MOVOU X2, -32(DI)(CX*1)
+	MOVOU X3, -16(DI)(CX*1)
+	JMP   next
+
+le32: // 17..32
+	MOVOU 0(SI), X0
+	MOVOU -16(SI)(CX*1), X1
+	MOVOU X0, 0(DI)
+	MOVOU X1, -16(DI)(CX*1)
+	JMP   next
+
+le16:
+	CMPQ CX, $8
+	JCS  lt8
+	MOVQ 0(SI), AX
+	MOVQ -8(SI)(CX*1), DX
+	MOVQ AX, 0(DI)
+	MOVQ DX, -8(DI)(CX*1)
+	JMP  next
+
+lt8:
+	CMPQ CX, $4
+	JCS  lt4
+	MOVL 0(SI), AX
+	MOVL -4(SI)(CX*1), DX
+	MOVL AX, 0(DI)
+	MOVL DX, -4(DI)(CX*1)
+	JMP  next
+
+lt4:
+	TESTQ CX, CX
+	JEQ   next
+	MOVB  0(SI), AX
+	MOVB  -1(SI)(CX*1), DX
+	MOVB  AX, 0(DI)
+	MOVB  DX, -1(DI)(CX*1)
+	SHRQ  $1, CX
+	MOVB  (SI)(CX*1), AX
+	MOVB  AX, (DI)(CX*1)
+
+next:
+	ADDQ $64, R11
+	ADDQ $8, R12
+	DECQ R13
+	JMP  loop
+
+done:
+	MOVQ n+40(FP), AX
+	SUBQ R13, AX
+	MOVQ AX, done+80(FP)
+	MOVQ BX, oOut+88(FP)
+	MOVQ minOff+64(FP), AX
+	MOVQ AX, minOut+96(FP)
+	MOVQ maxEnd+72(FP), AX
+	MOVQ AX, maxOut+104(FP)
+	RET
+
+// func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
+//	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
+//
+// copyRun with 32-byte AVX2 moves for payloads over 32 bytes (up to 256
+// bytes two, four or eight overlapping moves, then 128-byte blocks and the
+// last 128 bytes): half the loads and stores of the SSE2 loop for the
+// 65..256-byte payloads most events carry.
+TEXT ·copyRunAVX2(SB), NOSPLIT, $0-112
+	MOVQ base+0(FP), R8
+	MOVQ payload+8(FP), R9
+	MOVQ maskP+16(FP), R10
+	MOVQ descs+24(FP), R11
+	MOVQ offs+32(FP), R12
+	MOVQ n+40(FP), R13
+	MOVQ o+48(FP), BX
+
+loop:
+	TESTQ R13, R13
+	JEQ   done
+	MOVLQZX 12(R11), CX // PayloadSize
+	MOVQ  24(R11), SI   // PayloadBufOffset
+	CMPQ  CX, $2048
+	JA    done
+	LEAQ  (SI)(CX*1), DX // end
+	CMPQ  DX, SI
+	JCS   done           // end overflows
+	MOVQ  dstLen+56(FP), AX
+	SUBQ  BX, AX
+	CMPQ  CX, AX
+	JHI   done           // does not fit
+	MOVQ  BX, (R12)      // offs[i] = o
+	MOVQ  minOff+64(FP), AX
+	CMPQ  SI, AX
+	CMOVQCS SI, AX
+	MOVQ  AX, minOff+64(FP)
+	MOVQ  maxEnd+72(FP), AX
+	CMPQ  DX, AX
+	CMOVQHI DX, AX
+	MOVQ  AX, maxEnd+72(FP)
+	LEAQ  (R8)(BX*1), DI // destination
+	LEAQ  15(BX)(CX*1), BX
+	ANDQ  $~15, BX
+	MOVQ  dstLen+56(FP), AX
+	CMPQ  BX, AX
+	CMOVQHI AX, BX       // o = min(round_up(o+size, 16), dstLen)
+	ANDQ  R10, SI
+	ADDQ  R9, SI         // source
+	CMPQ  CX, $16
+	JBE   le16
+	CMPQ  CX, $32
+	JBE   le32
+	CMPQ  CX, $64
+	JBE   le64
+	CMPQ  CX, $128
+	JBE   le128
+
+	CMPQ  CX, $256
+	JBE   le256
+
+	// 257..2048 bytes: 128-byte blocks from the start while more than 128
+	// bytes remain, then the last 128 bytes (overlapping).
+	LEAQ  -128(SI)(CX*1), AX
+	LEAQ  -128(DI)(CX*1), DX
+
+block:
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	SUBQ    $128, CX
+	CMPQ    CX, $128
+	JHI     block
+	VMOVDQU 0(AX), Y4
+	VMOVDQU 32(AX), Y5
+	VMOVDQU 64(AX), Y6
+	VMOVDQU 96(AX), Y7
+	VMOVDQU Y4, 0(DX)
+	VMOVDQU Y5, 32(DX)
+	VMOVDQU Y6, 64(DX)
+	VMOVDQU Y7, 96(DX)
+	JMP     next
+
+le256: // 129..256
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU -128(SI)(CX*1), Y4
+	VMOVDQU -96(SI)(CX*1), Y5
+	VMOVDQU -64(SI)(CX*1), Y6
+	VMOVDQU -32(SI)(CX*1), Y7
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	VMOVDQU Y4, -128(DI)(CX*1)
+	VMOVDQU Y5, -96(DI)(CX*1)
+	VMOVDQU Y6, -64(DI)(CX*1)
+	VMOVDQU Y7, -32(DI)(CX*1)
+	JMP     next
+
+le128: // 65..128
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU -64(SI)(CX*1), Y2
+	VMOVDQU -32(SI)(CX*1), Y3
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, -64(DI)(CX*1)
+	VMOVDQU Y3, -32(DI)(CX*1)
+	JMP     next
+
+le64: // 33..64
+	VMOVDQU 0(SI), Y0
+	VMOVDQU -32(SI)(CX*1), Y1
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, -32(DI)(CX*1)
+	JMP     next
+
+le32: // 17..32
+	MOVOU 0(SI), X0
+	MOVOU -16(SI)(CX*1), X1
+	MOVOU X0, 0(DI)
+	MOVOU X1, -16(DI)(CX*1)
+	JMP   next
+
+le16:
+	CMPQ CX, $8
+	JCS  lt8
+	MOVQ 0(SI), AX
+	MOVQ -8(SI)(CX*1), DX
+	MOVQ AX, 0(DI)
+	MOVQ DX, -8(DI)(CX*1)
+	JMP  next
+
+lt8:
+	CMPQ CX, $4
+	JCS  lt4
+	MOVL 0(SI), AX
+	MOVL -4(SI)(CX*1), DX
+	MOVL AX, 0(DI)
+	MOVL DX, -4(DI)(CX*1)
+	JMP  next
+
+lt4:
+	TESTQ CX, CX
+	JEQ   next
+	MOVB  0(SI), AX
+	MOVB  -1(SI)(CX*1), DX
+	MOVB  AX, 0(DI)
+	MOVB  DX, -1(DI)(CX*1)
+	SHRQ  $1, CX
+	MOVB  (SI)(CX*1), AX
+	MOVB  AX, (DI)(CX*1)
+
+next:
+	ADDQ $64, R11
+	ADDQ $8, R12
+	DECQ R13
+	JMP  loop
+
+done:
+	VZEROUPPER
+	MOVQ n+40(FP), AX
+	SUBQ R13, AX
+	MOVQ AX, done+80(FP)
+	MOVQ BX, oOut+88(FP)
+	MOVQ minOff+64(FP), AX
+	MOVQ AX, minOut+96(FP)
+	MOVQ maxEnd+72(FP), AX
+	MOVQ AX, maxOut+104(FP)
+	RET
