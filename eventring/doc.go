@@ -60,4 +60,9 @@
 //
 // Only linux/amd64 and linux/arm64 are supported; on other platforms Open
 // and Create return [ErrUnsupported].
+//
+// Section numbers (spec §N) refer to the event ring ABI specification,
+// event-ring-abi.md, which is kept outside this repository;
+// docs/ARCHITECTURE.md ("The specification the code cites") says what each
+// cited section covers.
 package eventring
