@@ -1,6 +1,7 @@
 package execevents
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/monadgo/events/eventring"
@@ -50,19 +51,70 @@ func readPayload(src eventring.PayloadSource, d *eventring.Descriptor, buf []uin
 	if !src.PayloadValid(d) {
 		return nil, buf, expiredError(d)
 	}
+	// A size the event type cannot have is refused before anything is
+	// copied, so a hostile payload_size costs no memory.
+	if err := sizeError(EventType(d.EventType), uint64(d.PayloadSize)); err != nil {
+		return nil, buf, err
+	}
 	q := src.Payload(d)
 	if uint64(len(q)) != uint64(d.PayloadSize) {
 		return nil, buf, &eventring.ExpiredError{Seqno: d.Seqno, EventType: d.EventType, Offset: d.PayloadBufOffset, Size: d.PayloadSize, Err: eventring.ErrBadDescriptor}
 	}
-	if words := (len(q) + 7) / 8; cap(buf) < words {
-		buf = make([]uint64, words)
+	dst := buf
+	if words := (len(q) + 7) / 8; cap(dst) < words {
+		dst = make([]uint64, words)
+		if words <= keepWords {
+			buf = dst // kept for the next Read; larger ones are not pinned
+		}
 	}
-	p := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(buf[:cap(buf)]))), len(q))
+	p := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst[:cap(dst)]))), len(q))
 	copy(p, q)
 	if !src.PayloadValid(d) {
 		return nil, buf, expiredError(d)
 	}
 	return p, buf, nil
+}
+
+// keepWords bounds the buffer a Decoder keeps between Reads (1 MiB, far
+// above a typical payload): a larger payload is copied into memory of its
+// own, so one huge event does not stay pinned by the Decoder.
+const keepWords = 1 << 20 / 8
+
+// sizeError reports, as a *PayloadError, a payload size that events of type
+// t cannot have by the Events table: not the fixed size of a payload without
+// trailing arrays, shorter than the fixed struct of one with them, or not
+// one of the listed sizes. Codes the schema lacks (and 0) decode as
+// UnknownEvent, of any size.
+func sizeError(t EventType, n uint64) error {
+	if t == 0 || int(t) >= len(Events) {
+		return nil
+	}
+	info := &Events[t]
+	fixed := uint64(info.Size)
+	switch {
+	case len(info.Sizes) > 0:
+		for _, s := range info.Sizes {
+			if uint64(s) == n {
+				return nil
+			}
+		}
+		err := ErrPayloadShort
+		if n > fixed {
+			err = ErrPayloadLong
+		}
+		return payloadError(t, fixed, int(min(n, math.MaxInt32)), err, "not one of the sizes the event type allows")
+	case len(info.Trailing) > 0:
+		if n < fixed {
+			return payloadError(t, fixed, int(n), ErrPayloadShort, "shorter than the fixed payload struct")
+		}
+	case n != fixed:
+		err := ErrPayloadShort
+		if n > fixed {
+			err = ErrPayloadLong
+		}
+		return payloadError(t, fixed, int(min(n, math.MaxInt32)), err, "not the event type's payload size")
+	}
+	return nil
 }
 
 // expiredError is eventring's error for a payload the writer reclaimed.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -372,5 +373,54 @@ func TestDecoderReadAllocs(t *testing.T) {
 	pass()
 	if allocs := testing.AllocsPerRun(5, pass); allocs != 0 {
 		t.Errorf("%v allocations per pass over %d events, want 0", allocs, len(ds))
+	}
+}
+
+// vouchingSource vouches for every payload and counts the views it hands
+// out; the bytes are whatever the test put there.
+type vouchingSource struct {
+	p     []byte
+	reads int
+}
+
+func (s *vouchingSource) Payload(*eventring.Descriptor) []byte  { s.reads++; return s.p }
+func (*vouchingSource) PayloadValid(*eventring.Descriptor) bool { return true }
+
+// TestReadRefusesImpossibleSizeBeforeCopying: a descriptor claiming a size
+// its event type cannot have (by the Events table) is a *PayloadError from
+// Read and ReadEvent before the payload is even looked at, so a hostile
+// payload_size costs no memory.
+func TestReadRefusesImpossibleSizeBeforeCopying(t *testing.T) {
+	checked := 0
+	for i := range execevents.Events {
+		info := &execevents.Events[i]
+		if i == 0 || info.Size == 0 || len(info.Trailing) > 0 || len(info.Sizes) > 0 {
+			continue // only fixed-size payloads have an impossible large size
+		}
+		checked++
+		d := eventring.Descriptor{Seqno: 1, EventType: uint16(i), PayloadSize: 64 << 20}
+		src := &vouchingSource{p: make([]byte, 64<<20)}
+		var dec execevents.Decoder
+		var err error
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		_, err = dec.Read(src, &d)
+		runtime.ReadMemStats(&m1)
+		var pe *execevents.PayloadError
+		if !errors.As(err, &pe) || !errors.Is(err, execevents.ErrPayloadLong) || pe.Want != uint64(info.Size) {
+			t.Errorf("%s: Read of a 64 MiB payload: %v, want a *PayloadError (long, want %d)", info.Name, err, info.Size)
+		}
+		if _, err := execevents.ReadEvent(src, &d); !errors.As(err, &pe) {
+			t.Errorf("%s: ReadEvent of a 64 MiB payload: %v, want a *PayloadError", info.Name, err)
+		}
+		if src.reads != 0 {
+			t.Errorf("%s: the payload was looked at %d times", info.Name, src.reads)
+		}
+		if a := m1.TotalAlloc - m0.TotalAlloc; a > 64<<10 {
+			t.Errorf("%s: %d bytes allocated for a refused payload", info.Name, a)
+		}
+	}
+	if checked == 0 {
+		t.Skip("the schema has no fixed-size payload")
 	}
 }
