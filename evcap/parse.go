@@ -406,23 +406,18 @@ func (p *parser) activeCut(secs []Section, preview bool) (int, bool, error) {
 		return 0, false, err
 	}
 	byDesc := make(map[uint64]int, len(secs))
-	byContent := make(map[uint64][]int)
+	var bundles []int
 	for i := range secs {
 		byDesc[secs[i].DescriptorOffset] = i
 		if secs[i].Type == SectionEventBundle {
-			byContent[secs[i].ContentOffset] = append(byContent[secs[i].ContentOffset], i)
+			bundles = append(bundles, i)
 		}
 	}
+	byEntry := bundlesByEntry(secs, bundles, preview)
 	cut := bi + 1
 	for i, e := range entries {
-		found := -1
-		for _, j := range byContent[e.ContentOffset] {
-			if (!preview && secs[j].BlockIndexID == uint32(i+1)) || (preview && secs[j].BlockNumber == e.Number) {
-				found = j
-				break
-			}
-		}
-		if found < 0 {
+		found, ok := byEntry[entryKey(i, e, preview)]
+		if !ok {
 			return 0, false, p.fail(bi, SectionBlockIndex, s.ContentOffset+uint64(i)*BlockIndexEntrySize, ErrBadIndex,
 				"entry %d (block %d) names content offset %d, where no bundle of that entry is", i, e.Number, e.ContentOffset)
 		}
@@ -561,10 +556,7 @@ func (p *parser) linkBlocks(lay *layout, bi int) error {
 	if len(entries) == 0 && s.StartBlock != 0 {
 		return p.fail(bi, s.Type, s.DescriptorOffset, ErrBadIndex, "start_block %d without entries", s.StartBlock)
 	}
-	byContent := make(map[uint64][]int)
-	for _, i := range lay.bundles {
-		byContent[secs[i].ContentOffset] = append(byContent[secs[i].ContentOffset], i)
-	}
+	byEntry := bundlesByEntry(secs, lay.bundles, preview)
 	for i, e := range entries {
 		at := s.ContentOffset + uint64(i)*BlockIndexEntrySize
 		if i == 0 && e.Number != s.StartBlock {
@@ -573,14 +565,8 @@ func (p *parser) linkBlocks(lay *layout, bi int) error {
 		if i > 0 && e.Number <= entries[i-1].Number {
 			return p.fail(bi, s.Type, at, ErrBadIndex, "entry %d is block %d, not above entry %d's block %d", i, e.Number, i-1, entries[i-1].Number)
 		}
-		found := -1
-		for _, j := range byContent[e.ContentOffset] {
-			if (!preview && secs[j].BlockIndexID == uint32(i+1)) || (preview && secs[j].BlockNumber == e.Number) {
-				found = j
-				break
-			}
-		}
-		if found < 0 {
+		found, ok := byEntry[entryKey(i, e, preview)]
+		if !ok {
 			return p.fail(bi, s.Type, at, ErrBadIndex, "entry %d (block %d) names content offset %d, where no bundle of that entry is", i, e.Number, e.ContentOffset)
 		}
 		if !preview {
@@ -597,4 +583,35 @@ func (p *parser) linkBlocks(lay *layout, bi int) error {
 		}
 	}
 	return nil
+}
+
+// bundleKey identifies the bundle a block index entry names: its content
+// offset and, in the release layout, the entry's 1-based position
+// (block_index_id) or, in the preview layout, the block number.
+type bundleKey struct{ offset, id uint64 }
+
+// bundlesByEntry maps each bundle to the key a block index entry would name
+// it by; where several bundles share a key the first wins. One map lookup
+// per entry keeps opening a file linear in its sections, however many
+// bundles a hostile file stacks at one content offset.
+func bundlesByEntry(secs []Section, bundles []int, preview bool) map[bundleKey]int {
+	m := make(map[bundleKey]int, len(bundles))
+	for _, j := range bundles {
+		k := bundleKey{secs[j].ContentOffset, uint64(secs[j].BlockIndexID)}
+		if preview {
+			k.id = secs[j].BlockNumber
+		}
+		if _, dup := m[k]; !dup {
+			m[k] = j
+		}
+	}
+	return m
+}
+
+// entryKey is the bundleKey block index entry i names.
+func entryKey(i int, e BlockEntry, preview bool) bundleKey {
+	if preview {
+		return bundleKey{e.ContentOffset, e.Number}
+	}
+	return bundleKey{e.ContentOffset, uint64(i + 1)}
 }
