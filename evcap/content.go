@@ -136,9 +136,11 @@ func (c *content) view(pos, n uint64) ([]byte, error) {
 }
 
 // fill reads until the window reaches e, first dropping what lies before
-// keep.
+// keep, rounded down to a record boundary: records, and so payloads, start
+// 64-byte aligned in the content, and keeping the window's start aligned
+// keeps them 8-byte aligned in memory too (decoders view payloads in place).
 func (c *content) fill(e uint64) error {
-	if drop := min(c.keep, c.end()); drop > c.n {
+	if drop := min(c.keep, c.end()) &^ (recordAlign - 1); drop > c.n {
 		c.buf = c.buf[:copy(c.buf, c.buf[drop-c.n:])]
 		c.n = drop
 	}

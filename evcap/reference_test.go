@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/internal/testdata"
@@ -85,6 +86,10 @@ func TestReferenceFiles(t *testing.T) {
 				require.Equal(t, sum.n+1, ev.Descriptor.Seqno)
 				require.Equal(t, eventring.ContentTypeExec, ev.ContentType)
 				require.Len(t, ev.Payload, int(ev.Descriptor.PayloadSize))
+				if len(ev.Payload) > 0 {
+					// Aligned as in the ring, so that decoders can view it in place.
+					require.Zero(t, uintptr(unsafe.Pointer(unsafe.SliceData(ev.Payload)))%8, "payload of seqno %d misaligned", ev.Descriptor.Seqno)
+				}
 				sum.add(&ev.Descriptor, ev.Payload)
 			}
 			require.EqualValues(t, refEvents, sum.n)
