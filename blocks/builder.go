@@ -237,13 +237,13 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // interrupting BLOCK_START has been started.
 //
 // Everything kept is copied out of the payload, and the payload is checked
-// for validity before it is read and again after the copy: an overwritten
-// payload, or a descriptor whose payload the writer never allocated,
-// gives an *eventring.ExpiredError (errors.Is eventring.ErrPayloadExpired:
-// through an eventring.PayloadSource the two cannot be told apart) and discards the
-// block in progress. A payload
-// that would take the block past MaxBlockBytes is not read: the block is
-// dropped with DropByteLimit.
+// for validity before it is read and again after the copy
+// (execevents.Decoder.Read): an overwritten payload, or a descriptor whose
+// payload the writer never allocated, gives an *eventring.ExpiredError
+// (errors.Is eventring.ErrPayloadExpired; ErrBadDescriptor when the source
+// hands out other than payload_size bytes) and discards the block in
+// progress. A payload that would take the block past MaxBlockBytes is not
+// read: the block is dropped with DropByteLimit.
 //
 // The error is a condition of this event (*DropError, *RejectedError,
 // *eventring.ExpiredError), never a reason to stop: feed the next event.

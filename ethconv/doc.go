@@ -1,4 +1,4 @@
-// Package ethconv converts executed blocks reassembled by package execevents
+// Package ethconv converts executed blocks reassembled by package blocks
 // into go-ethereum types and into the Ethereum JSON-RPC objects that Monad's
 // RPC server returns.
 //

@@ -215,9 +215,10 @@ type BatchExpiredError struct {
 	// nearly in sequence-number order, so an intact payload may sit among
 	// them; offs tells each apart.
 	Expired int
-	// Seqno and Offset name the newest expired event: every event after
-	// it in the batch is intact.
-	Seqno  uint64
+	// Seqno is the sequence number of the newest expired event: every
+	// event after it in the batch is intact.
+	Seqno uint64
+	// Offset is that event's payload buffer offset.
 	Offset uint64
 	// WindowStart is the buffer window start the check saw: every payload
 	// whose offset is below it expired.

@@ -14,7 +14,8 @@
 //   - [ReadEvent] returns an event that owns everything it holds: the
 //     payload is checked, copied and checked again (spec §4.4).
 //   - [Decoder.Read] does the same into the Decoder's own buffer, without
-//     allocating; the event is valid until the Decoder's next Read.
+//     allocating; the event is valid until the Decoder's next Read, or its
+//     next View of the same kind.
 //   - [Decoder.View] decodes a payload in place (zero-copy): check the
 //     ring's PayloadValid after reading the event.
 //
