@@ -45,17 +45,17 @@ func BenchmarkConvert(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(eb.Txns)), "ns/txn")
 }
 
-// BenchmarkCommitUpdateJSON measures conversion plus the RPC rendering and
+// BenchmarkUpdateJSON measures conversion plus the RPC rendering and
 // JSON encoding of a whole block and its receipts, as cmd/monad-events does
 // for each update.
-func BenchmarkCommitUpdateJSON(b *testing.B) {
+func BenchmarkUpdateJSON(b *testing.B) {
 	eb := benchBlock(b)
 	u := blocks.Update{State: blocks.CommitProposed, Block: eb}
 	enc := json.NewEncoder(io.Discard)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		obj, err := ethconv.NewCommitUpdateJSON(u)
+		obj, err := ethconv.NewUpdateJSON(u)
 		if err != nil {
 			b.Fatal(err)
 		}

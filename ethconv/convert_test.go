@@ -150,12 +150,12 @@ func TestSyntheticRPC(t *testing.T) {
 	}
 }
 
-// TestCommitUpdateJSON checks the per-update object of cmd/monad-events.
-func TestCommitUpdateJSON(t *testing.T) {
+// TestUpdateJSON checks the per-update object of cmd/monad-events.
+func TestUpdateJSON(t *testing.T) {
 	eb := synthBlock()
 	other := synthBlock()
 	other.Start.BlockTag.ID = execevents.Bytes32{0xde, 0xad}
-	u, err := ethconv.NewCommitUpdateJSON(blocks.Update{
+	u, err := ethconv.NewUpdateJSON(blocks.Update{
 		State: blocks.CommitFinalized, Block: eb, Abandoned: []*blocks.ExecutedBlock{other},
 	})
 	if err != nil {
@@ -180,7 +180,7 @@ func TestCommitUpdateJSON(t *testing.T) {
 		t.Errorf("block hash = %v", blk["hash"])
 	}
 
-	u, err = ethconv.NewCommitUpdateJSON(blocks.Update{State: blocks.CommitVoted, Block: eb})
+	u, err = ethconv.NewUpdateJSON(blocks.Update{State: blocks.CommitVoted, Block: eb})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestCommitUpdateJSON(t *testing.T) {
 	}
 
 	gap := &eventring.GapError{Expected: 5, Oldest: 9}
-	if _, err := ethconv.NewCommitUpdateJSON(blocks.Update{Notice: gap}); !errors.Is(err, ethconv.ErrNilBlock) {
+	if _, err := ethconv.NewUpdateJSON(blocks.Update{Notice: gap}); !errors.Is(err, ethconv.ErrNilBlock) {
 		t.Errorf("notice: error %v, want ErrNilBlock", err)
 	}
 }

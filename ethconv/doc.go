@@ -35,7 +35,7 @@
 // transactions), eth_getTransactionByHash, eth_getTransactionReceipt and
 // eth_getLogs as Monad serves them: headers always in the Prague shape, with
 // totalDifficulty 0, Monad's size figure and the recorded block hash. MonadHeader and MonadLog add the blockId and
-// commitState fields of Monad's real-time subscriptions, and CommitUpdateJSON
+// commitState fields of Monad's real-time subscriptions, and UpdateJSON
 // is the per-update object printed by cmd/monad-events.
 //
 // Section numbers (spec §N) refer to the event ring ABI specification,

@@ -71,9 +71,9 @@ func ExampleBlock_MonadLogs() {
 }
 
 // Print a commit update as cmd/monad-events does, one JSON object per line.
-func ExampleNewCommitUpdateJSON() {
+func ExampleNewUpdateJSON() {
 	u := blocks.Update{State: blocks.CommitProposed, Block: synthBlock()}
-	obj, err := ethconv.NewCommitUpdateJSON(u)
+	obj, err := ethconv.NewUpdateJSON(u)
 	if err != nil {
 		fmt.Println(err)
 		return

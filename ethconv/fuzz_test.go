@@ -37,7 +37,7 @@ func FuzzConvert(f *testing.F) {
 			}
 			t.Fatalf("untyped error: %v", err)
 		}
-		if _, err := json.Marshal(b.CommitUpdateJSON(blocks.CommitProposed, nil)); err != nil {
+		if _, err := json.Marshal(b.UpdateJSON(blocks.CommitProposed, nil)); err != nil {
 			t.Fatal(err)
 		}
 		_ = b.Header.Hash()

@@ -143,10 +143,10 @@ type MonadLog struct {
 	RPCLog
 }
 
-// CommitUpdateJSON is one commit-state update as cmd/monad-events prints it:
+// UpdateJSON is one commit-state update as cmd/monad-events prints it:
 // the block's new state, its identity, the competing proposals abandoned by
 // this update, and the block and its receipts as the RPC renders them.
-type CommitUpdateJSON struct {
+type UpdateJSON struct {
 	CommitState string        `json:"commitState"`
 	BlockID     common.Hash   `json:"blockId"`
 	BlockNumber uint64        `json:"blockNumber"`
@@ -155,10 +155,10 @@ type CommitUpdateJSON struct {
 	Receipts    []*RPCReceipt `json:"receipts"`
 }
 
-// NewCommitUpdateJSON converts u.Block and renders the update. Use
-// (*Block).CommitUpdateJSON to render several updates of a block converted
+// NewUpdateJSON converts u.Block and renders the update. Use
+// (*Block).UpdateJSON to render several updates of a block converted
 // once. A notice (an update without a block) gives ErrNilBlock.
-func NewCommitUpdateJSON(u blocks.Update) (*CommitUpdateJSON, error) {
+func NewUpdateJSON(u blocks.Update) (*UpdateJSON, error) {
 	if u.Notice != nil {
 		return nil, fmt.Errorf("%w: the update is a notice (%v)", ErrNilBlock, u.Notice)
 	}
@@ -166,13 +166,13 @@ func NewCommitUpdateJSON(u blocks.Update) (*CommitUpdateJSON, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.CommitUpdateJSON(u.State, u.Abandoned), nil
+	return b.UpdateJSON(u.State, u.Abandoned), nil
 }
 
-// CommitUpdateJSON renders an update that moved b to state, abandoning the
+// UpdateJSON renders an update that moved b to state, abandoning the
 // given competing proposals.
-func (b *Block) CommitUpdateJSON(state blocks.CommitState, abandoned []*blocks.ExecutedBlock) *CommitUpdateJSON {
-	return &CommitUpdateJSON{
+func (b *Block) UpdateJSON(state blocks.CommitState, abandoned []*blocks.ExecutedBlock) *UpdateJSON {
+	return &UpdateJSON{
 		CommitState: state.String(),
 		BlockID:     b.ID,
 		BlockNumber: b.Number(),

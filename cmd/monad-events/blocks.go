@@ -19,7 +19,7 @@ import (
 // updateJSON is the --json object of an update other than Proposed:
 // ethconv's rendering without the block and receipts (the block was printed
 // in full when it was executed). Proposed updates use
-// ethconv.CommitUpdateJSON as is.
+// ethconv.UpdateJSON as is.
 type updateJSON struct {
 	CommitState string        `json:"commitState"`
 	BlockID     common.Hash   `json:"blockId"`
@@ -160,7 +160,7 @@ func renderUpdate(u blocks.Update) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", u.Block.Number(), err)
 		}
-		return b.CommitUpdateJSON(u.State, u.Abandoned), nil
+		return b.UpdateJSON(u.State, u.Abandoned), nil
 	}
 	v := &updateJSON{
 		CommitState: u.State.String(),
