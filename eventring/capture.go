@@ -107,10 +107,17 @@ func (r *Ring) imageHeader(lastSeqno uint64) ringHeader {
 	h.SchemaHash = r.hdr.SchemaHash
 	h.Size = r.sizes
 	h.Control.LastSeqno = lastSeqno
-	// Window start before allocation end: both only grow, so the pair read
-	// in this order never shows a window wider than the buffer.
-	h.Control.BufferWindowStart = atomic.LoadUint64(&r.hdr.Control.BufferWindowStart)
-	h.Control.NextPayloadByte = atomic.LoadUint64(&r.hdr.Control.NextPayloadByte)
+	// The writer moves next_payload_byte before the window start (spec
+	// §5.2), so the pair can momentarily span more than the buffer: the
+	// bytes below next - S are being overwritten by the reservation in
+	// progress, so the window starts no lower than that (they read as
+	// expired, and Open accepts the header).
+	w := atomic.LoadUint64(&r.hdr.Control.BufferWindowStart)
+	n := atomic.LoadUint64(&r.hdr.Control.NextPayloadByte)
+	if n-w > r.sizes.PayloadBufSize && n >= w {
+		w = n - r.sizes.PayloadBufSize
+	}
+	h.Control.BufferWindowStart, h.Control.NextPayloadByte = w, n
 	return h
 }
 
