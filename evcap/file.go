@@ -32,11 +32,12 @@ type OpenOptions struct {
 	// ErrWrongLayout. LayoutAuto (0) accepts both, telling them apart as
 	// spec §12.1 says.
 	Layout Layout
-	// MaxSectionSize caps the content_length of compressed sections; a
-	// larger one is refused with ErrTooLarge when the file is opened. 0
-	// means DefaultMaxSectionSize. Reading never holds a whole section in
-	// memory: what a Reader holds is bounded by its largest record (at
-	// most its section's size) and the zstd window (at most
+	// MaxSectionSize caps the content_length of compressed sections (a
+	// larger one is refused with ErrTooLarge when the file is opened) and
+	// the payload size of any record (refused with ErrTooLarge when it is
+	// read). 0 means DefaultMaxSectionSize. Reading never holds a whole
+	// section in memory: what a Reader holds is bounded by its largest
+	// record (at most this limit) and the zstd window (at most
 	// min(MaxSectionSize, 128 MiB)), and it grows only as decompressed
 	// bytes actually arrive, so a zstd bomb costs no more than the limit.
 	MaxSectionSize uint64

@@ -260,6 +260,12 @@ func (r *Reader) record(pos uint64) (uint64, error) {
 	if ps > size-p {
 		return 0, c.fail(ErrBadRecord, d, "record %d (seqno %d): payload of %d bytes runs past the content's end (%d bytes)", r.n, r.ev.Seqno, ps, size)
 	}
+	if ps > r.f.opts.MaxSectionSize {
+		// The reader holds a whole record in memory: bound it like a
+		// section's decompressed size, also in an uncompressed (perhaps
+		// sparse) section.
+		return 0, c.fail(ErrTooLarge, d, "record %d (seqno %d): payload of %d bytes exceeds the limit of %d bytes", r.n, r.ev.Seqno, ps, r.f.opts.MaxSectionSize)
+	}
 	e := p + ps
 	align, trailer := uint64(2), uint64(releaseTrailerSize)
 	if r.lay.kind == LayoutPreview {

@@ -373,3 +373,28 @@ func TestReaderPayloadSource(t *testing.T) {
 	require.NoError(t, r.Seek(3))
 	require.False(t, src.PayloadValid(&prev), "after Seek")
 }
+
+// TestRecordOverLimit: a record whose payload exceeds MaxSectionSize is
+// refused with ErrTooLarge when read, in an uncompressed section too, so a
+// (perhaps sparse) file cannot make the Reader hold more than the limit.
+func TestRecordOverLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.evcap")
+	w, err := Create(path, []Schema{testSchema}, WriterOptions{})
+	require.NoError(t, err)
+	d := eventring.Descriptor{Seqno: 1, EventType: 1, PayloadSize: 4096}
+	require.NoError(t, w.Write(&d, eventring.ContentTypeTest, make([]byte, 4096)))
+	require.NoError(t, w.Close())
+
+	f, err := OpenWithOptions(path, OpenOptions{MaxSectionSize: 1024})
+	require.NoError(t, err)
+	defer f.Close()
+	var ev Event
+	err = f.NewReader().Next(&ev)
+	require.ErrorIs(t, err, ErrTooLarge)
+
+	g, err := Open(path) // the default limit reads it
+	require.NoError(t, err)
+	defer g.Close()
+	require.NoError(t, g.NewReader().Next(&ev))
+	require.Len(t, ev.Payload, 4096)
+}
