@@ -1,5 +1,6 @@
 //go:build amd64 && !race
 
+#include "go_asm.h"
 #include "textflag.h"
 
 // func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
@@ -30,8 +31,8 @@ TEXT ·copyRun(SB), NOSPLIT, $0-112
 loop:
 	TESTQ R13, R13
 	JEQ   done
-	MOVLQZX 12(R11), CX // PayloadSize
-	MOVQ  24(R11), SI   // PayloadBufOffset
+	MOVLQZX Descriptor_PayloadSize(R11), CX
+	MOVQ  Descriptor_PayloadBufOffset(R11), SI
 	CMPQ  CX, $2048
 	JA    done
 	LEAQ  (SI)(CX*1), DX // end
@@ -143,7 +144,7 @@ lt4:
 	MOVB  AX, (DI)(CX*1)
 
 next:
-	ADDQ $64, R11
+	ADDQ $Descriptor__size, R11
 	ADDQ $8, R12
 	DECQ R13
 	JMP  loop
@@ -178,8 +179,8 @@ TEXT ·copyRunAVX2(SB), NOSPLIT, $0-112
 loop:
 	TESTQ R13, R13
 	JEQ   done
-	MOVLQZX 12(R11), CX // PayloadSize
-	MOVQ  24(R11), SI   // PayloadBufOffset
+	MOVLQZX Descriptor_PayloadSize(R11), CX
+	MOVQ  Descriptor_PayloadBufOffset(R11), SI
 	CMPQ  CX, $2048
 	JA    done
 	LEAQ  (SI)(CX*1), DX // end
@@ -321,7 +322,7 @@ lt4:
 	MOVB  AX, (DI)(CX*1)
 
 next:
-	ADDQ $64, R11
+	ADDQ $Descriptor__size, R11
 	ADDQ $8, R12
 	DECQ R13
 	JMP  loop
