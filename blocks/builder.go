@@ -2,10 +2,10 @@ package blocks
 
 import (
 	"fmt"
-	"github.com/monadgo/events/execevents"
 	"unsafe"
 
 	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
 )
 
 // Default sanity limits of a Builder (BuilderOptions). They are far above

@@ -2,10 +2,10 @@ package blocks
 
 import (
 	"fmt"
-	"github.com/monadgo/events/execevents"
 	"slices"
 
 	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
 )
 
 // Tracker follows executed proposals through their commit states (spec
