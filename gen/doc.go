@@ -77,10 +77,11 @@
 // Decoders view payloads in place. A pointer conversion needs the payload
 // to be aligned for the Go type (Go's own rule, enforced by checkptr under
 // -race), so a misaligned payload is refused with ErrPayloadMisaligned
-// rather than copied: ring payloads are always 16-byte aligned, and the
-// rare caller holding a misaligned copy can copy it into an aligned buffer.
-// Go aligns a __uint128_t member to 8 where C uses 16, which is all ring
-// payloads need.
+// rather than copied. The generated types need at most 8-byte alignment (Go
+// aligns a __uint128_t member to 8 where C uses 16), which every ring
+// payload has (producers allocate in granules of 16, older ones of 8), as
+// have the copies Decoder.Read and ReadEvent make; a caller holding a
+// misaligned copy can copy it into an aligned buffer.
 //
 // Section numbers (spec §N) refer to the event ring ABI specification,
 // event-ring-abi.md, which is kept outside this repository;
