@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -132,12 +133,15 @@ const (
 
 const usageText = `usage:
   eventgen -root DIR -out DIR [-package NAME] [-ring-test FILE] [-check]
+  eventgen [-root DIR] [-check]    (outputs of generate.go's go:generate directive)
   eventgen -diff OLDROOT [-root NEWROOT]
   eventgen -dump-layout [-root DIR]
 
 Generates layout-exact Go bindings for the Monad execution event schema
 from a tree of the daemon's C headers (the project's headers/ or a daemon
-checkout), writing only the outputs named by -out and -ring-test.
+checkout), writing only the outputs named by -out and -ring-test. Without
+-out, run from the module root, the outputs are those the go:generate
+directive of generate.go names.
 
 -check generates in memory and compares whole files, the first line (the
 generating command) included, with the disk; it writes nothing.
@@ -168,7 +172,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.Root, "root", "headers", "`dir`ectory of the C header tree: the project's headers/ or a daemon checkout (with -diff: the new tree)")
-	fs.StringVar(&o.Out, "out", "", "output `dir`ectory of the bindings, created when missing; required to generate or -check")
+	fs.StringVar(&o.Out, "out", "", "output `dir`ectory of the bindings, created when missing (default: the outputs of generate.go's go:generate directive, from the module root)")
 	fs.StringVar(&o.Package, "package", "", "package `name` of the bindings (default: the last element of -out)")
 	fs.StringVar(&o.RingTest, "ring-test", "", "`file` to write package eventring's generated layout test to (eventring/zlayout_test.go); none when not given")
 	check := fs.Bool("check", false, "generate in memory and compare whole files with the disk, writing nothing; exit 1 listing what differs")
@@ -230,7 +234,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if o.Out == "" {
-		return usage("name the output directory with -out (or use -diff or -dump-layout)")
+		if set["package"] || set["ring-test"] {
+			return usage("name the output directory with -out")
+		}
+		// No outputs named: take them from the go:generate directive of
+		// generate.go here (the module root), so that "eventgen -check"
+		// checks, and "eventgen" regenerates, what go generate writes.
+		dargs, err := generateDirective("generate.go")
+		if err != nil {
+			return usage("name the output directory with -out (or use -diff or -dump-layout): %v", err)
+		}
+		if set["root"] {
+			dargs = append(dargs, "-root", o.Root) // the later -root wins
+		}
+		if *check {
+			dargs = append(dargs, "-check")
+		}
+		return Main(dargs, stdout, stderr)
 	}
 	if o.Package == "" {
 		o.Package = filepath.Base(filepath.Clean(o.Out))
@@ -297,4 +317,26 @@ func diffMain(oldRoot, newRoot string, stdout, stderr io.Writer) int {
 		return exitDiffers
 	}
 	return exitOK
+}
+
+// generateDirective returns the arguments of the eventgen go:generate directive
+// of the file at path: the single line "//go:generate go run ./cmd/eventgen ...".
+func generateDirective(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var found [][]string
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "//go:generate go run ./cmd/eventgen"); ok {
+			found = append(found, strings.Fields(rest))
+		}
+	}
+	if len(found) != 1 {
+		return nil, fmt.Errorf("%s has %d eventgen go:generate directives, want 1", path, len(found))
+	}
+	if slices.Contains(found[0], "-check") || !slices.Contains(found[0], "-out") {
+		return nil, fmt.Errorf("%s: the eventgen directive names no -out", path)
+	}
+	return found[0], nil
 }

@@ -374,3 +374,19 @@ func TestUsage(t *testing.T) {
 		t.Errorf("eventgen -h: exit %d, %q", code, stderr)
 	}
 }
+
+// TestCheckWithoutOutputs: "eventgen -check" with no output flags, run from
+// the module root, checks the outputs of generate.go's go:generate
+// directive (the committed bindings); elsewhere it says to name -out.
+func TestCheckWithoutOutputs(t *testing.T) {
+	t.Chdir("..")
+	var out, errb strings.Builder
+	if code := Main([]string{"-check"}, &out, &errb); code != exitOK {
+		t.Fatalf("eventgen -check in the module root: exit %d\n%s", code, errb.String())
+	}
+	t.Chdir(t.TempDir())
+	errb.Reset()
+	if code := Main([]string{"-check"}, &out, &errb); code != exitTrouble || !strings.Contains(errb.String(), "-out") {
+		t.Fatalf("eventgen -check without generate.go: exit %d, %q; want 2 naming -out", code, errb.String())
+	}
+}

@@ -12,6 +12,9 @@
 // -check generates in memory and compares whole files with the disk; the
 // first line of each generated file is the generating command, the next
 // ones the "Code generated ... DO NOT EDIT." line and the schema hash.
+// Without -out the outputs are those of that directive, so from the module
+// root "go run ./cmd/eventgen -check" checks the committed bindings and
+// "go run ./cmd/eventgen" regenerates them.
 //
 // After a daemon upgrade, compare the schema of the daemon's headers with
 // that of headers/, from which the committed bindings are generated:
