@@ -258,7 +258,7 @@ func TestIteratorErrorRule(t *testing.T) {
 	evs := loadSnapshot(t, snap1)
 	for _, c := range []struct {
 		name string
-		seq  func(ctx context.Context, r *eventring.Reader) iter.Seq2[blocks.Update, error]
+		seq  func(ctx context.Context, src eventring.Source) iter.Seq2[blocks.Update, error]
 	}{
 		{"Tracker.Updates", blocks.NewTracker(blocks.BuilderOptions{}).Updates},
 		{"Builder.Blocks", blocks.NewBuilder(blocks.BuilderOptions{}).Blocks},

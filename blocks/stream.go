@@ -24,7 +24,7 @@ func Updates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) ite
 	return NewTracker(opts).Updates(ctx, rd)
 }
 
-// Updates reads events with r (blocking in r.Next) and yields the updates
+// Updates reads events from src (blocking in its Next) and yields the updates
 // they cause, with the standard library's error rule: an error ends the
 // iteration, and conditions after which reading goes on are values.
 //
@@ -46,10 +46,12 @@ func Updates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) ite
 //     still present (GapError.Oldest): a capture of a ring that had wrapped
 //     reports one gap and then every block whose BLOCK_START survived (the
 //     events of the block cut by the wrap are skipped).
+//   - any other source (a capture file, say) goes on with GapError.Oldest
+//     through its Seek; a Seek error ends the iteration.
 //
 // Nothing already read is read again, so no update is reported twice.
 //
-// The iteration ends quietly at the end of a snapshot. It ends with an
+// The iteration ends quietly at the end of a snapshot (io.EOF from src). It ends with an
 // error, yielded once with a zero Update, when ctx is done (ctx.Err()),
 // when a live ring's writer is gone (wrapping eventring.ErrWriterGone) or
 // when the ring is closed (eventring.ErrClosed). Stop early by breaking out
@@ -57,11 +59,10 @@ func Updates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) ite
 //
 // Every Update is a value owned by the caller, except that the same
 // *ExecutedBlock appears in all updates of one proposal.
-func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[Update, error] {
+func (t *Tracker) Updates(ctx context.Context, src eventring.Source) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
-		ring := r.Ring()
-		follow(ctx, r, t.Reset, yield, func(d *eventring.Descriptor) bool {
-			ups, err := t.Process(ring, d)
+		follow(ctx, src, t.Reset, yield, func(d *eventring.Descriptor) bool {
+			ups, err := t.Process(src, d)
 			for _, u := range ups {
 				if !yield(u, nil) {
 					return false
@@ -72,15 +73,14 @@ func (t *Tracker) Updates(ctx context.Context, r *eventring.Reader) iter.Seq2[Up
 	}
 }
 
-// Blocks reads events with r (blocking in r.Next) and yields each block b
+// Blocks reads events from src (blocking in its Next) and yields each block b
 // completes as an [Update] with State CommitProposed, with the same notice,
 // error, gap and end rules as [Tracker.Updates] (its notices are those of a
 // Builder: gaps, *DropError, *RejectedError and *eventring.ExpiredError).
-func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[Update, error] {
+func (b *Builder) Blocks(ctx context.Context, src eventring.Source) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
-		ring := r.Ring()
-		follow(ctx, r, b.Reset, yield, func(d *eventring.Descriptor) bool {
-			blk, err := b.Process(ring, d)
+		follow(ctx, src, b.Reset, yield, func(d *eventring.Descriptor) bool {
+			blk, err := b.Process(src, d)
 			if blk != nil && !yield(Update{State: CommitProposed, Block: blk}, nil) {
 				return false
 			}
@@ -89,14 +89,14 @@ func (b *Builder) Blocks(ctx context.Context, r *eventring.Reader) iter.Seq2[Upd
 	}
 }
 
-// follow reads events with r and hands each to event until it returns
+// follow reads events from src and hands each to event until it returns
 // false. A gap resets the consumer's state (reset) and repositions the
 // reader (resume) before it is yielded as a notice; the end of a snapshot
 // ends the loop quietly, any other error of r.Next after being yielded.
-func follow(ctx context.Context, r *eventring.Reader, reset func(), yield func(Update, error) bool, event func(*eventring.Descriptor) bool) {
+func follow(ctx context.Context, src eventring.Source, reset func(), yield func(Update, error) bool, event func(*eventring.Descriptor) bool) {
 	var d eventring.Descriptor
 	for {
-		if err := r.Next(ctx, &d); err != nil {
+		if err := src.Next(ctx, &d); err != nil {
 			if errors.Is(err, io.EOF) {
 				return
 			}
@@ -108,7 +108,10 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yield func(U
 			// Reposition before yielding: the consumer may take its time,
 			// and meanwhile the writer may overwrite the BLOCK_START to
 			// resume at.
-			resume(r, gap)
+			if err := resume(src, gap); err != nil {
+				yield(Update{}, err)
+				return
+			}
 			reset()
 			if !yield(Update{Notice: gap}, nil) {
 				return
@@ -136,17 +139,24 @@ func follow(ctx context.Context, r *eventring.Reader, reset func(), yield func(U
 // on a corrupt one. Its payload must also still be valid: the payload
 // buffer can wrap before the descriptors do, and a BLOCK_START whose
 // payload is gone would only give an *eventring.ExpiredError instead of a block.
-func resume(r *eventring.Reader, gap *eventring.GapError) {
+//
+// Other sources go on with the oldest event after the gap.
+func resume(src eventring.Source, gap *eventring.GapError) error {
+	r, ok := src.(*eventring.Reader)
+	if !ok {
+		return src.Seek(gap.Oldest)
+	}
 	last := r.LastSeqno()
 	if r.Ring().IsSnapshot() {
 		// Oldest is past the lost seqno, hence past last; max guards
 		// against reading anything twice should a corrupt ring say otherwise.
 		r.SetSeqno(max(gap.Oldest, last+1))
-		return
+		return nil
 	}
 	var d eventring.Descriptor
 	if LatestConsensus(r, execevents.EventTypeBlockStart, &d) && d.Seqno > last && r.Ring().PayloadValid(&d) {
-		return
+		return nil
 	}
 	r.Reset()
+	return nil
 }
