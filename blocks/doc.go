@@ -49,7 +49,8 @@
 // The rewind helpers ([LatestConsensus], [RewindToLatestBlockStart],
 // [BlockNumberPrev], [BlockIDPrev], [RewindForSimpleReplay]; spec §9.3,
 // "joining a live ring": scanning descriptors backwards for a block
-// boundary) position a reader on a block boundary when joining a live ring.
+// boundary) position a reader on a block boundary when joining a live ring;
+// when they fail, their error says why ([ErrNotFound], [ErrOverwritten]).
 //
 // Section numbers (spec §N) refer to the event ring ABI specification,
 // event-ring-abi.md, which is kept outside this repository;

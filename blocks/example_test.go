@@ -159,13 +159,17 @@ func ExampleRewindToLatestBlockStart() {
 	}
 	defer ring.Close()
 	rd := ring.NewReader()
-	if !blocks.RewindToLatestBlockStart(rd) {
-		fmt.Println("no block start in the ring")
+	if err := blocks.RewindToLatestBlockStart(rd); err != nil {
+		fmt.Println(err)
 		return
 	}
 	var d eventring.Descriptor
 	rd.TryCopy(&d)
-	n, _ := blocks.BlockNumberOf(ring, &d)
+	n, err := blocks.BlockNumberOf(ring, &d)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Printf("next event: seqno %d, %v of block %d\n", d.Seqno, execevents.EventType(d.EventType), n)
 	// Output:
 	// next event: seqno 274, BLOCK_START of block 1000004

@@ -105,17 +105,21 @@ func TestRewindLiveRing(t *testing.T) {
 
 	rd := ring.NewReader()
 	var d eventring.Descriptor
-	check := func(name string, ok bool, want uint64) {
+	check := func(name string, err error, want uint64) {
 		t.Helper()
-		if !ok || d.Seqno != want || rd.LastSeqno()+1 != want {
-			t.Errorf("%s: ok %v, found seqno %d (reader next %d), want %d", name, ok, d.Seqno, rd.LastSeqno()+1, want)
+		if err != nil || d.Seqno != want || rd.LastSeqno()+1 != want {
+			t.Errorf("%s: error %v, found seqno %d (reader next %d), want %d", name, err, d.Seqno, rd.LastSeqno()+1, want)
 		}
 	}
-	// fails checks a failed search that must leave R unchanged.
-	fails := func(name string, ok bool, r uint64) {
+	// fails checks a failed search that must leave R unchanged and say why
+	// (wantErr; nil for a refused filter, which is neither).
+	fails := func(name string, err error, r uint64, wantErr error) {
 		t.Helper()
-		if ok || rd.LastSeqno() != r {
-			t.Errorf("%s: ok %v, reader last seqno %d; want failure with it restored to %d", name, ok, rd.LastSeqno(), r)
+		if err == nil || rd.LastSeqno() != r {
+			t.Errorf("%s: error %v, reader last seqno %d; want failure with it restored to %d", name, err, rd.LastSeqno(), r)
+		}
+		if wantErr != nil && !errors.Is(err, wantErr) || wantErr == nil && (errors.Is(err, blocks.ErrNotFound) || errors.Is(err, blocks.ErrOverwritten)) {
+			t.Errorf("%s: error %q, want %v", name, err, wantErr)
 		}
 	}
 
@@ -144,9 +148,9 @@ func TestRewindLiveRing(t *testing.T) {
 
 	rd.Reset()
 	r := rd.LastSeqno()
-	fails("BlockNumberPrev(2, BLOCK_START): overwritten", blocks.BlockNumberPrev(rd, num(2), execevents.EventTypeBlockStart, &d), r)
-	fails("BlockNumberPrev(1, FINALIZED): overwritten", blocks.BlockNumberPrev(rd, num(1), execevents.EventTypeBlockFinalized, &d), r)
-	fails("BlockNumberPrev(5, TXN_LOG): filter not allowed", blocks.BlockNumberPrev(rd, num(5), execevents.EventTypeTxnLog, &d), r)
+	fails("BlockNumberPrev(2, BLOCK_START): overwritten", blocks.BlockNumberPrev(rd, num(2), execevents.EventTypeBlockStart, &d), r, blocks.ErrOverwritten)
+	fails("BlockNumberPrev(1, FINALIZED): overwritten", blocks.BlockNumberPrev(rd, num(1), execevents.EventTypeBlockFinalized, &d), r, blocks.ErrOverwritten)
+	fails("BlockNumberPrev(5, TXN_LOG): filter not allowed", blocks.BlockNumberPrev(rd, num(5), execevents.EventTypeTxnLog, &d), r, nil)
 
 	// Replay-mode ids are the block number, big-endian; the copies' ids
 	// differ in their last byte.
@@ -158,8 +162,8 @@ func TestRewindLiveRing(t *testing.T) {
 	check("BlockIDPrev(id 7, BLOCK_START)", blocks.BlockIDPrev(rd, id7, execevents.EventTypeBlockStart, &d),
 		find(func(e liveEvent) bool { return e.typ == execevents.EventTypeBlockStart && e.id == 7 }))
 	rd.Reset()
-	fails("BlockIDPrev(id 7, VERIFIED): filter not allowed", blocks.BlockIDPrev(rd, id7, execevents.EventTypeBlockVerified, &d), r)
-	fails("BlockIDPrev(id 2, BLOCK_START): overwritten", blocks.BlockIDPrev(rd, id2, execevents.EventTypeBlockStart, &d), r)
+	fails("BlockIDPrev(id 7, VERIFIED): filter not allowed", blocks.BlockIDPrev(rd, id7, execevents.EventTypeBlockVerified, &d), r, nil)
+	fails("BlockIDPrev(id 2, BLOCK_START): overwritten", blocks.BlockIDPrev(rd, id2, execevents.EventTypeBlockStart, &d), r, blocks.ErrOverwritten)
 
 	// Replay after finalized block 10: the first consensus event after its
 	// BLOCK_START.
@@ -171,24 +175,27 @@ func TestRewindLiveRing(t *testing.T) {
 	rd.Reset()
 	check("RewindForSimpleReplay(10)", blocks.RewindForSimpleReplay(rd, num(10), &d), after)
 	rd.Reset()
-	fails("RewindForSimpleReplay(2): its BLOCK_START is overwritten", blocks.RewindForSimpleReplay(rd, num(2), &d), r)
-	fails("RewindForSimpleReplay(12): not finalized", blocks.RewindForSimpleReplay(rd, num(12), &d), r)
+	fails("RewindForSimpleReplay(2): its BLOCK_START is overwritten", blocks.RewindForSimpleReplay(rd, num(2), &d), r, blocks.ErrOverwritten)
+	fails("RewindForSimpleReplay(12): not finalized", blocks.RewindForSimpleReplay(rd, num(12), &d), r, blocks.ErrNotFound)
 
 	// The oldest surviving event's owner is gone: no consensus event can be
 	// found from there.
 	rd.SetSeqno(oldest)
-	fails("ConsensusPrev from an event whose BLOCK_START is overwritten", blocks.ConsensusPrev(rd, execevents.EventTypeNone, &d), oldest-1)
-	if _, ok := blocks.BlockNumberOf(ring, &d); ok && d.Seqno == oldest {
-		t.Errorf("BlockNumberOf(event of an overwritten block) succeeded")
+	fails("ConsensusPrev from an event whose BLOCK_START is overwritten", blocks.ConsensusPrev(rd, execevents.EventTypeNone, &d), oldest-1, blocks.ErrOverwritten)
+	if !ring.TryCopy(oldest, &d) {
+		t.Fatalf("event %d: gone", oldest)
+	}
+	if _, err := blocks.BlockNumberOf(ring, &d); !errors.Is(err, blocks.ErrOverwritten) {
+		t.Errorf("BlockNumberOf(event of an overwritten block): %v, want ErrOverwritten", err)
 	}
 	// A caught-up reader points at nothing.
 	rd.SetSeqno(last + 1)
-	fails("ConsensusPrev on a caught-up reader", blocks.ConsensusPrev(rd, execevents.EventTypeNone, &d), last)
+	fails("ConsensusPrev on a caught-up reader", blocks.ConsensusPrev(rd, execevents.EventTypeNone, &d), last, blocks.ErrNotFound)
 
 	// A consumer joining now starts at block 12's BLOCK_START and, once the
 	// writer has finished the block, builds it whole.
-	if !blocks.RewindToLatestBlockStart(rd) || rd.LastSeqno()+1 != start12 {
-		t.Fatalf("RewindToLatestBlockStart: reader next %d, want %d", rd.LastSeqno()+1, start12)
+	if err := blocks.RewindToLatestBlockStart(rd); err != nil || rd.LastSeqno()+1 != start12 {
+		t.Fatalf("RewindToLatestBlockStart: %v, reader next %d, want %d", err, rd.LastSeqno()+1, start12)
 	}
 	write(copies+1, half, len(evs))
 	b := blocks.NewBuilder(blocks.BuilderOptions{})
@@ -248,8 +255,8 @@ func TestExpiredPayloadLiveRing(t *testing.T) {
 	if !ring.TryCopy(last, &internal) {
 		t.Fatal("test setup: newest event missing")
 	}
-	if n, ok := blocks.BlockNumberOf(ring, &internal); ok {
-		t.Errorf("BlockNumberOf(event of a block whose BLOCK_START payload expired) = %d, true", n)
+	if n, err := blocks.BlockNumberOf(ring, &internal); !errors.Is(err, blocks.ErrOverwritten) || !errors.Is(err, eventring.ErrPayloadExpired) {
+		t.Errorf("BlockNumberOf(event of a block whose BLOCK_START payload expired) = %d, %v; want ErrOverwritten and ErrPayloadExpired", n, err)
 	}
 	id := execevents.Bytes32(start.p[:32])
 	if blocks.BlockIDMatches(ring, &internal, id) {
@@ -257,16 +264,16 @@ func TestExpiredPayloadLiveRing(t *testing.T) {
 	}
 
 	rd := ring.NewReader()
-	if !blocks.LatestConsensus(rd, execevents.EventTypeNone, &d) || d.Seqno != 1 {
-		t.Errorf("LatestConsensus: found seqno %d, want 1 (descriptors suffice)", d.Seqno)
+	if err := blocks.LatestConsensus(rd, execevents.EventTypeNone, &d); err != nil || d.Seqno != 1 {
+		t.Errorf("LatestConsensus: found seqno %d, %v; want 1 (descriptors suffice)", d.Seqno, err)
 	}
 	rd.Reset()
 	r := rd.LastSeqno()
 	number := binary.LittleEndian.Uint64(start.p[specTagNumberOffset:])
-	if blocks.BlockNumberPrev(rd, number, execevents.EventTypeBlockStart, &d) || rd.LastSeqno() != r {
-		t.Errorf("BlockNumberPrev over an expired payload succeeded or moved the reader (%d, want %d)", rd.LastSeqno(), r)
+	if err := blocks.BlockNumberPrev(rd, number, execevents.EventTypeBlockStart, &d); !errors.Is(err, blocks.ErrOverwritten) || rd.LastSeqno() != r {
+		t.Errorf("BlockNumberPrev over an expired payload: %v, reader at %d (want ErrOverwritten, %d)", err, rd.LastSeqno(), r)
 	}
-	if blocks.BlockIDPrev(rd, id, execevents.EventTypeBlockStart, &d) || rd.LastSeqno() != r {
+	if err := blocks.BlockIDPrev(rd, id, execevents.EventTypeBlockStart, &d); err == nil || rd.LastSeqno() != r {
 		t.Errorf("BlockIDPrev over an expired payload succeeded or moved the reader (%d, want %d)", rd.LastSeqno(), r)
 	}
 

@@ -154,7 +154,7 @@ func resume(src eventring.Source, gap *eventring.GapError) error {
 		return nil
 	}
 	var d eventring.Descriptor
-	if LatestConsensus(r, execevents.EventTypeBlockStart, &d) && d.Seqno > last && r.Ring().PayloadValid(&d) {
+	if LatestConsensus(r, execevents.EventTypeBlockStart, &d) == nil && d.Seqno > last && r.Ring().PayloadValid(&d) {
 		return nil
 	}
 	r.Reset()

@@ -77,10 +77,10 @@ func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, uin
 			break
 		}
 		var d eventring.Descriptor
-		if !blocks.LatestConsensus(rd, execevents.EventTypeBlockStart, &d) {
+		if err := blocks.LatestConsensus(rd, execevents.EventTypeBlockStart, &d); err != nil {
 			// No block start found (an empty ring, or its block start is
 			// gone already): begin with the newest event instead.
-			e.log.Debug("no block start to rewind to; starting at the newest event")
+			e.log.Debug("no block start to rewind to; starting at the newest event", "why", err)
 		}
 	case "latest":
 		if o.snapshot {
