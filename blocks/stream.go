@@ -61,7 +61,7 @@ func Updates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) ite
 // *ExecutedBlock appears in all updates of one proposal.
 func (t *Tracker) Updates(ctx context.Context, src eventring.Source) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
-		follow(ctx, src, t.Reset, yield, func(d *eventring.Descriptor) bool {
+		follow(ctx, src, resume, t.Reset, yield, func(d *eventring.Descriptor) bool {
 			ups, err := t.Process(src, d)
 			for _, u := range ups {
 				if !yield(u, nil) {
@@ -79,7 +79,7 @@ func (t *Tracker) Updates(ctx context.Context, src eventring.Source) iter.Seq2[U
 // Builder: gaps, *DropError, *RejectedError and *eventring.ExpiredError).
 func (b *Builder) Blocks(ctx context.Context, src eventring.Source) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
-		follow(ctx, src, b.Reset, yield, func(d *eventring.Descriptor) bool {
+		follow(ctx, src, resume, b.Reset, yield, func(d *eventring.Descriptor) bool {
 			blk, err := b.Process(src, d)
 			if blk != nil && !yield(Update{State: CommitProposed, Block: blk}, nil) {
 				return false
@@ -91,9 +91,11 @@ func (b *Builder) Blocks(ctx context.Context, src eventring.Source) iter.Seq2[Up
 
 // follow reads events from src and hands each to event until it returns
 // false. A gap resets the consumer's state (reset) and repositions the
-// reader (resume) before it is yielded as a notice; the end of a snapshot
-// ends the loop quietly, any other error of r.Next after being yielded.
-func follow(ctx context.Context, src eventring.Source, reset func(), yield func(Update, error) bool, event func(*eventring.Descriptor) bool) {
+// reader (resume; its error ends the loop) before it is yielded as a
+// notice; the end of a snapshot ends the loop quietly, any other error of
+// src.Next after being yielded.
+func follow(ctx context.Context, src eventring.Source, resume func(eventring.Source, *eventring.GapError) error,
+	reset func(), yield func(Update, error) bool, event func(*eventring.Descriptor) bool) {
 	var d eventring.Descriptor
 	for {
 		if err := src.Next(ctx, &d); err != nil {

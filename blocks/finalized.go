@@ -1,0 +1,216 @@
+package blocks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+)
+
+// GapPolicy says where a finalized-block stream goes on when events were
+// lost before it could read them (a lapped reader, a wrapped snapshot, a
+// checkpoint older than anything the source still holds).
+type GapPolicy uint8
+
+const (
+	// GapOldest goes on with the oldest event still present, so that every
+	// block still held is delivered (the default: lose as little as
+	// possible). On a live ring a reader that far behind may be lapped
+	// again; each time it loses only what it could not have read anyway.
+	GapOldest GapPolicy = iota
+	// GapNewest goes on with the newest BLOCK_START in the ring: the
+	// freshest blocks at once, the ones in between given up.
+	GapNewest
+	// GapStop ends the stream with the *eventring.GapError (or, for a
+	// checkpoint the source no longer reaches, a *MissedError).
+	GapStop
+)
+
+// String returns "oldest", "newest" or "stop".
+func (p GapPolicy) String() string {
+	switch p {
+	case GapOldest:
+		return "oldest"
+	case GapNewest:
+		return "newest"
+	case GapStop:
+		return "stop"
+	}
+	return fmt.Sprintf("GapPolicy(%d)", uint8(p))
+}
+
+// FinalizedOptions configures [Finalized].
+type FinalizedOptions struct {
+	BuilderOptions
+	// After is the checkpoint: the number of the last finalized block the
+	// consumer has fully processed (0: none). The stream yields only
+	// blocks numbered above it, each once.
+	After uint64
+	// OnGap says where to go on after lost events.
+	OnGap GapPolicy
+}
+
+// ErrMissed: finalized blocks were lost before the stream could deliver
+// them (see MissedError).
+var ErrMissed = errors.New("blocks: finalized blocks missed")
+
+// MissedError reports finalized blocks a stream could not deliver: blocks
+// After+1 .. Next-1 were finalized but are no longer in the source (or it
+// never held them). It is a notice of [Finalized], or its error with
+// GapStop.
+type MissedError struct {
+	After uint64 // the last block delivered (or the checkpoint)
+	Next  uint64 // the next block delivered; 0 when not known yet
+}
+
+// Error names the missed range.
+func (e *MissedError) Error() string {
+	if e.Next == 0 {
+		return fmt.Sprintf("blocks: finalized blocks after %d missed (no longer in the source)", e.After)
+	}
+	if e.Next == e.After+2 {
+		return fmt.Sprintf("blocks: finalized block %d missed", e.After+1)
+	}
+	return fmt.Sprintf("blocks: finalized blocks %d..%d missed", e.After+1, e.Next-1)
+}
+
+// Is reports whether target is ErrMissed.
+func (e *MissedError) Is(target error) bool { return target == ErrMissed }
+
+// Finalized yields every block of src that is finalized, numbered above
+// opts.After, exactly once and in block-number order: the stream an
+// indexer wants. Each Update has State CommitFinalized and Block set
+// (Abandoned lists the competing proposals dropped); notices (Notice set)
+// are those of [Tracker.Updates] plus *MissedError when the next block
+// delivered is not the one after the last (blocks were lost, see GapPolicy).
+//
+// Where reading starts: on a ring, at the consensus event that follows the
+// BLOCK_START of block After ([RewindForSimpleReplay]) when the ring still
+// holds it; for After 0, like [Updates] (a live ring's newest BLOCK_START,
+// a snapshot's first event); otherwise, when block After is older than
+// anything in the ring, as opts.OnGap says (GapOldest: the oldest event;
+// GapNewest: the newest BLOCK_START; GapStop: a *MissedError), and when it
+// is newer than every finalization in the ring, at the oldest event. Any
+// other source (a capture file) is read from where it is, blocks up to
+// After skipped. A gap while reading repositions the same way (GapStop
+// ends the stream with the *eventring.GapError).
+//
+// To survive restarts, the consumer stores the number of each block once
+// it has processed it (its checkpoint) and passes it as After when it
+// starts again. Errors end the stream as in [Tracker.Updates].
+func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions) iter.Seq2[Update, error] {
+	return func(yield func(Update, error) bool) {
+		t := NewTracker(opts.BuilderOptions)
+		last := opts.After
+		if err := positionAfter(src, last, opts.OnGap); err != nil {
+			var missed *MissedError
+			if !errors.As(err, &missed) || opts.OnGap == GapStop {
+				yield(Update{}, err)
+				return
+			}
+		}
+		resumeAfterGap := func(src eventring.Source, gap *eventring.GapError) error {
+			if opts.OnGap == GapStop {
+				return gap
+			}
+			r, ok := src.(*eventring.Reader)
+			if !ok {
+				return src.Seek(gap.Oldest)
+			}
+			var d eventring.Descriptor
+			if last != 0 && RewindForSimpleReplay(r, last, &d) == nil {
+				return nil
+			}
+			if opts.OnGap == GapNewest {
+				return resume(src, gap)
+			}
+			r.SetSeqno(max(gap.Oldest, r.Ring().OldestSeqno()))
+			return nil
+		}
+		follow(ctx, src, resumeAfterGap, t.Reset, yield, func(d *eventring.Descriptor) bool {
+			ups, err := t.Process(src, d)
+			for _, u := range ups {
+				if u.State != CommitFinalized {
+					continue
+				}
+				n := u.Block.Number()
+				if n <= last && last != 0 {
+					continue // delivered before (or before the checkpoint)
+				}
+				if last != 0 && n > last+1 && !yield(Update{Notice: &MissedError{After: last, Next: n}}, nil) {
+					return false
+				}
+				last = n
+				if !yield(u, nil) {
+					return false
+				}
+			}
+			return err == nil || yield(Update{Notice: err}, nil)
+		})
+	}
+}
+
+// positionAfter points a ring reader at the first event to read for a
+// consumer that has processed finalized block after (see Finalized).
+// Other sources are left where they are. A *MissedError says block after
+// is older than the ring's contents (the reader is then positioned as
+// policy says, except for GapStop).
+func positionAfter(src eventring.Source, after uint64, policy GapPolicy) error {
+	r, ok := src.(*eventring.Reader)
+	if !ok {
+		return nil
+	}
+	ring := r.Ring()
+	if after == 0 {
+		if ring.IsSnapshot() {
+			r.SetSeqno(1)
+		} else {
+			_ = RewindToLatestBlockStart(r) // else the newest event: blocks begin at the next BLOCK_START
+		}
+		return nil
+	}
+	var d eventring.Descriptor
+	err := RewindForSimpleReplay(r, after, &d)
+	if err == nil {
+		return nil
+	}
+	if older, known := olderThanRing(r, after); known && older {
+		switch policy {
+		case GapNewest:
+			if RewindToLatestBlockStart(r) != nil {
+				r.Reset()
+			}
+		case GapOldest:
+			r.SetSeqno(ring.OldestSeqno())
+		}
+		return &MissedError{After: after}
+	}
+	// Block after is not finalized in the ring yet (or the ring says
+	// nothing either way): read everything it holds; blocks up to after
+	// are skipped.
+	r.SetSeqno(ring.OldestSeqno())
+	return nil
+}
+
+// olderThanRing reports whether finalized block n precedes everything in
+// the ring: the oldest BLOCK_FINALIZED still readable finalizes a later
+// block. known is false when the ring holds no readable BLOCK_FINALIZED.
+func olderThanRing(r *eventring.Reader, n uint64) (older, known bool) {
+	ring := r.Ring()
+	var d eventring.Descriptor
+	for s := ring.OldestSeqno(); s != 0 && ring.TryCopy(s, &d); s++ {
+		if execevents.EventType(d.EventType) != execevents.EventTypeBlockFinalized {
+			continue
+		}
+		m, err := BlockNumberOf(ring, &d)
+		if err != nil {
+			continue // overwritten meanwhile: look further
+		}
+		// Finalization n+1 in the ring: block n+1 may still be whole.
+		return m > n+1, true
+	}
+	return false, false
+}
