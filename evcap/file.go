@@ -2,6 +2,7 @@ package evcap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -316,4 +317,23 @@ func (l *layout) hasSchema(ct eventring.ContentType) bool {
 		}
 	}
 	return false
+}
+
+// IsCapture reports whether the file at path begins with the capture
+// magic (either layout), as eventring.IsSnapshot tells snapshots from
+// rings: by content, whatever the name.
+func IsCapture(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var b [len(Magic)]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		}
+		return false, err
+	}
+	return string(b[:]) == Magic, nil
 }

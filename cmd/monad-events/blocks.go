@@ -31,7 +31,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "blocks")
 	asJSON := fs.Bool("json", false, "print one JSON object per update: commit state, ids, abandoned proposals, and on Proposed the eth_getBlockByNumber block and the receipts")
 	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
-	start := startFlag(fs)
+	start, end := startFlag(fs), endFlag(fs)
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
@@ -42,11 +42,11 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	}
 	// By default a live ring is read from its newest block start, so the
 	// first update comes with the next block executed.
-	s, out, err := follow(e, argOrEmpty(pos), *start)
+	s, out, err := follow(e, argOrEmpty(pos), *start, *end)
 	if err != nil {
 		return err
 	}
-	defer s.ring.Close()
+	defer s.Close()
 	tr := blocks.NewTracker(blocks.BuilderOptions{})
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
@@ -62,9 +62,9 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	var d eventring.Descriptor
 	for {
 		if err := s.next(ctx, &d); err != nil {
-			return s.end(e, err, out)
+			return s.finish(e, err, out)
 		}
-		ups, err := tr.Process(s.ring, &d)
+		ups, err := tr.Process(s.src, &d)
 		for _, u := range ups {
 			if !keep[u.State] {
 				continue

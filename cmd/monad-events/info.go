@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/monadgo/events/evcap"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -50,7 +51,16 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	o, err := openRing(e, argOrEmpty(pos))
+	path, err := resolveRing(argOrEmpty(pos))
+	if err != nil {
+		return err
+	}
+	if isCapture, err := evcap.IsCapture(path); err != nil {
+		return err
+	} else if isCapture {
+		return infoCapture(ctx, e, path, *asJSON)
+	}
+	o, err := openRingPath(e, path)
 	if err != nil {
 		return err
 	}

@@ -39,14 +39,14 @@ func (w *watcher) eventJSONReflect(d *eventring.Descriptor) error {
 		b = fmt.Appendf(b, `,"accountIndex":%d`, d.ContentExt[execevents.FlowTypeAccountIndex])
 	}
 	mark := len(b)
-	p := w.ring.Payload(d)
+	p := w.src.Payload(d)
 	ev, derr := w.dec.View(d, p)
 	if derr != nil {
 		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, derr.Error(), p)
 	} else {
 		b = reflectPayloadJSON(b, ev)
 	}
-	if !w.ring.PayloadValid(d) {
+	if !w.src.PayloadValid(d) {
 		b = append(b[:mark], `,"expired":true`...)
 	}
 	b = append(b, "}\n"...)
@@ -72,8 +72,8 @@ func TestWatchJSONMatchesReflect(t *testing.T) {
 			defer r.Close()
 			o := &openedRing{Ring: r, path: path, snapshot: true}
 			var got, want bytes.Buffer
-			wg := &watcher{ring: o, out: bufio.NewWriter(&got), json: true}
-			wr := &watcher{ring: o, out: bufio.NewWriter(&want), json: true}
+			wg := &watcher{src: o, out: bufio.NewWriter(&got), json: true}
+			wr := &watcher{src: o, out: bufio.NewWriter(&want), json: true}
 			rd := r.NewReader()
 			rd.SetSeqno(1)
 			var d eventring.Descriptor
@@ -215,7 +215,7 @@ func benchmarkWatch(b *testing.B, path string, json, reflectJSON bool) {
 	defer r.Close()
 	o := &openedRing{Ring: r, path: path, snapshot: true}
 	out := bufio.NewWriter(io.Discard)
-	w := &watcher{ring: o, out: out, json: json}
+	w := &watcher{src: o, out: out, json: json}
 	var d eventring.Descriptor
 	rd := r.NewReader()
 	b.ReportAllocs()

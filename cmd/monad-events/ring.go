@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monadgo/events/evcap"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -114,6 +115,11 @@ func openRing(e *env, arg string) (*openedRing, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openRingPath(e, path)
+}
+
+// openRingPath opens a resolved ring path.
+func openRingPath(e *env, path string) (*openedRing, error) {
 	r, err := eventring.Open(path)
 	if err != nil {
 		return nil, err
@@ -130,7 +136,16 @@ func openRing(e *env, arg string) (*openedRing, error) {
 // openExecRing opens a RING argument and refuses it unless it carries
 // execution events of the schema compiled into this binary.
 func openExecRing(e *env, arg string) (*openedRing, error) {
-	o, err := openRing(e, arg)
+	path, err := resolveRing(arg)
+	if err != nil {
+		return nil, err
+	}
+	return openExecRingPath(e, path)
+}
+
+// openExecRingPath is openExecRing for a resolved path.
+func openExecRingPath(e *env, path string) (*openedRing, error) {
+	o, err := openRingPath(e, path)
 	if err != nil {
 		return nil, err
 	}
@@ -141,43 +156,87 @@ func openExecRing(e *env, arg string) (*openedRing, error) {
 	return o, nil
 }
 
-// stream reads a ring's events in order, waiting on a live ring, reporting
-// and recovering from gaps, and ending at the end of a snapshot (io.EOF) or
-// when a live ring's writer is gone (an error wrapping
-// eventring.ErrWriterGone).
+// stream reads the events of a ring or a capture file in order, waiting on
+// a live ring, reporting and recovering from gaps, and ending at the end of
+// a snapshot or capture (io.EOF), at the --end position, or when a live
+// ring's writer is gone (an error wrapping eventring.ErrWriterGone).
 type stream struct {
-	ring   *openedRing
-	rd     *eventring.Reader
-	onGap  func(from, to uint64) // lost sequence numbers [from, to]
-	onIdle func()                // called when a live stream has to wait
+	ring    *openedRing // the ring read, or nil for a capture
+	rd      *eventring.Reader
+	capture *evcap.Source // the capture read, or nil for a ring
+	src     eventring.Source
+	onGap   func(from, to uint64) // lost sequence numbers [from, to]
+	onIdle  func()                // called when a live stream has to wait
+
+	end  *position // where to stop (nil: never)
+	dec  execevents.Decoder
+	done bool // the end position was delivered
 
 	last uint64 // seqno of the last event returned
 	n    uint64 // events returned, to check for cancellation now and then
 }
 
-// follow opens an execution RING argument for watch and blocks: a reader
-// positioned as --start says, and standard output buffered, flushed
-// whenever the stream waits for a live writer. The caller closes s.ring and
-// ends with s.end.
-func follow(e *env, arg, start string) (s *stream, out *bufio.Writer, err error) {
-	o, err := openExecRing(e, arg)
+// follow opens an execution RING argument (a live ring, a snapshot or a
+// capture file) for watch and blocks: a reader positioned as --start says,
+// stopping as --end says, and standard output buffered, flushed whenever
+// the stream waits for a live writer. The caller closes the stream and ends
+// with s.end.
+func follow(e *env, arg, start, end string) (s *stream, out *bufio.Writer, err error) {
+	from, err := parsePosition("--start", start)
 	if err != nil {
 		return nil, nil, err
 	}
-	rd, first, err := positionReader(e, o, start)
+	to, err := parsePosition("--end", end)
 	if err != nil {
-		o.Close()
 		return nil, nil, err
 	}
+	path, err := resolveRing(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	isCapture, err := evcap.IsCapture(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isCapture {
+		s, err = openCaptureStream(e, path, from)
+	} else {
+		s, err = openRingStream(e, path, from)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s.end = to
 	out = bufio.NewWriterSize(e.stdout, 64<<10)
-	s = newStream(o, rd, first)
 	s.onIdle = func() { out.Flush() }
 	return s, out, nil
 }
 
-// end flushes out and turns the normal ends of a stream (the end of a
+// openRingStream opens an execution ring at path, positioned at from.
+func openRingStream(e *env, path string, from *position) (*stream, error) {
+	o, err := openExecRingPath(e, path)
+	if err != nil {
+		return nil, err
+	}
+	rd, first, err := positionReader(e, o, from)
+	if err != nil {
+		o.Close()
+		return nil, err
+	}
+	return newStream(o, rd, first), nil
+}
+
+// Close releases the ring or capture the stream reads.
+func (s *stream) Close() error {
+	if s.ring != nil {
+		return s.ring.Close()
+	}
+	return s.capture.File().Close()
+}
+
+// finish flushes out and turns the normal ends of a stream (the end of a
 // snapshot, the exit of a live ring's writer) into success.
-func (s *stream) end(e *env, err error, out *bufio.Writer) error {
+func (s *stream) finish(e *env, err error, out *bufio.Writer) error {
 	ferr := out.Flush()
 	switch {
 	case errors.Is(err, eventring.ErrWriterGone):
@@ -196,11 +255,52 @@ func newStream(o *openedRing, rd *eventring.Reader, start uint64) *stream {
 	// stops (the check is one read of /proc/locks).
 	w.WriterCheck = 200 * time.Millisecond
 	rd.SetWaitStrategy(w)
-	return &stream{ring: o, rd: rd, last: max(start, 1) - 1}
+	return &stream{ring: o, rd: rd, src: rd, last: max(start, 1) - 1}
 }
 
 // next fills d with the next event.
 func (s *stream) next(ctx context.Context, d *eventring.Descriptor) error {
+	if s.done {
+		return io.EOF
+	}
+	var err error
+	if s.capture != nil {
+		err = s.nextCaptured(ctx, d)
+	} else {
+		err = s.nextInRing(ctx, d)
+	}
+	if err == nil && s.end != nil {
+		var stop bool
+		if stop, s.done = s.end.reached(&s.dec, s.src, d); stop {
+			return io.EOF
+		}
+	}
+	return err
+}
+
+// nextCaptured fills d with the next event of a capture, reporting
+// sequence-number jumps (events the recorder lost) as gaps.
+func (s *stream) nextCaptured(ctx context.Context, d *eventring.Descriptor) error {
+	for {
+		err := s.capture.Next(ctx, d)
+		var gap *eventring.GapError
+		if !errors.As(err, &gap) {
+			if err == nil {
+				s.last = d.Seqno
+			}
+			return err
+		}
+		if s.onGap != nil {
+			s.onGap(gap.Expected, gap.Oldest-1)
+		}
+		if err := s.capture.Seek(gap.Oldest); err != nil {
+			return err
+		}
+	}
+}
+
+// nextInRing fills d with the next event of the ring.
+func (s *stream) nextInRing(ctx context.Context, d *eventring.Descriptor) error {
 	for {
 		// A snapshot never waits, so look at ctx here (Ctrl-C in the middle
 		// of a large one).

@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -20,7 +18,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	dump := fs.Bool("d", false, "add a hexdump of each event's payload")
 	asJSON := fs.Bool("json", false, "print one JSON object per event, with its decoded payload")
 	types := fs.String("types", "", "only these event types: comma-separated names (BLOCK_START, txn_log, ...) or codes")
-	start := startFlag(fs)
+	start, end := startFlag(fs), endFlag(fs)
 	count := fs.Uint64("n", 0, "stop after printing this many events (0: no limit)")
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
@@ -30,12 +28,12 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, out, err := follow(e, argOrEmpty(pos), *start)
+	s, out, err := follow(e, argOrEmpty(pos), *start, *end)
 	if err != nil {
 		return err
 	}
-	defer s.ring.Close()
-	w := &watcher{ring: s.ring, out: out, dump: *dump, json: *asJSON}
+	defer s.Close()
+	w := &watcher{src: s.src, out: out, dump: *dump, json: *asJSON}
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost, continuing with the newest", "from", from, "to", to)
 		w.gap(from, to)
@@ -44,7 +42,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	var d eventring.Descriptor
 	for printed := uint64(0); *count == 0 || printed < *count; {
 		if err := s.next(ctx, &d); err != nil {
-			return s.end(e, err, out)
+			return s.finish(e, err, out)
 		}
 		w.track(&d)
 		if filter != nil && !filter[d.EventType] {
@@ -56,47 +54,6 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 		printed++
 	}
 	return out.Flush()
-}
-
-// startFlag defines --start, which positionReader interprets.
-func startFlag(fs *flag.FlagSet) *string {
-	return fs.String("start", "block", "live rings: where to begin: block (the latest block start), latest, oldest, or a sequence number")
-}
-
-// positionReader returns a reader at the first event to show. Snapshots
-// start at sequence number 1 (or the oldest event still present); live rings
-// at the latest block start by default, so that the first lines a user sees
-// are a whole block.
-func positionReader(e *env, o *openedRing, start string) (*eventring.Reader, uint64, error) {
-	rd := o.NewReader()
-	oldest := o.OldestSeqno()
-	switch start {
-	case "block":
-		if o.snapshot {
-			rd.SetSeqno(oldest)
-			break
-		}
-		var d eventring.Descriptor
-		if err := blocks.LatestConsensus(rd, execevents.EventTypeBlockStart, &d); err != nil {
-			// No block start found (an empty ring, or its block start is
-			// gone already): begin with the newest event instead.
-			e.log.Debug("no block start to rewind to; starting at the newest event", "why", err)
-		}
-	case "latest":
-		if o.snapshot {
-			rd.SetSeqno(max(o.Header().LastSeqno, 1))
-		}
-		// A live reader starts at the newest event.
-	case "oldest":
-		rd.SetSeqno(oldest)
-	default:
-		n, err := strconv.ParseUint(start, 10, 64)
-		if err != nil || n == 0 {
-			return nil, 0, fmt.Errorf("--start %q: want block, latest, oldest or a sequence number >= 1", start)
-		}
-		rd.SetSeqno(n)
-	}
-	return rd, rd.LastSeqno() + 1, nil
 }
 
 // parseTypes turns the --types list into a lookup table indexed by event
@@ -126,7 +83,7 @@ func parseTypes(list string) ([]bool, error) {
 
 // watcher formats events.
 type watcher struct {
-	ring *openedRing
+	src  eventring.PayloadSource
 	out  *bufio.Writer
 	dump bool
 	json bool
@@ -145,7 +102,7 @@ func (w *watcher) track(d *eventring.Descriptor) {
 	if execevents.EventType(d.EventType) != execevents.EventTypeBlockStart {
 		return
 	}
-	if ev, err := w.dec.Read(w.ring, d); err == nil {
+	if ev, err := w.dec.Read(w.src, d); err == nil {
 		w.blockSeqno, w.blockNumber = d.Seqno, ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber
 	}
 }
@@ -197,7 +154,7 @@ func (w *watcher) event(d *eventring.Descriptor) error {
 	}
 	b = append(b, '\n')
 	if w.dump && d.PayloadSize > 0 {
-		p, err := w.ring.CopyPayload(d, w.buf[:0])
+		p, err := copyPayload(w.src, d, w.buf[:0])
 		if err != nil {
 			b = fmt.Appendf(b, "  (payload unavailable: %v)\n", err)
 		} else {
@@ -250,7 +207,7 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	}
 	// Read checks the payload valid, copies it and checks again (spec
 	// §4.4), so the rendering is of bytes the writer had not reclaimed.
-	ev, err := w.dec.Read(w.ring, d)
+	ev, err := w.dec.Read(w.src, d)
 	_, expired := err.(*eventring.ExpiredError) // Read returns it unwrapped
 	switch {
 	case err == nil:
@@ -263,7 +220,7 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	case expired:
 		b = append(b, `,"expired":true`...)
 	default: // a payload that does not decode: show its bytes
-		p, cerr := w.ring.CopyPayload(d, w.buf[:0])
+		p, cerr := copyPayload(w.src, d, w.buf[:0])
 		if cerr != nil {
 			b = append(b, `,"expired":true`...)
 			break
@@ -280,3 +237,17 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 // nanoTime is RFC 3339 with all nine fractional digits, so that times line
 // up and sort as text.
 const nanoTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+// copyPayload appends the payload of d to buf: checked, copied, checked
+// again (spec §4.4), so that bytes the writer reclaimed meanwhile are
+// never shown.
+func copyPayload(src eventring.PayloadSource, d *eventring.Descriptor, buf []byte) ([]byte, error) {
+	if src.PayloadValid(d) {
+		buf = append(buf, src.Payload(d)...)
+		if src.PayloadValid(d) {
+			return buf, nil
+		}
+	}
+	return buf[:0], &eventring.ExpiredError{Seqno: d.Seqno, EventType: d.EventType,
+		Offset: d.PayloadBufOffset, Size: d.PayloadSize, Err: eventring.ErrPayloadExpired}
+}

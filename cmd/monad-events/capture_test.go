@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/monadgo/events/evcap"
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/internal/testdata"
+)
+
+// writeCapture records every event of a snapshot into a release-layout
+// capture, in bundles of bundleEvents events.
+func writeCapture(t *testing.T, snapshot string, bundleEvents int) string {
+	t.Helper()
+	ring, err := eventring.Open(snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := ring.Header()
+	ring.Close()
+	path := filepath.Join(t.TempDir(), "capture.evcap")
+	w, err := evcap.Create(path, []evcap.Schema{{ContentType: hdr.ContentType, Hash: hdr.SchemaHash}}, evcap.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range testdata.Events(t, snapshot) {
+		if i > 0 && i%bundleEvents == 0 {
+			if err := w.EndBundle(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Write(&e.Descriptor, hdr.ContentType, e.Payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCaptureInput: watch and blocks read capture files as they read the
+// ring recorded: the daemon's own captures of emn-1b (three files, two
+// layouts) and a capture of emn-30b written here give output identical to
+// the snapshots', for every --start and --end form.
+func TestCaptureInput(t *testing.T) {
+	snap1 := sharedFile(t, "emn-1b-15m.snapshot")
+	for _, name := range []string{"emn-1b-15m.evcap", "emn-1b-15m-plain.evcap", "emn-1b-15m-preview.evcap"} {
+		capPath := sharedFile(t, "evcap/"+name)
+		for _, args := range [][]string{{"blocks", "--json"}, {"watch", "--json"}, {"watch", "--start", "6000", "--end", "6100"}} {
+			want := mustRun(t, append(args, snap1)...).stdout
+			if got := mustRun(t, append(args, capPath)...).stdout; got != want {
+				t.Errorf("%s %s: output differs from the snapshot's (%d vs %d bytes)", strings.Join(args, " "), name, len(got), len(want))
+			}
+		}
+	}
+
+	snap30 := sharedFile(t, emn30bPath)
+	capPath := writeCapture(t, snap30, 4096)
+	for _, args := range [][]string{
+		{"blocks", "--json"},
+		{"blocks", "--state", "finalized", "--start", "finalized:15000010", "--end", "finalized:15000020"},
+		{"blocks", "--start", "block:15000007", "--end", "block:15000009"},
+		{"watch", "--types", "BLOCK_START,BLOCK_END", "--start", "id:0x" + strings.Repeat("0", 56) + "00e4e1cb"},
+		{"watch", "--types", "BLOCK_START", "--start", "2025-08-29T20:26:15Z", "--end", "2025-08-29T20:26:15.5Z"},
+		{"watch", "--start", "100000", "--end", "100100"},
+	} {
+		want := mustRun(t, append(args, snap30)...)
+		if want.stdout == "" {
+			t.Fatalf("%s: no output from the snapshot", strings.Join(args, " "))
+		}
+		if got := mustRun(t, append(args, capPath)...); got.stdout != want.stdout {
+			t.Errorf("%s: the capture's output differs from the snapshot's:\n%s\nwant:\n%s", strings.Join(args, " "), head(got.stdout), head(want.stdout))
+		}
+	}
+}
+
+func head(s string) string {
+	if l := strings.SplitN(s, "\n", 6); len(l) == 6 {
+		return strings.Join(l[:5], "\n") + "\n..."
+	}
+	return s
+}
+
+// TestPositions: the --start and --end forms on the emn-30b snapshot land
+// where the recording's own facts say, and bad forms are refused with one
+// line and status 1.
+func TestPositions(t *testing.T) {
+	snap30 := sharedFile(t, emn30bPath)
+	// Finalized blocks after 15000010 up to 15000020: exactly 11..20.
+	r := mustRun(t, "blocks", "--json", "--state", "finalized", "--start", "finalized:15000010", "--end", "finalized:15000020", snap30)
+	ups := parseUpdates(t, r.stdout)
+	if len(ups) != 10 || ups[0].BlockNumber != 15000011 || ups[9].BlockNumber != 15000020 {
+		t.Errorf("finalized:15000010 .. finalized:15000020: %d updates %+v", len(ups), ups)
+	}
+	// block:N starts with that block's BLOCK_START.
+	r = mustRun(t, "watch", "-n", "1", "--start", "block:15000017", snap30)
+	if !strings.Contains(r.stdout, "BLOCK_START") || !strings.Contains(r.stdout, " BLK: 15000017\n") {
+		t.Errorf("block:15000017: %s", r.stdout)
+	}
+	// A time before the first event starts at it; the end time stops.
+	r = mustRun(t, "watch", "--start", "2000-01-01T00:00:00Z", "--end", time.Unix(0, 0).UTC().Format(time.RFC3339), snap30)
+	if r.stdout != "" {
+		t.Errorf("an end before the start printed %q", head(r.stdout))
+	}
+	for _, bad := range []string{"block:x", "id:0x12", "0", "F:", "2025-13-01T00:00:00Z", "block:9"} {
+		r := runCmd(t, time.Minute, "watch", "--start", bad, snap30)
+		if r.code != 1 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "--start") {
+			t.Errorf("--start %s: status %d, stderr %q; want one line naming --start and status 1", bad, r.code, r.stderr)
+		}
+	}
+}
+
+// TestCaptureInfoAndHostile: info summarizes the daemon's capture with
+// the facts its README states; damaged copies of it (truncated, a lying
+// section offset, a bundle's bytes overwritten) make info, watch and blocks
+// exit with status 1 and one line, never a crash or a hang.
+func TestCaptureInfoAndHostile(t *testing.T) {
+	src := sharedFile(t, "evcap/emn-1b-15m.evcap")
+	var info captureInfo
+	if err := json.Unmarshal([]byte(mustRun(t, "info", "--json", src).stdout), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Events != 6597 || info.FirstSeqno != 1 || info.LastSeqno != 6597 || info.Bundles != 4 || info.Sections != 9 ||
+		len(info.Schemas) != 1 || !strings.HasPrefix(info.Schemas[0].SchemaHash, "8933f907") || !info.Verified {
+		t.Errorf("info: %+v", info)
+	}
+	orig, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	damage := map[string]func([]byte) []byte{
+		"truncated":       func(b []byte) []byte { return b[:len(b)/2] },
+		"lying offset":    func(b []byte) []byte { binary.LittleEndian.PutUint64(b[4096+128+16:], 1<<50); return b },
+		"bundle garbage":  func(b []byte) []byte { copy(b[8192+100:], bytes.Repeat([]byte{0xa5}, 4096)); return b },
+		"header only":     func(b []byte) []byte { return b[:32] },
+		"zero section 1":  func(b []byte) []byte { clear(b[4096+128 : 4096+256]); return b },
+		"huge event size": func(b []byte) []byte { binary.LittleEndian.PutUint64(b[4096+128+40:], 1<<40); return b },
+	}
+	for name, f := range damage {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".evcap")
+		if err := os.WriteFile(p, f(bytes.Clone(orig)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range [][]string{{"info"}, {"watch", "--json"}, {"blocks"}} {
+			r := runCmd(t, time.Minute, append(cmd, p)...)
+			msg := strings.TrimSpace(r.stderr)
+			if r.code != 1 || msg == "" || strings.Contains(msg, "\n") || strings.Contains(msg, "internal error") {
+				t.Errorf("%s on %s: status %d, stderr %q; want status 1 and one line", cmd[0], name, r.code, tail(r.stderr))
+			}
+		}
+	}
+}
