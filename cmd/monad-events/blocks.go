@@ -31,12 +31,17 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "blocks")
 	asJSON := fs.Bool("json", false, "print one JSON object per update: commit state, ids, abandoned proposals, and on Proposed the eth_getBlockByNumber block and the receipts")
 	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
+	withBlock := fs.String("with-block", "proposed", "with --json, the commit states whose updates carry the block and its receipts, comma-separated (e.g. finalized, so that finalized-only output needs no join)")
 	start, end := startFlag(fs), endFlag(fs)
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
 	}
 	keep, err := parseStates(*states)
+	if err != nil {
+		return err
+	}
+	full, err := parseStatesFlag("--with-block", *withBlock)
 	if err != nil {
 		return err
 	}
@@ -70,7 +75,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 				continue
 			}
 			if *asJSON {
-				v, err := renderUpdate(u)
+				v, err := renderUpdate(u, full[u.State])
 				if err != nil {
 					return err
 				}
@@ -129,6 +134,11 @@ func logBuildError(e *env, err error, n *int) {
 }
 
 func parseStates(list string) (map[blocks.CommitState]bool, error) {
+	return parseStatesFlag("--state", list)
+}
+
+// parseStatesFlag is parseStates for the flag named flagName.
+func parseStatesFlag(flagName, list string) (map[blocks.CommitState]bool, error) {
 	all := []blocks.CommitState{blocks.CommitProposed, blocks.CommitVoted, blocks.CommitFinalized, blocks.CommitVerified}
 	keep := make(map[blocks.CommitState]bool)
 	if strings.TrimSpace(list) == "" {
@@ -146,16 +156,16 @@ next:
 				continue next
 			}
 		}
-		return nil, fmt.Errorf("--state: unknown commit state %q (want proposed, voted, finalized or verified)", f)
+		return nil, fmt.Errorf("%s: unknown commit state %q (want proposed, voted, finalized or verified)", flagName, f)
 	}
 	return keep, nil
 }
 
-// renderUpdate builds the JSON object of one update. Only Proposed updates
-// carry the block and its receipts, so only they need the conversion to
-// go-ethereum types.
-func renderUpdate(u blocks.Update) (any, error) {
-	if u.State == blocks.CommitProposed {
+// renderUpdate builds the JSON object of one update. Only updates of the
+// states named by --with-block (Proposed by default) carry the block and
+// its receipts, so only they need the conversion to go-ethereum types.
+func renderUpdate(u blocks.Update, withBlock bool) (any, error) {
+	if withBlock {
 		b, err := ethconv.Convert(u.Block)
 		if err != nil {
 			return nil, fmt.Errorf("block %d: %w", u.Block.Number(), err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,27 @@ func TestCaptureInfoAndHostile(t *testing.T) {
 			if r.code != 1 || msg == "" || strings.Contains(msg, "\n") || strings.Contains(msg, "internal error") {
 				t.Errorf("%s on %s: status %d, stderr %q; want status 1 and one line", cmd[0], name, r.code, tail(r.stderr))
 			}
+		}
+	}
+}
+
+// TestBlocksWithBlock: with --with-block finalized, finalized-only output
+// carries each block and its receipts, equal to what the block's Proposed
+// update carries (so no join is needed).
+func TestBlocksWithBlock(t *testing.T) {
+	snap30 := sharedFile(t, emn30bPath)
+	proposed := map[string]blockUpdate{}
+	for _, u := range parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "proposed", snap30).stdout) {
+		proposed[u.BlockID] = u
+	}
+	fin := parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30).stdout)
+	if len(fin) < 20 {
+		t.Fatalf("%d finalized updates", len(fin))
+	}
+	for _, u := range fin {
+		p, ok := proposed[u.BlockID]
+		if u.CommitState != "Finalized" || !ok || u.Block == nil || !reflect.DeepEqual(u.Block, p.Block) || !reflect.DeepEqual(u.Receipts, p.Receipts) {
+			t.Errorf("block %d: the Finalized update's block differs from the Proposed one's", u.BlockNumber)
 		}
 	}
 }
