@@ -174,3 +174,33 @@ func ExampleRewindToLatestBlockStart() {
 	// Output:
 	// next event: seqno 274, BLOCK_START of block 1000004
 }
+
+// An indexer reads finalized blocks after its checkpoint (the last block it
+// stored), each exactly once; after a restart it passes the new checkpoint
+// and goes on where it stopped.
+func ExampleFinalized() {
+	ring, err := execevents.Open(demoPath)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ring.Close()
+	checkpoint := uint64(1000001) // loaded from the indexer's database
+	for u, err := range blocks.Finalized(context.Background(), ring.NewReader(), blocks.FinalizedOptions{After: checkpoint}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if u.Notice != nil {
+			fmt.Println("notice:", u.Notice) // e.g. *blocks.MissedError: blocks the ring no longer holds
+			continue
+		}
+		fmt.Println("store block", u.Block.Number(), "with", len(u.Block.Txns), "transactions")
+		checkpoint = u.Block.Number() // saved with the block, in one transaction
+	}
+	fmt.Println("checkpoint", checkpoint)
+	// Output:
+	// store block 1000002 with 5 transactions
+	// store block 1000003 with 3 transactions
+	// checkpoint 1000003
+}
