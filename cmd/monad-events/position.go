@@ -239,8 +239,9 @@ func openCaptureStream(e *env, path string, from *position) (*stream, error) {
 	}
 	e.log.Debug("opened", "path", path, "kind", "capture", "layout", f.Layout())
 	src := f.NewSource()
+	seqno := uint64(0)
 	if from != nil {
-		seqno, err := findInCapture(f, from)
+		seqno, err = findInCapture(f, from)
 		if err == nil && seqno != 0 {
 			err = src.Seek(seqno)
 		}
@@ -249,7 +250,10 @@ func openCaptureStream(e *env, path string, from *position) (*stream, error) {
 			return nil, fmt.Errorf("--start: %s: %w", path, err)
 		}
 	}
-	return &stream{capture: src, src: src}, nil
+	if seqno == 0 && len(f.Bundles()) > 0 {
+		seqno = f.Bundles()[0].StartSeqno
+	}
+	return &stream{capture: src, src: src, last: max(seqno, 1) - 1}, nil
 }
 
 // findInCapture returns the sequence number a capture's reading starts at

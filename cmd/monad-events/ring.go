@@ -172,8 +172,9 @@ type stream struct {
 	dec  execevents.Decoder
 	done bool // the end position was delivered
 
-	last uint64 // seqno of the last event returned
-	n    uint64 // events returned, to check for cancellation now and then
+	first uint64 // seqno of the first event (0: a capture's first, whatever it is)
+	last  uint64 // seqno of the last event returned
+	n     uint64 // events returned, to check for cancellation now and then
 }
 
 // follow opens an execution RING argument (a live ring, a snapshot or a
@@ -182,21 +183,33 @@ type stream struct {
 // the stream waits for a live writer. The caller closes the stream and ends
 // with s.end.
 func follow(e *env, arg, start, end string) (s *stream, out *bufio.Writer, err error) {
-	from, err := parsePosition("--start", start)
+	s, err = openStream(e, arg, start, end)
 	if err != nil {
 		return nil, nil, err
+	}
+	out = bufio.NewWriterSize(e.stdout, 64<<10)
+	s.onIdle = func() { out.Flush() }
+	return s, out, nil
+}
+
+// openStream opens an execution RING argument (a live ring, a snapshot or
+// a capture file) positioned as start says, ending as end says.
+func openStream(e *env, arg, start, end string) (s *stream, err error) {
+	from, err := parsePosition("--start", start)
+	if err != nil {
+		return nil, err
 	}
 	to, err := parsePosition("--end", end)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	path, err := resolveRing(arg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	isCapture, err := evcap.IsCapture(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if isCapture {
 		s, err = openCaptureStream(e, path, from)
@@ -204,12 +217,24 @@ func follow(e *env, arg, start, end string) (s *stream, out *bufio.Writer, err e
 		s, err = openRingStream(e, path, from)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	s.end = to
-	out = bufio.NewWriterSize(e.stdout, 64<<10)
-	s.onIdle = func() { out.Flush() }
-	return s, out, nil
+	s.end, s.first = to, s.last+1
+	return s, nil
+}
+
+// rewind puts the stream back at the event it started with, for another
+// pass over a snapshot or capture.
+func (s *stream) rewind() error {
+	s.last, s.done = s.first-1, false
+	if s.end != nil {
+		s.end.startSeqno, s.end.number = 0, 0
+	}
+	if s.capture != nil {
+		return s.capture.Seek(s.first)
+	}
+	s.rd.SetSeqno(s.first)
+	return nil
 }
 
 // openRingStream opens an execution ring at path, positioned at from.
