@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -214,5 +215,38 @@ func TestReplayPieces(t *testing.T) {
 	want := mustRun(t, "blocks", "--json", sharedFile(t, "emn-1b-15m.snapshot")).stdout
 	if got := mustRun(t, "blocks", "--json", "--start", "oldest", capRing).stdout; got != want {
 		t.Errorf("a replayed capture's blocks differ from the snapshot's")
+	}
+}
+
+// TestPathRule: the command line takes paths as the library does — a bare
+// name is a file in the current directory — for the ring replay creates
+// and for the commands that read it.
+func TestPathRule(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) result {
+		cmd := exec.Command(binPath, args...)
+		cmd.Dir = dir
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{out.String(), errb.String(), code}
+	}
+	if r := run("replay", sharedFile(t, "emn-1b-15m.snapshot"), "wrap.ring"); r.code != 0 {
+		t.Fatalf("replay: %d %s", r.code, r.stderr)
+	}
+	ring, err := eventring.Open(filepath.Join(dir, "wrap.ring")) // the library, with the same name
+	if err != nil {
+		t.Fatalf("replay did not create ./wrap.ring: %v", err)
+	}
+	last := ring.Header().LastSeqno
+	ring.Close()
+	if r := run("watch", "--start", "oldest", "wrap.ring"); r.code != 0 || strings.Count(r.stdout, "\n") != int(last) {
+		t.Errorf("watch wrap.ring: status %d, %d lines, want %d", r.code, strings.Count(r.stdout, "\n"), last)
 	}
 }

@@ -24,11 +24,13 @@ type openedRing struct {
 	snapshot bool   // a decompressed zstd snapshot (no writer, never changes)
 }
 
-// resolveRing turns a RING argument into a file path (spec §6.2): no
-// argument means the daemon's default execution ring; an argument with a
-// '/' is a path used verbatim; a bare name is looked up in the default ring
-// directory on the hugetlbfs mount and, failing that, in the current
-// directory (so "monad-events info capture.zst" does what it says).
+// resolveRing turns a RING argument into a file path, with the library's
+// rule (eventring.Open takes a path): an argument is a path, relative to the
+// current directory. Only a bare name (no '/') that is not a file here is
+// then looked up in the daemon's ring directory on the hugetlbfs mount (spec
+// §6.2), so "watch monad-exec-events" finds the daemon's ring and "watch
+// wrap.ring" the file replay just wrote here. No argument means the
+// daemon's default execution ring.
 func resolveRing(arg string) (string, error) {
 	if arg == "" {
 		p, err := eventring.ResolvePath(eventring.DefaultExecRingName)
@@ -43,17 +45,15 @@ func resolveRing(arg string) (string, error) {
 	if strings.Contains(arg, "/") {
 		return arg, nil
 	}
-	p, perr := eventring.ResolvePath(arg)
-	if perr == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
 	if _, err := os.Stat(arg); err == nil {
 		return arg, nil
 	}
+	p, perr := eventring.ResolvePath(arg)
 	if perr != nil {
 		return "", &missingRingError{name: arg, err: perr}
+	}
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
 	}
 	return "", &missingRingError{name: arg, path: p, err: fs.ErrNotExist}
 }
