@@ -11,14 +11,16 @@ import (
 )
 
 // eventNamer gives raw events their message ids (see EventMsgID and the
-// package documentation): it remembers the recent BLOCK_STARTs, to name
-// the events they own, and the last event that had an id of its own, to
-// anchor those that have none.
+// package documentation): every event is named after the newest
+// BLOCK_START at or before it in the ring and its distance from it. The
+// ring's contents fix both, and a run always starts reading at a
+// BLOCK_START, so every run reading the same ring gives an event the same
+// id. It also finds the block an event belongs to, for the headers.
 type eventNamer struct {
 	ring        *eventring.Ring
 	owners      [16]owner // recent BLOCK_STARTs, by seqno modulo 16
-	anchor      string
-	anchorSeqno uint64
+	anchor      execevents.Bytes32
+	anchorSeqno uint64 // 0: no BLOCK_START read yet
 }
 
 type owner struct {
@@ -27,8 +29,7 @@ type owner struct {
 }
 
 func (n *eventNamer) reset() {
-	n.owners = [16]owner{}
-	n.anchor, n.anchorSeqno = "", 0
+	*n = eventNamer{ring: n.ring}
 }
 
 func (n *eventNamer) addOwner(seqno uint64, tag execevents.BlockTag) {
@@ -58,36 +59,32 @@ func (n *eventNamer) ownerOf(s uint64) (execevents.BlockTag, bool) {
 }
 
 // name returns the message id of the event d (decoded as ev, nil if its
-// payload could not be read) and the block it belongs to, if known.
+// payload could not be read) and the block it is about, if known: its
+// own block tag, or its owner's (BLOCK_SEQNO flow tag).
 func (n *eventNamer) name(d *eventring.Descriptor, ev execevents.Event) (id string, tag execevents.BlockTag, hasTag, hasID bool) {
-	et := execevents.EventType(d.EventType)
 	switch ev := ev.(type) {
 	case *execevents.BlockStartEvent:
 		n.addOwner(d.Seqno, ev.BlockTag)
-		id, tag, hasTag, hasID = EventMsgID(ev.BlockTag.ID, 0), ev.BlockTag, true, true
+		n.anchor, n.anchorSeqno = ev.BlockTag.ID, d.Seqno
+		tag, hasTag, hasID = ev.BlockTag, true, true
 	case *execevents.BlockQCEvent:
-		id, tag, hasTag, hasID = consensusEventMsgID(ev.BlockTag.ID, et), ev.BlockTag, true, true
+		tag, hasTag, hasID = ev.BlockTag, true, true
 	case *execevents.BlockFinalizedEvent:
-		id, tag, hasTag, hasID = consensusEventMsgID(ev.BlockTag.ID, et), *ev.BlockTag, true, true
+		tag, hasTag, hasID = *ev.BlockTag, true, true
 	case *execevents.BlockVerifiedEvent:
-		id, tag, hasTag = verifiedEventMsgID(ev.BlockNumber), execevents.BlockTag{BlockNumber: ev.BlockNumber}, true
+		tag, hasTag = execevents.BlockTag{BlockNumber: ev.BlockNumber}, true
 	default:
 		if b := d.ContentExt[execevents.FlowTypeBlockSeqno]; b != 0 && b < d.Seqno {
-			if t, ok := n.ownerOf(b); ok {
-				id, tag, hasTag, hasID = EventMsgID(t.ID, d.Seqno-b), t, true, true
-			}
+			tag, hasTag = n.ownerOf(b)
+			hasID = hasTag
 		}
 	}
-	if id != "" {
-		n.anchor, n.anchorSeqno = id, d.Seqno
-		return id, tag, hasTag, hasID
+	if n.anchorSeqno == 0 || d.Seqno < n.anchorSeqno {
+		// No BLOCK_START read yet (the first events of a ring) or its
+		// payload was already gone: not stable across runs.
+		return "seqno." + strconv.FormatUint(d.Seqno, 10), tag, hasTag, hasID
 	}
-	if n.anchor == "" {
-		// Only before the first block event of a run (a ring whose
-		// first events belong to no block): not stable across rings.
-		return "seqno." + strconv.FormatUint(d.Seqno, 10), tag, false, false
-	}
-	return anchoredEventMsgID(n.anchor, d.Seqno-n.anchorSeqno), tag, false, false
+	return EventMsgID(n.anchor, d.Seqno-n.anchorSeqno), tag, hasTag, hasID
 }
 
 // eventMsg renders the raw event d: the event object the generated JSON

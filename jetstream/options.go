@@ -37,6 +37,11 @@ type Options struct {
 	// It captures "<Prefix>.>"; give each prefix a stream of its own.
 	Stream string
 
+	// NoProposedBlocks leaves out <Prefix>.block.proposed: whole blocks
+	// are then published once, on finalization (half the bytes), and
+	// proposals only as commit.proposed messages.
+	NoProposedBlocks bool
+
 	// Events also publishes every raw event on <Prefix>.event.<TYPE>
 	// (off by default: about 4 500 messages per Ethereum-sized block).
 	Events bool

@@ -227,6 +227,8 @@ type reader struct {
 
 	subjFinalizedBlock, subjFinalizedCommit, subjVerified string
 
+	rendered map[execevents.Bytes32]*renderedBlock
+
 	events  [execevents.EventTypeCount]bool // raw event types to publish
 	names   eventNamer
 	dec     execevents.Decoder
@@ -237,6 +239,7 @@ func newReader(p *Publisher, rd *eventring.Reader, last map[string]blockRef) *re
 	r := &reader{
 		p: p, rd: rd, ring: rd.Ring(), tr: blocks.NewTracker(p.opts.Builder),
 		sem: semaphore.NewWeighted(p.opts.QueueBytes), log: p.log, last: last,
+		rendered: make(map[execevents.Bytes32]*renderedBlock),
 		subjFinalizedBlock:  BlockSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjFinalizedCommit: CommitSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjVerified:        CommitSubject(p.opts.Prefix, blocks.CommitVerified),
@@ -355,6 +358,7 @@ func (r *reader) onGap(gap *eventring.GapError) {
 	r.p.c.lostEvents.Add(gap.Lost())
 	r.tr.Reset()
 	r.names.reset()
+	clear(r.rendered)
 	r.floor = r.finalizedFloor()
 	found := rewindOldest(r.rd)
 	r.log.Warn("jetstream: the ring lapped the publisher (NATS too slow or down for too long): events lost; resuming at the oldest block the ring holds",
@@ -412,20 +416,16 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 	var msgs []*outMsg
 	var err error
 	fullBlock := func() {
-		b, cerr := ethconv.Convert(blk)
-		if cerr != nil {
-			err = fmt.Errorf("block %d (id %s) cannot be rendered: %w", n, id, cerr)
-			return
-		}
-		body, merr := json.Marshal(b.UpdateJSON(u.State, u.Abandoned))
-		if merr != nil {
-			err = fmt.Errorf("block %d (id %s): %w", n, id, merr)
+		rb, rerr := r.render(blk)
+		if rerr != nil {
+			err = rerr
 			return
 		}
 		kind := kindBlockProposed
 		if u.State == blocks.CommitFinalized {
 			kind = kindBlockFinalized
 		}
+		body := updateBody(u.State, id, n, ethconv.AbandonedIDs(u.Abandoned), rb)
 		msgs = append(msgs, r.blockMsg(BlockSubject(r.p.opts.Prefix, u.State), BlockMsgID(id, u.State), u.State, ref, body, kind))
 	}
 	commit := func() {
@@ -458,7 +458,9 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 	switch u.State {
 	case blocks.CommitProposed:
 		if n > r.floor {
-			fullBlock()
+			if !r.p.opts.NoProposedBlocks {
+				fullBlock()
+			}
 			commit()
 		}
 	case blocks.CommitVoted:
@@ -468,10 +470,87 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 	case blocks.CommitFinalized:
 		ordered(r.subjFinalizedBlock, fullBlock)
 		ordered(r.subjFinalizedCommit, commit)
+		// Its rendering, and those of the proposals it abandoned, are
+		// of no further use.
+		delete(r.rendered, id)
+		for _, a := range u.Abandoned {
+			delete(r.rendered, a.ID())
+		}
 	case blocks.CommitVerified:
 		ordered(r.subjVerified, commit)
 	}
 	return msgs, err
+}
+
+// renderedBlock is a block's JSON as the RPC renders it, kept from its
+// execution (Proposed) until its finalization so that the block.finalized
+// message needs no second conversion.
+type renderedBlock struct {
+	number          uint64
+	block, receipts []byte
+}
+
+// maxRendered bounds the renderings kept: proposals normally wait two or
+// three blocks for their finalization; beyond the bound the lowest
+// number goes first (it is rendered again if it is finalized after all).
+const maxRendered = 32
+
+// render returns blk's rendering, converting it if it is not kept yet.
+func (r *reader) render(blk *blocks.ExecutedBlock) (*renderedBlock, error) {
+	id := blk.ID()
+	if rb := r.rendered[id]; rb != nil {
+		return rb, nil
+	}
+	b, err := ethconv.Convert(blk)
+	if err != nil {
+		return nil, fmt.Errorf("block %d (id %s) cannot be rendered: %w", blk.Number(), id, err)
+	}
+	rb := &renderedBlock{number: blk.Number()}
+	if rb.block, err = json.Marshal(b.RPCBlock()); err == nil {
+		rb.receipts, err = json.Marshal(b.RPCReceipts())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("block %d (id %s): %w", blk.Number(), id, err)
+	}
+	if len(r.rendered) >= maxRendered {
+		var low execevents.Bytes32
+		first := true
+		for k, v := range r.rendered {
+			if first || v.number < r.rendered[low].number {
+				low, first = k, false
+			}
+		}
+		delete(r.rendered, low)
+	}
+	r.rendered[id] = rb
+	return rb, nil
+}
+
+// updateBody writes the body of a block message: ethconv.UpdateJSON's
+// object (what blocks --json prints for a Proposed update), from the
+// kept rendering.
+func updateBody(state blocks.CommitState, id execevents.Bytes32, n uint64, abandoned []common.Hash, rb *renderedBlock) []byte {
+	b := make([]byte, 0, len(rb.block)+len(rb.receipts)+160+70*len(abandoned))
+	b = append(b, `{"commitState":"`...)
+	b = append(b, state.String()...)
+	b = append(b, `","blockId":"`...)
+	b = append(b, id.String()...)
+	b = append(b, `","blockNumber":`...)
+	b = strconv.AppendUint(b, n, 10)
+	b = append(b, `,"abandoned":[`...)
+	for i, a := range abandoned {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, a.Hex()...)
+		b = append(b, '"')
+	}
+	b = append(b, `],"block":`...)
+	b = append(b, rb.block...)
+	b = append(b, `,"receipts":`...)
+	b = append(b, rb.receipts...)
+	return append(b, '}')
 }
 
 func (r *reader) blockMsg(subject, msgID string, state blocks.CommitState, ref blockRef, body []byte, kind msgKind) *outMsg {

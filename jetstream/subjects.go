@@ -75,30 +75,13 @@ func CommitMsgID(id execevents.Bytes32, state blocks.CommitState) string {
 	return id.String() + ":" + kindCommit + "." + stateToken(state)
 }
 
-// EventMsgID is the Nats-Msg-Id of an event inside a block: the
-// BLOCK_START of proposal id and every event it owns (BLOCK_SEQNO flow tag)
-// are numbered by their distance from it, "<block id>:event.<offset>"
-// (BLOCK_START is offset 0). The ring's contents fix the offset, so the id
-// is the same for every publisher run reading the same ring.
+// EventMsgID is the Nats-Msg-Id of a raw event: "<block id>:event.<offset>",
+// where block id is that of the newest BLOCK_START at or before the event
+// in the ring and offset the event's distance from it in sequence numbers
+// (BLOCK_START itself is offset 0, a block's own events are numbered by
+// their position in the block, and consensus events that follow count on
+// from it). The ring's contents fix both, so every publisher run reading
+// the same ring gives an event the same id.
 func EventMsgID(id execevents.Bytes32, offset uint64) string {
 	return id.String() + ":" + kindEvent + "." + strconv.FormatUint(offset, 10)
-}
-
-// consensusEventMsgID is the id of BLOCK_QC and BLOCK_FINALIZED, which
-// carry a block tag but are not owned by the block: "<block id>:event.<TYPE>".
-func consensusEventMsgID(id execevents.Bytes32, t execevents.EventType) string {
-	return id.String() + ":" + kindEvent + "." + t.String()
-}
-
-// verifiedEventMsgID is the id of BLOCK_VERIFIED, which carries only a
-// block number: "n<number>:event.BLOCK_VERIFIED".
-func verifiedEventMsgID(number uint64) string {
-	return "n" + strconv.FormatUint(number, 10) + ":" + kindEvent + "." + execevents.EventTypeBlockVerified.String()
-}
-
-// anchoredEventMsgID is the id of an event with neither an owner nor a
-// block tag: the id of the newest event before it that has one, "+" and
-// its distance from that event.
-func anchoredEventMsgID(anchor string, distance uint64) string {
-	return anchor + "+" + strconv.FormatUint(distance, 10)
 }
