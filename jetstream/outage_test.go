@@ -43,13 +43,19 @@ func TestNATSRestart(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, ring) }()
-	waitStream(t, js, jetstream.DefaultStream)
 
-	// The server goes down at once and stays down while the whole
-	// recording is written; the ring is large enough to hold it.
+	// Once the publisher reads, the server goes down and stays down while
+	// the rest of the recording is written; the ring holds it all.
+	const first = 1000
+	if err := replay(ctx, rec, evs[:first], 0); err != nil {
+		t.Fatal(err)
+	}
+	for p.Stats().EventsRead < first {
+		time.Sleep(10 * time.Millisecond)
+	}
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	if err := replay(ctx, rec, evs, 0); err != nil {
+	if err := replay(ctx, rec, evs[first:], 0); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
@@ -101,10 +107,16 @@ func TestLappedPublisherReportsGap(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, ring) }()
-	waitStream(t, js, jetstream.DefaultStream)
+	const first = 1000
+	if err := replay(ctx, rec, evs[:first], 0); err != nil {
+		t.Fatal(err)
+	}
+	for p.Stats().EventsRead < first {
+		time.Sleep(10 * time.Millisecond)
+	}
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	if err := replay(ctx, rec, evs, 0); err != nil {
+	if err := replay(ctx, rec, evs[first:], 0); err != nil {
 		t.Fatal(err)
 	}
 	startServer(t, dir+"/js", port)
@@ -138,8 +150,8 @@ func TestLappedPublisherReportsGap(t *testing.T) {
 		published = append(published, byNumber[n])
 	}
 	checkFinalized(t, r, published, msgs)
-	first, last := published[0].number, published[len(published)-1].number
-	if lost := last - first + 1 - uint64(len(msgs)); lost == 0 || st.FinalizedLost != lost {
-		t.Errorf("FinalizedLost %d, want %d (blocks %d..%d, %d published)", st.FinalizedLost, lost, first, last, len(msgs))
+	lo, hi := published[0].number, published[len(published)-1].number
+	if lost := hi - lo + 1 - uint64(len(msgs)); lost == 0 || st.FinalizedLost != lost {
+		t.Errorf("FinalizedLost %d, want %d (blocks %d..%d, %d published)", st.FinalizedLost, lost, lo, hi, len(msgs))
 	}
 }

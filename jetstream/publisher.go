@@ -99,15 +99,22 @@ func (p *Publisher) Run(ctx context.Context, ring *eventring.Ring) error {
 	if err := ring.CheckSchema(execevents.RingContentType, execevents.SchemaHash); err != nil {
 		return err
 	}
-	stream, err := p.setupStream(ctx)
+	var last map[string]blockRef
+	err := p.retryUnavailable(ctx, func() error {
+		stream, err := p.setupStream(ctx)
+		if err != nil {
+			return err
+		}
+		sctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
+		defer cancel()
+		last, err = lastPublished(sctx, stream, p.opts.Prefix)
+		if err != nil {
+			return &StreamError{Stream: p.opts.Stream, Op: "resume", Err: err}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	sctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
-	last, err := lastPublished(sctx, stream, p.opts.Prefix)
-	cancel()
-	if err != nil {
-		return &StreamError{Stream: p.opts.Stream, Op: "resume", Err: err}
 	}
 
 	rd := ring.NewReader()
@@ -146,6 +153,46 @@ func (p *Publisher) Run(ctx context.Context, ring *eventring.Ring) error {
 	st := p.Stats()
 	p.log.Info("jetstream: publisher done", "reason", errString(readErr), "messages", st.Messages, "duplicates", st.Duplicates, "last finalized", st.LastFinalized)
 	return readErr
+}
+
+// retryUnavailable runs f until it succeeds, fails for another reason
+// than NATS being unreachable (a JetStream API error, a foreign message),
+// or ctx ends; it logs each failure and waits between attempts (100 ms
+// doubling to 5 s). A server that is down when the publisher starts only
+// delays it.
+func (p *Publisher) retryUnavailable(ctx context.Context, f func() error) error {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !unavailable(err) || ctx.Err() != nil {
+			if err != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		p.log.Warn("jetstream: NATS unavailable; retrying", "attempt", attempt, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// unavailable reports whether err means that NATS or JetStream did not
+// answer (as opposed to answering with an error).
+func unavailable(err error) bool {
+	var api *natsjs.APIError
+	if errors.As(err, &api) || errors.Is(err, ErrForeignMessage) || errors.Is(err, nats.ErrConnectionClosed) {
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, natsjs.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, natsjs.ErrJetStreamNotEnabled)
 }
 
 func errString(err error) string {
