@@ -119,8 +119,9 @@ func (s *serverLog) Tracef(format string, v ...any)  { s.l.Debug(fmt.Sprintf(for
 // publisher relies on, and returns the connection and its JetStream
 // context. It reconnects forever (every 250 ms), and publishing fails at
 // once while it is disconnected rather than filling a reconnect buffer, so
-// the publisher retries in order. It waits at most ctx for the first
-// connection. The caller closes the connection (Drain or Close).
+// the publisher retries in order. Disconnections and reconnections are
+// logged to logger (slog.Default() if nil). ctx's deadline, if any, bounds
+// the first connection attempt. The caller closes the connection.
 func Connect(ctx context.Context, url string, logger *slog.Logger) (*nats.Conn, natsjs.JetStream, error) {
 	if logger == nil {
 		logger = slog.Default()
@@ -131,7 +132,9 @@ func Connect(ctx context.Context, url string, logger *slog.Logger) (*nats.Conn, 
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			logger.Warn("jetstream: disconnected from NATS", "url", url, "err", errString(err))
+			if err != nil { // nil: closed by its owner
+				logger.Warn("jetstream: disconnected from NATS", "url", url, "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			logger.Info("jetstream: reconnected to NATS", "url", nc.ConnectedUrlRedacted())

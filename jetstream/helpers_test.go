@@ -2,10 +2,10 @@ package jetstream_test
 
 import (
 	"bytes"
-	"io"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -351,16 +351,6 @@ func fetchAll(t testing.TB, js natsjs.JetStream, stream, durable, subject string
 		}
 	}
 	return got
-}
-
-// finalizedMsg is the body of a block.finalized message.
-type finalizedMsg struct {
-	CommitState string          `json:"commitState"`
-	BlockID     common.Hash     `json:"blockId"`
-	BlockNumber uint64          `json:"blockNumber"`
-	Abandoned   []common.Hash   `json:"abandoned"`
-	Block       json.RawMessage `json:"block"`
-	Receipts    json.RawMessage `json:"receipts"`
 }
 
 // checkFinalized checks that msgs are the given finalized blocks, each

@@ -286,7 +286,7 @@ func newReader(p *Publisher, rd *eventring.Reader, last map[string]blockRef) *re
 	r := &reader{
 		p: p, rd: rd, ring: rd.Ring(), tr: blocks.NewTracker(p.opts.Builder),
 		sem: semaphore.NewWeighted(p.opts.QueueBytes), log: p.log, last: last,
-		rendered: make(map[execevents.Bytes32]*renderedBlock),
+		rendered:            make(map[execevents.Bytes32]*renderedBlock),
 		subjFinalizedBlock:  BlockSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjFinalizedCommit: CommitSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjVerified:        CommitSubject(p.opts.Prefix, blocks.CommitVerified),
