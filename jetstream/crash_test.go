@@ -138,13 +138,33 @@ func TestCrashSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	const kills = 4
 	replayTime := 1500 * time.Millisecond
+	n := uint64(len(fin))
+	want := map[string]uint64{
+		"monad.exec.block.proposed":   n,
+		"monad.exec.block.finalized":  n,
+		"monad.exec.commit.proposed":  n,
+		"monad.exec.commit.voted":     n,
+		"monad.exec.commit.finalized": n,
+		"monad.exec.commit.verified":  uint64(verified),
+	}
+	for _, e := range evs {
+		for _, et := range crashEventTypes {
+			if execevents.EventType(e.Descriptor.EventType) == et {
+				want[jetstream.EventSubject(jetstream.DefaultPrefix, et)]++
+			}
+		}
+	}
+	var totalWant uint64
+	for _, c := range want {
+		totalWant += c
+	}
 	// Each publisher is killed once the stream has acknowledged a random
 	// number of new messages from it: at a random message boundary, with
 	// blocks, commit states and events in flight, however fast the
-	// machine is.
+	// machine is; spread over the whole recording.
 	var after []uint64
 	for range kills {
-		after = append(after, 1+rng.Uint64N(200))
+		after = append(after, 1+rng.Uint64N(totalWant/(kills+1)))
 	}
 	t.Logf("seed %d (JETSTREAM_CRASH_SEED), %d events, kills after %v new messages", seed, len(evs), after)
 
@@ -215,22 +235,6 @@ func TestCrashSIGKILL(t *testing.T) {
 	checkFinalized(t, r, fin, msgs)
 
 	counts := subjectCounts(t, js, jetstream.DefaultStream, jetstream.DefaultPrefix)
-	n := uint64(len(fin))
-	want := map[string]uint64{
-		"monad.exec.block.proposed":   n,
-		"monad.exec.block.finalized":  n,
-		"monad.exec.commit.proposed":  n,
-		"monad.exec.commit.voted":     n,
-		"monad.exec.commit.finalized": n,
-		"monad.exec.commit.verified":  uint64(verified),
-	}
-	for _, e := range evs {
-		for _, et := range crashEventTypes {
-			if execevents.EventType(e.Descriptor.EventType) == et {
-				want[jetstream.EventSubject(jetstream.DefaultPrefix, et)]++
-			}
-		}
-	}
 	var diff []string
 	for subj, c := range want {
 		if counts[subj] != c {
