@@ -1,0 +1,62 @@
+package jetstream
+
+import (
+	"errors"
+	"fmt"
+)
+
+// OptionError reports an invalid field of [Options].
+type OptionError struct {
+	Field string
+	Msg   string
+}
+
+func (e *OptionError) Error() string { return "jetstream: option " + e.Field + ": " + e.Msg }
+
+// StreamError reports a failure to set up or inspect the stream: creating
+// or updating it (Op "create"), finding it (Op "lookup") or reading the last
+// messages the publisher resumes from (Op "resume").
+type StreamError struct {
+	Stream string
+	Op     string
+	Err    error
+}
+
+func (e *StreamError) Error() string {
+	return fmt.Sprintf("jetstream: stream %s: %s: %v", e.Stream, e.Op, e.Err)
+}
+
+func (e *StreamError) Unwrap() error { return e.Err }
+
+// ErrForeignMessage: the last message on one of the publisher's subjects
+// lacks the headers the publisher writes, so the stream is shared with
+// another writer and cannot be resumed from. Wrapped in a *StreamError.
+var ErrForeignMessage = errors.New("message not written by this publisher (no Monad-Block-Number/Monad-Block-Id header)")
+
+// TooLargeError reports a message larger than the server accepts
+// (nats.Conn.MaxPayload). The publisher logs it, counts it in
+// Stats.TooLarge and goes on without it: raise the server's max_payload
+// (the embedded server allows DefaultMaxPayload).
+type TooLargeError struct {
+	Subject string
+	MsgID   string
+	Size    int
+	Max     int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("jetstream: message %s on %s is %d bytes, the server accepts at most %d", e.MsgID, e.Subject, e.Size, e.Max)
+}
+
+// LostBlocksError reports finalized block numbers that will never be
+// published: the publisher fell behind the ring (or was down) so long that
+// the proposals were overwritten before it read them. From and To are the
+// first and last numbers lost. It is logged and counted in
+// Stats.FinalizedLost.
+type LostBlocksError struct {
+	From, To uint64
+}
+
+func (e *LostBlocksError) Error() string {
+	return fmt.Sprintf("jetstream: finalized blocks %d..%d were lost: their proposals were no longer in the ring", e.From, e.To)
+}

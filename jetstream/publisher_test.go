@@ -1,0 +1,86 @@
+package jetstream_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/monadgo/events/eventring"
+	"github.com/monadgo/events/execevents"
+	"github.com/monadgo/events/jetstream"
+)
+
+// TestLiveRingFinalizedExactlyOnce: a publisher follows a ring while the
+// test writes the emn-30b recording into it (its first 10 blocks under the
+// race detector); a durable pull consumer of
+// block.finalized receives every finalized block once, in order, as
+// blocks --json renders it, with the reference file's hashes; the other
+// subjects hold one message per update.
+func TestLiveRingFinalizedExactlyOnce(t *testing.T) {
+	r := loadReference(t)
+	blocksWanted := 0 // the whole recording
+	if raceEnabled {
+		blocksWanted = 6
+	}
+	evs, fin, verified := r.prefix(blocksWanted)
+	dir := t.TempDir()
+	_, url := startServer(t, dir+"/js", 0)
+	_, js := connect(t, url)
+	rec, path := newRing(t, dir, 1<<18)
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := jetstream.NewPublisher(js, jetstream.Options{Backfill: true, Logger: testLogger(t, "publisher")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, ring) }()
+
+	// A consumer reads while the ring is written.
+	waitStream(t, js, jetstream.DefaultStream)
+	got := make(chan []natsjs.Msg, 1)
+	go func() {
+		got <- fetchAll(t, js, jetstream.DefaultStream, "finalized", "monad.exec.block.finalized", len(fin), 50*time.Second)
+	}()
+	if err := replay(ctx, rec, evs, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	rec.Close()
+	if err := <-done; !errors.Is(err, eventring.ErrWriterGone) {
+		t.Fatalf("Run: %v, want the writer gone", err)
+	}
+	checkFinalized(t, r, fin, <-got)
+
+	counts := subjectCounts(t, js, jetstream.DefaultStream, jetstream.DefaultPrefix)
+	n := uint64(len(fin))
+	want := map[string]uint64{
+		"monad.exec.block.proposed":   n,
+		"monad.exec.block.finalized":  n,
+		"monad.exec.commit.proposed":  n,
+		"monad.exec.commit.voted":     n,
+		"monad.exec.commit.finalized": n,
+		"monad.exec.commit.verified":  uint64(verified),
+	}
+	for subj, c := range want {
+		if counts[subj] != c {
+			t.Errorf("%s: %d messages, want %d", subj, counts[subj], c)
+		}
+	}
+	if len(counts) != len(want) {
+		t.Errorf("subjects %v, want only %v", counts, want)
+	}
+	st := p.Stats()
+	t.Logf("stats %+v", st)
+	if st.Duplicates != 0 || st.Gaps != 0 || st.LastFinalized != fin[len(fin)-1].number || st.BlocksFinalized != n {
+		t.Errorf("stats %+v", st)
+	}
+}
