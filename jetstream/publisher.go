@@ -325,7 +325,7 @@ func (r *reader) position(last map[string]blockRef) {
 		found := rewindOldest(r.rd)
 		r.log.Info("jetstream: nothing published yet; starting at the oldest block in the ring", "found block start", found, "seqno", r.rd.LastSeqno()+1)
 	default:
-		found := blocks.RewindToLatestBlockStart(r.rd)
+		found := blocks.RewindToLatestBlockStart(r.rd) == nil
 		r.log.Info("jetstream: nothing published yet; starting at the newest block start", "found block start", found, "seqno", r.rd.LastSeqno()+1)
 	}
 }

@@ -78,7 +78,7 @@ func resumeAt(rd *eventring.Reader, refs []blockRef) (blockRef, bool) {
 	for _, ref := range refs {
 		saved := rd.LastSeqno()
 		rd.Reset()
-		if blocks.BlockIDPrev(rd, ref.ID, execevents.EventTypeBlockStart, &d) {
+		if blocks.BlockIDPrev(rd, ref.ID, execevents.EventTypeBlockStart, &d) == nil {
 			return ref, true
 		}
 		rd.SetSeqno(saved + 1)
@@ -94,7 +94,7 @@ func resumeAt(rd *eventring.Reader, refs []blockRef) (blockRef, bool) {
 // empty ring).
 func rewindOldest(rd *eventring.Reader) bool {
 	ring := rd.Ring()
-	if !blocks.RewindToLatestBlockStart(rd) {
+	if blocks.RewindToLatestBlockStart(rd) != nil {
 		if rd.Reset() == 0 {
 			rd.SetSeqno(1)
 		}
@@ -107,7 +107,7 @@ func rewindOldest(rd *eventring.Reader) bool {
 	var d eventring.Descriptor
 	for {
 		at := rd.LastSeqno() + 1
-		if !blocks.ConsensusPrev(rd, execevents.EventTypeBlockStart, &d) {
+		if blocks.ConsensusPrev(rd, execevents.EventTypeBlockStart, &d) != nil {
 			return true
 		}
 		if d.Seqno < limit || !ring.PayloadValid(&d) {
