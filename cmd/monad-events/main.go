@@ -41,6 +41,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/monadgo/events/eventring"
 )
 
 // command is one subcommand: its name, the usage synopsis of its arguments
@@ -86,7 +88,13 @@ func mainExit(args []string, stdout, stderr io.Writer) (status int) {
 	debug.SetPanicOnFault(true)
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "monad-events: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			// A ring file truncated under us: say so (eventring names
+			// the file and the cause).
+			if err := eventring.FaultError(r); err != nil {
+				fmt.Fprintf(stderr, "monad-events: %s\n", oneLine(err.Error()))
+			} else {
+				fmt.Fprintf(stderr, "monad-events: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			}
 			status = 1
 		}
 	}()
