@@ -32,6 +32,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per update: commit state, ids, abandoned proposals, and on Proposed the eth_getBlockByNumber block and the receipts")
 	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
 	start := startFlag(fs)
+	wait := waitFlag(fs)
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
@@ -42,12 +43,13 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	}
 	// By default a live ring is read from its newest block start, so the
 	// first update comes with the next block executed.
-	s, out, err := follow(e, argOrEmpty(pos), *start)
+	s, out, err := openStream(e, argOrEmpty(pos), *start, *wait)
 	if err != nil {
 		return err
 	}
 	defer s.ring.Close()
 	tr := blocks.NewTracker(blocks.BuilderOptions{})
+	s.onRestart = tr.Reset // a new ring: its blocks start over
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
 		if !*asJSON {

@@ -19,8 +19,9 @@ import (
 // openedRing is a RING argument resolved and opened.
 type openedRing struct {
 	*eventring.Ring
-	path     string // resolved path of the file
-	snapshot bool   // a decompressed zstd snapshot (no writer, never changes)
+	path     string              // resolved path of the file
+	snapshot bool                // a decompressed zstd snapshot (no writer, never changes)
+	follower *eventring.Follower // under --wait: the ring is its current one (wait.go)
 }
 
 // resolveRing turns a RING argument into a file path (spec §6.2): no
@@ -153,6 +154,10 @@ type stream struct {
 
 	last uint64 // seqno of the last event returned
 	n    uint64 // events returned, to check for cancellation now and then
+
+	follower  *eventring.Follower // under --wait (wait.go)
+	onRestart func()              // a new ring replaced the one read (--wait)
+	env       *env
 }
 
 // follow opens an execution RING argument for watch and blocks: a reader
@@ -201,6 +206,9 @@ func newStream(o *openedRing, rd *eventring.Reader, start uint64) *stream {
 
 // next fills d with the next event.
 func (s *stream) next(ctx context.Context, d *eventring.Descriptor) error {
+	if s.follower != nil {
+		return s.nextFollowing(ctx, d)
+	}
 	for {
 		// A snapshot never waits, so look at ctx here (Ctrl-C in the middle
 		// of a large one).
