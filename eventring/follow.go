@@ -326,7 +326,6 @@ func (f *Follower) Payload(d *Descriptor) (p []byte) {
 	return f.buf[:len(v)]
 }
 
-
 // PayloadValid reports whether the payload of d, read by Payload, was
 // intact (see [Ring.PayloadValid]); false if the ring's file was cut.
 func (f *Follower) PayloadValid(d *Descriptor) (ok bool) {
