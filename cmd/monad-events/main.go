@@ -12,6 +12,7 @@
 //	info [RING]               header facts, schema check, fill level, writer
 //	snapshot RING OUT.zst     capture a live ring into a zstd snapshot
 //	replay SNAPSHOT RING      re-record a snapshot into a new live ring
+//	record [RING] OUT.evcap   record every event into evcap capture files
 //
 // RING is a ring file path (anything containing a '/'), a bare ring name
 // (looked up in the daemon's default ring directory on the hugetlbfs mount,
@@ -65,6 +66,7 @@ var commands = []command{
 	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer"},
 	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot"},
 	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring"},
+	{"record", "[flags] [RING] OUT.evcap", "record every event of a ring into evcap capture files"},
 }
 
 // runners maps command names to the functions that parse their flags and
@@ -75,6 +77,7 @@ var runners = map[string]func(ctx context.Context, e *env, args []string) error{
 	"info":     runInfo,
 	"snapshot": runSnapshot,
 	"replay":   runReplay,
+	"record":   runRecord,
 }
 
 func main() {
@@ -142,7 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if run, ok := runners[name]; ok {
 		return run(ctx, e, rest)
 	}
-	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay)", name)
+	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, record)", name)
 }
 
 func (e *env) verbose(string) error {
