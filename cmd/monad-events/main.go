@@ -19,6 +19,10 @@
 // then in the current directory) or a zstd snapshot. Without RING the
 // daemon's default execution ring, monad-exec-events, is used.
 //
+// With --wait, watch, blocks and record follow RING through daemon
+// restarts: while the file is missing or has no writer they wait, then go
+// on with the new ring at the same path (one line on stderr each time).
+//
 // Data goes to standard output, diagnostics to standard error. On any error
 // the command prints one line saying why and exits with status 1. Ctrl-C
 // (SIGINT) or SIGTERM ends a command cleanly with status 0. A command
