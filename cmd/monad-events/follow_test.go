@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +40,15 @@ func TestTruncatedRing(t *testing.T) {
 		}
 		t.Logf("%s: %s", c.name, last)
 	}
+}
+
+// inode returns the inode number of the file at path (0 if none).
+func inode(path string) uint64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Sys().(*syscall.Stat_t).Ino
 }
 
 // waitExit waits for cmd to end and returns its exit status; a command
@@ -83,8 +93,14 @@ func TestWaitRestarts(t *testing.T) {
 		if i%2 == 1 {
 			mustRun(t, "replay", "--rate", "5000", src, ring)
 		} else {
+			old := inode(ring)
 			replay, _ := start(t, "replay", "--loop", "--rate", "5000", src, ring)
-			waitFile(t, ring)
+			// The previous run's ring is still there: wait for the new one.
+			for deadline := time.Now().Add(20 * time.Second); inode(ring) == old; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("replay did not create its ring")
+				}
+			}
 			time.Sleep(time.Duration(200+100*i) * time.Millisecond)
 			if err := replay.Process.Kill(); err != nil {
 				t.Fatal(err)
