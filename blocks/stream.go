@@ -51,6 +51,13 @@ func Updates(ctx context.Context, ring *eventring.Ring, opts BuilderOptions) ite
 //
 // Nothing already read is read again, so no update is reported twice.
 //
+// An *eventring.WriterRestartError from src (an [eventring.Follower]
+// switching to the new ring of a restarted writer) is handled like a gap:
+// the tracker is reset and the restart is yielded as a Notice; reading
+// goes on with the new ring, whose sequence numbers start over, from its
+// oldest event (the follower positions it), so a restarted daemon's first
+// blocks are delivered.
+//
 // The iteration ends quietly at the end of a snapshot (io.EOF from src). It ends with an
 // error, yielded once with a zero Update, when ctx is done (ctx.Err()),
 // when a live ring's writer is gone (wrapping eventring.ErrWriterGone) or
@@ -92,8 +99,9 @@ func (b *Builder) Blocks(ctx context.Context, src eventring.Source) iter.Seq2[Up
 // follow reads events from src and hands each to event until it returns
 // false. A gap resets the consumer's state (reset) and repositions the
 // reader (resume; its error ends the loop) before it is yielded as a
-// notice; the end of a snapshot ends the loop quietly, any other error of
-// src.Next after being yielded.
+// notice; so does a writer restart (the follower has positioned the new
+// ring already); the end of a snapshot ends the loop quietly, any other
+// error of src.Next after being yielded.
 func follow(ctx context.Context, src eventring.Source, resume func(eventring.Source, *eventring.GapError) error,
 	reset func(), yield func(Update, error) bool, event func(*eventring.Descriptor) bool) {
 	var d eventring.Descriptor
@@ -101,6 +109,14 @@ func follow(ctx context.Context, src eventring.Source, resume func(eventring.Sou
 		if err := src.Next(ctx, &d); err != nil {
 			if errors.Is(err, io.EOF) {
 				return
+			}
+			var restart *eventring.WriterRestartError
+			if errors.As(err, &restart) {
+				reset()
+				if !yield(Update{Notice: restart}, nil) {
+					return
+				}
+				continue
 			}
 			var gap *eventring.GapError
 			if !errors.As(err, &gap) {
@@ -145,6 +161,9 @@ func follow(ctx context.Context, src eventring.Source, resume func(eventring.Sou
 // Other sources go on with the oldest event after the gap.
 func resume(src eventring.Source, gap *eventring.GapError) error {
 	r, ok := src.(*eventring.Reader)
+	if f, isFollower := src.(*eventring.Follower); isFollower && f.Reader() != nil {
+		r, ok = f.Reader(), true // a live ring: repositioned as one
+	}
 	if !ok {
 		return src.Seek(gap.Oldest)
 	}

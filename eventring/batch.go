@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -55,7 +56,18 @@ func (rd *Reader) TryNextBatch(dst []Descriptor) (n int, res Result) {
 // ErrWriterGone, ErrClosed or ctx.Err(). A batch that stops at a gap returns
 // the events before it; the next call reports the gap. NextBatch with an
 // empty dst returns (0, nil) at once.
+//
+// Like Next, it reports a ring file changed under the reader as a
+// *RingChangedError.
 func (rd *Reader) NextBatch(ctx context.Context, dst []Descriptor) (n int, err error) {
+	done := false
+	defer rd.ring.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	n, err = rd.nextBatch(ctx, dst)
+	done = true
+	return n, err
+}
+
+func (rd *Reader) nextBatch(ctx context.Context, dst []Descriptor) (n int, err error) {
 	if len(dst) == 0 {
 		return 0, nil
 	}
@@ -66,7 +78,7 @@ func (rd *Reader) NextBatch(ctx context.Context, dst []Descriptor) (n int, err e
 	case res == Gap:
 		return 0, rd.gapError()
 	}
-	if err := rd.Next(ctx, &dst[0]); err != nil {
+	if err := rd.next(ctx, &dst[0]); err != nil {
 		return 0, err
 	}
 	n, _ = rd.TryNextBatch(dst[1:])

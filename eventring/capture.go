@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 
@@ -59,9 +60,20 @@ func (r *Ring) WriteSnapshot(w io.Writer) error {
 // chunks of work), and with [ErrClosed] if the ring is closed meanwhile.
 // Nothing is written to w before the copy is complete; callers that want
 // progress can count the bytes written to w.
+//
+// A live ring whose file is truncated during the capture gives a
+// *RingChangedError.
 func (r *Ring) WriteSnapshotContext(ctx context.Context, w io.Writer) (last uint64, err error) {
+	done := false
+	defer r.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	last, err = r.writeSnapshot(ctx, w)
+	done = true
+	return last, err
+}
+
+func (r *Ring) writeSnapshot(ctx context.Context, w io.Writer) (last uint64, err error) {
 	if r.closed.Load() {
-		return 0, ErrClosed
+		return 0, r.failure()
 	}
 	var img snapshotImage
 	if r.snapshot {

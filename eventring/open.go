@@ -88,7 +88,9 @@ func openFile1(f *os.File, path string, opts OpenOptions) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newRing(m, h.Size, path, false, ino), nil
+	r := newRing(m, h.Size, path, false, ino)
+	r.off = opts.Offset
+	return r, nil
 }
 
 // IsSnapshot reports whether the file at path is a zstd snapshot of an event

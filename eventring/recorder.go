@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 )
 
 // Recorder writes events into a ring file with the daemon's protocol
@@ -35,6 +37,7 @@ type Recorder struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
+	broken    atomic.Pointer[RingChangedError] // why the recorder was closed under its caller
 }
 
 // Create creates a ring file at path and returns a Recorder writing to it.
@@ -159,6 +162,13 @@ func initRing(f *os.File, path string, sizes Sizes, contentType ContentType, sch
 	// Unmap a Recorder dropped without Close, or release the inert image
 	// of a closed one, once nothing (no Reservation) can reach it.
 	runtime.AddCleanup(w, func(m *mapping) { _ = m.unmap() }, m)
+	ww := weak.Make(w)
+	m.register(func(addr uintptr) error {
+		if w := ww.Value(); w != nil {
+			return w.fault(addr)
+		}
+		return nil
+	})
 	// Written through the mapping: hugetlbfs files do not support write(2).
 	copy(w.hdr.Magic[:], Magic)
 	w.hdr.ContentType = contentType
@@ -236,8 +246,18 @@ type Reservation struct {
 
 // Commit publishes the event (release store of its seqno, spec §5.4).
 // After the Recorder was closed it does nothing visible (see
-// [Recorder.Close]).
+// [Recorder.Close]). If the ring file was truncated meanwhile, the store
+// faults: Commit then closes the Recorder, whose next call returns the
+// *RingChangedError.
 func (res *Reservation) Commit() {
+	var err error
+	done := false
+	defer res.w.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	res.commit()
+	done = true
+}
+
+func (res *Reservation) commit() {
 	storeRelease(&res.slot.Seqno, res.Seqno)
 	runtime.KeepAlive(res.w)
 }
@@ -249,10 +269,22 @@ func (res *Reservation) Commit() {
 // is replaced by a RECORD_ERROR event (spec §5.6): the reservation then has
 // Oversize set and an 8176-byte Payload for the truncated beginning of the
 // dropped payload. Either way the caller fills Payload and calls Commit.
-// The only error is ErrClosed, once Close was called.
-func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize uint64) (Reservation, error) {
+// The error is ErrClosed once Close was called, or a *RingChangedError
+// once the ring file was truncated under the Recorder (which closes it).
+//
+// The caller's writes into Payload are plain memory writes: if the file is
+// truncated they fault (see [FaultError]); [Recorder.Record] catches that.
+func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize uint64) (res Reservation, err error) {
+	done := false
+	defer w.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	res, err = w.reserve(eventType, contentExt, payloadSize)
+	done = true
+	return res, err
+}
+
+func (w *Recorder) reserve(eventType uint16, contentExt [4]uint64, payloadSize uint64) (Reservation, error) {
 	if w.closed.Load() {
-		return Reservation{}, ErrClosed
+		return Reservation{}, w.closedErr()
 	}
 	t := w.clock()
 	kind := RecordErrorNone
@@ -307,13 +339,23 @@ func (w *Recorder) Reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 // parts, copied straight into the ring (no intermediate buffer), and returns
 // its sequence number. If the payload is too large for the ring the event is
 // recorded as a RECORD_ERROR (with the payload's first 8176 bytes) and the
-// error is an *OversizeError wrapping ErrPayloadTooLarge.
+// error is an *OversizeError wrapping ErrPayloadTooLarge. If the ring file
+// is truncated under it, the error is a *RingChangedError and the Recorder
+// is closed.
 func (w *Recorder) Record(eventType uint16, contentExt [4]uint64, payload ...[]byte) (seqno uint64, err error) {
+	done := false
+	defer w.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	seqno, err = w.record(eventType, contentExt, payload)
+	done = true
+	return seqno, err
+}
+
+func (w *Recorder) record(eventType uint16, contentExt [4]uint64, payload [][]byte) (seqno uint64, err error) {
 	var size uint64
 	for _, p := range payload {
 		size += uint64(len(p))
 	}
-	res, err := w.Reserve(eventType, contentExt, size)
+	res, err := w.reserve(eventType, contentExt, size)
 	if err != nil {
 		return 0, err
 	}
@@ -325,7 +367,7 @@ func (w *Recorder) Record(eventType uint16, contentExt [4]uint64, payload ...[]b
 			break
 		}
 	}
-	res.Commit()
+	res.commit()
 	if res.Oversize != RecordErrorNone {
 		return res.Seqno, &OversizeError{Seqno: res.Seqno, EventType: eventType, RequestedSize: size, Kind: res.Oversize}
 	}

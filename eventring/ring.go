@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 )
 
 // DefaultMaxSnapshotSize is the default cap on the decompressed size of a
@@ -61,6 +62,13 @@ type Ring struct {
 	snapshot bool
 	path     string
 	ino      uint64 // inode of a live ring file, for writer detection
+	off      int64  // the ring's offset in its file
+
+	// What the header said at open, to notice a file rewritten in place.
+	contentType ContentType
+	schemaHash  [32]byte
+
+	broken atomic.Pointer[RingChangedError] // why the ring was closed under its readers
 
 	m         *mapping
 	closed    atomic.Bool
@@ -85,7 +93,16 @@ func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *R
 		m:          m,
 	}
 	r.window = &r.hdr.Control.BufferWindowStart
+	r.contentType, r.schemaHash = r.hdr.ContentType, r.hdr.SchemaHash
 	r.nextSeen.Store(atomic.LoadUint64(&r.hdr.Control.NextPayloadByte))
+	// A weak pointer: the registry must not keep the Ring from its cleanup.
+	wr := weak.Make(r)
+	m.register(func(addr uintptr) error {
+		if r := wr.Value(); r != nil {
+			return r.fault(addr)
+		}
+		return nil
+	})
 	runtime.AddCleanup(r, func(m *mapping) { _ = m.unmap() }, m)
 	return r
 }

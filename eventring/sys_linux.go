@@ -108,6 +108,7 @@ func (m *mapping) unmap() error {
 		return nil
 	}
 	m.closed = true
+	m.unregister()
 	return unix.MunmapPtr(m.addr, m.length)
 }
 

@@ -11,7 +11,8 @@ import (
 const platformSupported = false
 
 type mapping struct {
-	base unsafe.Pointer
+	base, addr unsafe.Pointer
+	length     uintptr
 }
 
 func mapRing(fd uintptr, off int64, sizes Sizes, writable, populate bool) (*mapping, error) {

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"time"
 )
 
@@ -53,7 +54,23 @@ func (rd *Reader) SetWaitStrategy(w WaitStrategy) { rd.wait = &w }
 // of a snapshot; an error wrapping ErrWriterGone when a live ring stays idle
 // and no process holds its writer lock; ErrClosed once the Ring is closed
 // (also while Next waits); or ctx.Err() when ctx is done.
-func (rd *Reader) Next(ctx context.Context, d *Descriptor) error {
+//
+// A live ring whose file is changed under the reader gives a
+// *RingChangedError (wrapping ErrRingChanged) naming the change: the file
+// was truncated (the access to the vanished pages faulted; Next catches
+// the fault, see [FaultError]), or, noticed while idle at the WriterCheck
+// interval, replaced by another file, removed, or its header rewritten.
+// The Ring is then closed and every later Next returns the same error.
+func (rd *Reader) Next(ctx context.Context, d *Descriptor) (err error) {
+	done := false
+	defer rd.ring.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	err = rd.next(ctx, d)
+	done = true
+	return err
+}
+
+// next is Next without the fault guard.
+func (rd *Reader) next(ctx context.Context, d *Descriptor) error {
 	switch rd.TryNext(d) {
 	case Ready:
 		return nil
@@ -61,7 +78,7 @@ func (rd *Reader) Next(ctx context.Context, d *Descriptor) error {
 		return rd.gapError()
 	}
 	if rd.ring.closed.Load() {
-		return ErrClosed
+		return rd.ring.failure()
 	}
 	if rd.ring.snapshot {
 		return io.EOF
@@ -96,7 +113,7 @@ func (w *WaitStrategy) wait(ctx context.Context, rd *Reader, d *Descriptor) erro
 			return rd.gapError()
 		}
 		if rd.ring.closed.Load() {
-			return ErrClosed
+			return rd.ring.failure()
 		}
 		// Spin phase: poll the clock and the context only every 1024 polls.
 		if i < spin {
@@ -145,14 +162,30 @@ func (w *WaitStrategy) wait(ctx context.Context, rd *Reader, d *Descriptor) erro
 }
 
 // checkWriter reports done with an ErrWriterGone error if no process holds
-// a flock on the ring file. A writer may commit its last event and exit
+// a flock on the ring file, or with a *RingChangedError if the writer
+// lives but the path now names another file or the header was rewritten. A writer may commit its last event and exit
 // between the failed poll and the lock check, so one more poll decides: an
 // event found then is returned (done, nil error, reader advanced).
 func (rd *Reader) checkWriter(d *Descriptor) (done bool, err error) {
 	r := rd.ring
 	pids, err := lockHolders(r.ino)
 	if err != nil || len(pids) > 0 {
-		return false, nil // alive, or cannot tell: keep waiting
+		// Alive, or cannot tell: keep waiting, unless the file at the
+		// path is no longer the ring mapped (replaced, cut or rewritten).
+		e := r.checkFile(rd.last)
+		if e == nil {
+			return false, nil
+		}
+		// Events committed before the change are still readable (the
+		// mapping is intact): deliver them first.
+		switch rd.TryNext(d) {
+		case Ready:
+			return true, nil
+		case Gap:
+			return true, rd.gapError()
+		}
+		r.fail(e)
+		return true, r.failure()
 	}
 	switch rd.TryNext(d) {
 	case Ready:
@@ -168,7 +201,7 @@ func (rd *Reader) checkWriter(d *Descriptor) (done bool, err error) {
 func (rd *Reader) gapError() error {
 	r := rd.ring
 	if r.closed.Load() {
-		return ErrClosed
+		return r.failure()
 	}
 	exp := rd.last + 1
 	// The slot of exp holds another event, so exp itself is lost.
@@ -226,8 +259,9 @@ func (rd *Reader) Events(ctx context.Context) iter.Seq2[Item, error] {
 				}
 				if rd.ring.snapshot {
 					rd.SetSeqno(gap.Oldest)
-				} else {
-					rd.Reset()
+				} else if err := rd.resetGuarded(); err != nil {
+					yield(Item{}, err)
+					return
 				}
 			default:
 				yield(Item{}, err)
@@ -235,4 +269,13 @@ func (rd *Reader) Events(ctx context.Context) iter.Seq2[Item, error] {
 			}
 		}
 	}
+}
+
+// resetGuarded is Reset, catching a fault of a ring truncated under it.
+func (rd *Reader) resetGuarded() (err error) {
+	done := false
+	defer rd.ring.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	rd.Reset()
+	done = true
+	return nil
 }

@@ -33,6 +33,7 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	states := fs.String("state", "", "only these commit states, comma-separated: proposed, voted, finalized, verified")
 	withBlock := fs.String("with-block", "proposed", "with --json, the commit states whose updates carry the block and its receipts, comma-separated (e.g. finalized, so that finalized-only output needs no join)")
 	start, end := startFlag(fs), endFlag(fs)
+	wait := waitFlag(fs)
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
@@ -47,12 +48,13 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	}
 	// By default a live ring is read from its newest block start, so the
 	// first update comes with the next block executed.
-	s, out, err := follow(e, argOrEmpty(pos), *start, *end)
+	s, out, err := follow(e, argOrEmpty(pos), *start, *end, *wait)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	tr := blocks.NewTracker(blocks.BuilderOptions{})
+	s.onRestart = tr.Reset // a new ring: its blocks start over
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost; block tracking restarts at the next block", "from", from, "to", to)
 		if !*asJSON {

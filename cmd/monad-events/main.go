@@ -12,11 +12,16 @@
 //	info [RING]               header facts, schema check, fill level, writer
 //	snapshot RING OUT.zst     capture a live ring into a zstd snapshot
 //	replay SNAPSHOT RING      re-record a snapshot into a new live ring
+//	record [RING] OUT.evcap   record every event into evcap capture files
 //
 // RING is a ring file path (anything containing a '/'), a bare ring name
 // (looked up in the daemon's default ring directory on the hugetlbfs mount,
 // then in the current directory) or a zstd snapshot. Without RING the
 // daemon's default execution ring, monad-exec-events, is used.
+//
+// With --wait, watch, blocks and record follow RING through daemon
+// restarts: while the file is missing or has no writer they wait, then go
+// on with the new ring at the same path (one line on stderr each time).
 //
 // Data goes to standard output, diagnostics to standard error. On any error
 // the command prints one line saying why and exits with status 1. Ctrl-C
@@ -41,6 +46,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/monadgo/events/eventring"
 )
 
 // command is one subcommand: its name, the usage synopsis of its arguments
@@ -63,6 +70,7 @@ var commands = []command{
 	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer"},
 	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot"},
 	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring"},
+	{"record", "[flags] [RING] OUT.evcap", "record every event of a ring into evcap capture files"},
 }
 
 // runners maps command names to the functions that parse their flags and
@@ -73,6 +81,7 @@ var runners = map[string]func(ctx context.Context, e *env, args []string) error{
 	"info":     runInfo,
 	"snapshot": runSnapshot,
 	"replay":   runReplay,
+	"record":   runRecord,
 }
 
 func main() {
@@ -86,7 +95,13 @@ func mainExit(args []string, stdout, stderr io.Writer) (status int) {
 	debug.SetPanicOnFault(true)
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "monad-events: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			// A ring file truncated under us: say so (eventring names
+			// the file and the cause).
+			if err := eventring.FaultError(r); err != nil {
+				fmt.Fprintf(stderr, "monad-events: %s\n", oneLine(err.Error()))
+			} else {
+				fmt.Fprintf(stderr, "monad-events: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			}
 			status = 1
 		}
 	}()
@@ -134,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if run, ok := runners[name]; ok {
 		return run(ctx, e, rest)
 	}
-	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay)", name)
+	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, record)", name)
 }
 
 func (e *env) verbose(string) error {

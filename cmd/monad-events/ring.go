@@ -20,8 +20,9 @@ import (
 // openedRing is a RING argument resolved and opened.
 type openedRing struct {
 	*eventring.Ring
-	path     string // resolved path of the file
-	snapshot bool   // a decompressed zstd snapshot (no writer, never changes)
+	path     string              // resolved path of the file
+	snapshot bool                // a decompressed zstd snapshot (no writer, never changes)
+	follower *eventring.Follower // under --wait: the ring is its current one (wait.go)
 }
 
 // resolveRing turns a RING argument into a file path, with the library's
@@ -175,15 +176,24 @@ type stream struct {
 	first uint64 // seqno of the first event (0: a capture's first, whatever it is)
 	last  uint64 // seqno of the last event returned
 	n     uint64 // events returned, to check for cancellation now and then
+
+	follower  *eventring.Follower // under --wait (wait.go)
+	onRestart func()              // a new ring replaced the one read (--wait)
+	env       *env
 }
 
 // follow opens an execution RING argument (a live ring, a snapshot or a
 // capture file) for watch and blocks: a reader positioned as --start says,
 // stopping as --end says, and standard output buffered, flushed whenever
-// the stream waits for a live writer. The caller closes the stream and ends
-// with s.end.
-func follow(e *env, arg, start, end string) (s *stream, out *bufio.Writer, err error) {
-	s, err = openStream(e, arg, start, end)
+// the stream waits for a live writer; with wait, a ring followed through
+// writer restarts (wait.go). The caller closes the stream and ends with
+// s.finish.
+func follow(e *env, arg, start, end string, wait bool) (s *stream, out *bufio.Writer, err error) {
+	if wait {
+		s, err = openFollowing(e, arg, start, end)
+	} else {
+		s, err = openStream(e, arg, start, end)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -289,9 +299,12 @@ func (s *stream) next(ctx context.Context, d *eventring.Descriptor) error {
 		return io.EOF
 	}
 	var err error
-	if s.capture != nil {
+	switch {
+	case s.capture != nil:
 		err = s.nextCaptured(ctx, d)
-	} else {
+	case s.follower != nil:
+		err = s.nextFollowing(ctx, d)
+	default:
 		err = s.nextInRing(ctx, d)
 	}
 	if err == nil && s.end != nil {

@@ -20,6 +20,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	types := fs.String("types", "", "only these event types: comma-separated names (BLOCK_START, txn_log, ...) or codes")
 	start, end := startFlag(fs), endFlag(fs)
 	count := fs.Uint64("n", 0, "stop after printing this many events (0: no limit)")
+	wait := waitFlag(fs)
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
@@ -28,12 +29,13 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, out, err := follow(e, argOrEmpty(pos), *start, *end)
+	s, out, err := follow(e, argOrEmpty(pos), *start, *end, *wait)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	w := &watcher{src: s.src, out: out, dump: *dump, json: *asJSON}
+	s.onRestart = func() { w.blockSeqno = 0 } // seqnos start over
 	s.onGap = func(from, to uint64) {
 		e.log.Warn("gap: events lost, continuing with the newest", "from", from, "to", to)
 		w.gap(from, to)

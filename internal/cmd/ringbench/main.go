@@ -14,6 +14,11 @@
 // with one expiry check per batch (Ring.CopyPayloads). The line format lets
 // it run alternately with a C reader.
 //
+// FILE may also be an evcap capture file (told by its magic): every pass
+// then reads its events with an evcap.Reader, decompressing the bundles,
+// and prints the same line with the same checksums (the capture stores the
+// ring's descriptors unchanged); the -batch modes read it the same way.
+//
 //	ringbench latency [--rate 1000000] [--size 100] [--duration 5s] [--dir /dev/shm]
 //
 // starts a writer process (this program, "write" subcommand) recording
@@ -45,6 +50,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/monadgo/events/evcap"
 	"github.com/monadgo/events/eventring"
 )
 
@@ -110,11 +116,19 @@ func cmdRead(out io.Writer, args []string) error {
 	default:
 		usage()
 	}
-	ring, err := eventring.OpenWithOptions(pos[0], eventring.OpenOptions{Populate: true})
-	if err != nil {
-		return err
+	var ring *eventring.Ring
+	var capture *evcap.File
+	if isCapture(pos[0]) {
+		if capture, err = evcap.Open(pos[0]); err != nil {
+			return err
+		}
+		defer capture.Close()
+	} else {
+		if ring, err = eventring.OpenWithOptions(pos[0], eventring.OpenOptions{Populate: true}); err != nil {
+			return err
+		}
+		defer ring.Close()
 	}
-	defer ring.Close()
 	var times []float64
 	var events, sum uint64
 	// One buffer for every pass: a pass must not allocate (a GC cycle
@@ -126,15 +140,10 @@ func cmdRead(out io.Writer, args []string) error {
 		start := time.Now()
 		var n uint64
 		var err error
-		switch *mode {
-		case "desc":
-			n, sum = passDesc(ring)
-		case "payload":
-			n, sum, err = passPayload(ring, buf)
-		case "desc-batch":
-			n, sum = passDescBatch(ring, descs)
-		case "payload-batch":
-			n, sum, err = passPayloadBatch(ring, descs, offs, buf[:cap(buf)])
+		if capture != nil {
+			n, sum, err = passCapture(capture, *mode == "payload" || *mode == "payload-batch")
+		} else {
+			n, sum, err = passRing(*mode, ring, buf, descs, offs)
 		}
 		el := time.Since(start)
 		if err != nil {
@@ -158,6 +167,21 @@ func cmdRead(out io.Writer, args []string) error {
 	}
 	fmt.Fprintf(out, "events=%d checksum=0x%016x ns_per_event=%.3f\n", events, sum, med)
 	return nil
+}
+
+// passRing is one pass of the mode over a ring or snapshot.
+func passRing(mode string, ring *eventring.Ring, buf []byte, descs []eventring.Descriptor, offs []int) (n, sum uint64, err error) {
+	switch mode {
+	case "desc":
+		n, sum = passDesc(ring)
+	case "payload":
+		n, sum, err = passPayload(ring, buf)
+	case "desc-batch":
+		n, sum = passDescBatch(ring, descs)
+	case "payload-batch":
+		n, sum, err = passPayloadBatch(ring, descs, offs, buf[:cap(buf)])
+	}
+	return n, sum, err
 }
 
 func descSum(d *eventring.Descriptor) uint64 {

@@ -1,0 +1,302 @@
+package eventring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrRingChanged is wrapped by every *RingChangedError: the ring file was
+// truncated, replaced or rewritten under a reader or a writer.
+var ErrRingChanged = errors.New("eventring: ring file changed under the reader or writer")
+
+// RingChange says how a ring file changed under a reader or writer.
+type RingChange uint8
+
+const (
+	// RingTruncated: the file shrank below the ring's sections while they
+	// were mapped (truncate(1) on a live ring): the pages are gone, and an
+	// access to them faults (SIGBUS).
+	RingTruncated RingChange = iota + 1
+	// RingReplaced: the path now names another file (a new inode) than the
+	// one mapped: another writer created a new ring there, or a file was
+	// renamed over it.
+	RingReplaced
+	// RingHeaderChanged: the mapped header no longer describes the ring
+	// that was opened (magic, content type, schema hash or sizes were
+	// rewritten), or its sequence numbers went back: the file was
+	// reinitialized in place.
+	RingHeaderChanged
+)
+
+// String names the change.
+func (c RingChange) String() string {
+	switch c {
+	case RingTruncated:
+		return "ring file truncated"
+	case RingReplaced:
+		return "ring file replaced by another file"
+	case RingHeaderChanged:
+		return "ring header rewritten"
+	}
+	return fmt.Sprintf("RingChange(%d)", uint8(c))
+}
+
+// RingChangedError reports that a ring file was changed under a reader or
+// writer so that reading or writing it cannot go on. It wraps
+// ErrRingChanged. After it the Ring (or Recorder) is closed: its mapping
+// was replaced by the inert image of [Ring.Close], so stale payload views
+// read zeros instead of faulting.
+type RingChangedError struct {
+	Path   string     // the ring's path
+	Reason RingChange // what happened
+	Detail string     // what was seen, e.g. "file is 0 bytes, the ring needs 138412032"
+}
+
+// Error names the path, the change and what was seen.
+func (e *RingChangedError) Error() string {
+	if e.Detail == "" {
+		return fmt.Sprintf("eventring: %s: %v", e.Path, e.Reason)
+	}
+	return fmt.Sprintf("eventring: %s: %v (%s)", e.Path, e.Reason, e.Detail)
+}
+
+// Unwrap returns ErrRingChanged.
+func (e *RingChangedError) Unwrap() error { return ErrRingChanged }
+
+// faultAddr is what a fault becomes under debug.SetPanicOnFault: a
+// runtime.Error carrying the faulting address.
+type faultAddr interface {
+	error
+	Addr() uintptr
+}
+
+// live mappings, for FaultError: a fault address is looked up here.
+var mapped struct {
+	sync.Mutex
+	m map[*mapping]func(uintptr) error
+}
+
+// register makes faults inside m reported by fail (see FaultError).
+func (m *mapping) register(fail func(uintptr) error) {
+	mapped.Lock()
+	defer mapped.Unlock()
+	if mapped.m == nil {
+		mapped.m = make(map[*mapping]func(uintptr) error)
+	}
+	mapped.m[m] = fail
+}
+
+func (m *mapping) unregister() {
+	mapped.Lock()
+	delete(mapped.m, m)
+	mapped.Unlock()
+}
+
+func (m *mapping) contains(addr uintptr) bool {
+	return addr >= uintptr(m.addr) && addr < uintptr(m.addr)+m.length
+}
+
+// FaultError turns a value recovered from a panic into the error it stands
+// for if it is a memory fault inside a ring or recorder mapping of this
+// process: a *RingChangedError (the ring file was truncated under it), and
+// that Ring or Recorder is closed, so that nothing faults there again. For
+// anything else it returns nil: re-panic.
+//
+// [Reader.Next], [Reader.NextBatch], [Reader.Events], the Recorder's
+// methods and [Ring.WriteSnapshotContext] catch such faults themselves and
+// return the error. Other accesses to the shared memory (TryNext, payload
+// views, CopyPayload, a Reservation's Payload) stay as fast as plain memory
+// reads: a truncated file makes them fault, which Go turns into a panic
+// only in a goroutine that called debug.SetPanicOnFault(true) (otherwise
+// the program dies). A program that wants to survive that sets it and
+// recovers:
+//
+//	debug.SetPanicOnFault(true)
+//	defer func() {
+//		if v := recover(); v != nil {
+//			if err := eventring.FaultError(v); err != nil {
+//				log.Fatal(err) // or wait for a new ring
+//			}
+//			panic(v)
+//		}
+//	}()
+func FaultError(v any) error {
+	fe, ok := v.(faultAddr)
+	if !ok {
+		return nil
+	}
+	addr := fe.Addr()
+	mapped.Lock()
+	var fail func(uintptr) error
+	for m, f := range mapped.m {
+		if m.contains(addr) {
+			fail = f
+			break
+		}
+	}
+	mapped.Unlock()
+	if fail == nil {
+		return nil
+	}
+	return fail(addr)
+}
+
+// guardFault is deferred by the entry points that catch faults, with
+// debug.SetPanicOnFault(true) as old: it restores the goroutine's setting
+// and turns a fault inside the ring's mapping into its *RingChangedError.
+// Any other panic goes on. The entry point sets *done before it returns
+// normally: recover is then skipped (it costs more than the rest of a
+// fast Next together).
+func (r *Ring) guardFault(old bool, done *bool, err *error) {
+	debug.SetPanicOnFault(old)
+	if *done {
+		return
+	}
+	if v := recover(); v != nil {
+		fe, ok := v.(faultAddr)
+		if !ok || !r.m.contains(fe.Addr()) {
+			panic(v)
+		}
+		*err = r.fault(fe.Addr())
+	}
+}
+
+// fault records that the ring's mapping faulted at addr: the file was cut
+// under it. The ring is closed (its mapping becomes the inert image) and
+// every later Next reports the same error.
+func (r *Ring) fault(addr uintptr) error {
+	e := &RingChangedError{Path: r.path, Reason: RingTruncated, Detail: r.sizeDetail(addr)}
+	r.fail(e)
+	return r.failure()
+}
+
+// fail closes the ring with err as the reason its readers report.
+func (r *Ring) fail(err *RingChangedError) {
+	r.broken.CompareAndSwap(nil, err)
+	r.Close()
+}
+
+// failure is what a closed ring's readers report: the change that broke
+// it, or ErrClosed.
+func (r *Ring) failure() error {
+	if e := r.broken.Load(); e != nil {
+		return e
+	}
+	return ErrClosed
+}
+
+// sizeDetail describes a fault at addr and what the path holds now.
+func (r *Ring) sizeDetail(addr uintptr) string {
+	at := fmt.Sprintf("access at ring offset %d faulted", int64(addr)-int64(uintptr(r.m.base)))
+	return at + "; " + statDetail(r.path, r.ino, r.sizes)
+}
+
+// statDetail says what the path holds compared with the ring that was
+// mapped (inode ino, sizes).
+func statDetail(path string, ino uint64, sizes Sizes) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Sprintf("the path: %v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Sprintf("the path: %v", err)
+	}
+	if n, err := fileInode(f); err == nil && n != ino {
+		return fmt.Sprintf("the path now holds another file (inode %d, was %d) of %d bytes", n, ino, st.Size())
+	}
+	return fmt.Sprintf("file is %d bytes, the ring needs %d", st.Size(), sizes.Total())
+}
+
+// checkFile compares the file at the ring's path and the mapped header
+// with what was opened: the cheap periodic check of an idle reader. It
+// returns nil if nothing changed (or nothing can be told). A file that
+// was truncated is reported without touching the mapping.
+func (r *Ring) checkFile(lastRead uint64) *RingChangedError {
+	h := r.hdr
+	var what string
+	switch {
+	case string(h.Magic[:]) != Magic:
+		what = fmt.Sprintf("magic is now %q", h.Magic[:])
+	case h.ContentType != r.contentType:
+		what = fmt.Sprintf("content type is now %v, was %v", h.ContentType, r.contentType)
+	case h.SchemaHash != r.schemaHash:
+		what = fmt.Sprintf("schema hash is now %x, was %x", h.SchemaHash[:4], r.schemaHash[:4])
+	case h.Size != r.sizes:
+		what = fmt.Sprintf("sizes are now %d descriptors, %d payload bytes; were %d, %d",
+			h.Size.DescriptorCapacity, h.Size.PayloadBufSize, r.sizes.DescriptorCapacity, r.sizes.PayloadBufSize)
+	}
+	if what != "" {
+		return &RingChangedError{Path: r.path, Reason: RingHeaderChanged, Detail: what}
+	}
+	if last := atomic.LoadUint64(&r.hdr.Control.LastSeqno); last < lastRead {
+		return &RingChangedError{Path: r.path, Reason: RingHeaderChanged,
+			Detail: fmt.Sprintf("last seqno went back from %d to %d", lastRead, last)}
+	}
+	f, err := os.Open(r.path)
+	if err != nil {
+		// Removed (a writer still writing the unlinked file goes on being
+		// read), or cannot tell.
+		return nil
+	}
+	defer f.Close()
+	ino, err := fileInode(f)
+	if err != nil {
+		return nil
+	}
+	if ino != r.ino {
+		return &RingChangedError{Path: r.path, Reason: RingReplaced,
+			Detail: fmt.Sprintf("inode %d, was %d", ino, r.ino)}
+	}
+	if st, err := f.Stat(); err == nil && uint64(st.Size()) < uint64(r.off)+r.sizes.Total() {
+		return &RingChangedError{Path: r.path, Reason: RingTruncated,
+			Detail: fmt.Sprintf("file is %d bytes, the ring needs %d", st.Size(), uint64(r.off)+r.sizes.Total())}
+	}
+	return nil
+}
+
+// guardFault is Ring.guardFault for the recorder's mapping.
+func (w *Recorder) guardFault(old bool, done *bool, err *error) {
+	debug.SetPanicOnFault(old)
+	if *done {
+		return
+	}
+	if v := recover(); v != nil {
+		fe, ok := v.(faultAddr)
+		if !ok || !w.m.contains(fe.Addr()) {
+			panic(v)
+		}
+		*err = w.fault(fe.Addr())
+	}
+}
+
+// fault closes a recorder whose mapping faulted at addr (its file was cut)
+// and returns the *RingChangedError that its calls report from then on.
+func (w *Recorder) fault(addr uintptr) error {
+	e := &RingChangedError{Path: w.path, Reason: RingTruncated,
+		Detail: fmt.Sprintf("write at ring offset %d faulted; %s", int64(addr)-int64(uintptr(w.m.base)), w.statDetail())}
+	w.broken.CompareAndSwap(nil, e)
+	w.Close()
+	return w.broken.Load()
+}
+
+func (w *Recorder) statDetail() string {
+	st, err := w.f.Stat()
+	if err != nil {
+		return fmt.Sprintf("the file: %v", err)
+	}
+	return fmt.Sprintf("file is %d bytes, the ring needs %d", st.Size(), w.sizes.Total())
+}
+
+// closedErr is what the recorder's calls return once it is closed.
+func (w *Recorder) closedErr() error {
+	if e := w.broken.Load(); e != nil {
+		return e
+	}
+	return ErrClosed
+}
