@@ -113,6 +113,10 @@ type Options struct {
 	Uncompressed bool
 	// Level is the zstd level (1..22); 0 means 3.
 	Level int
+	// NoSync skips the fsync calls that make a written block survive a
+	// machine crash (a process crash loses nothing either way). For
+	// scratch archives and tests only.
+	NoSync bool
 	// File bounds what reading one block file may allocate (sections,
 	// decompressed sizes); its Layout is ignored (always preview).
 	File evcap.OpenOptions

@@ -140,12 +140,12 @@ func (d *Dir) publish(n uint64, tmp string) (err error) {
 			err = &BlockError{Number: n, Path: final, Err: err}
 		}
 	}()
-	if err := syncPath(tmp); err != nil {
+	if err := d.sync(tmp); err != nil {
 		return err
 	}
 	sub := filepath.Dir(final)
 	if err := os.Mkdir(sub, 0o755); err == nil {
-		if err := syncPath(d.root); err != nil {
+		if err := d.sync(d.root); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, fs.ErrExist) {
@@ -163,14 +163,17 @@ func (d *Dir) publish(n uint64, tmp string) (err error) {
 		}
 		return err
 	}
-	if err := syncPath(sub); err != nil {
+	if err := d.sync(sub); err != nil {
 		return err
 	}
 	return d.raiseLastFinalized(n)
 }
 
-// syncPath fsyncs a file or directory.
-func syncPath(p string) error {
+// sync fsyncs a file or directory, unless Options.NoSync.
+func (d *Dir) sync(p string) error {
+	if d.opts.NoSync {
+		return nil
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return err
