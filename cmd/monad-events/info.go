@@ -50,6 +50,9 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if isArchiveDir(argOrEmpty(pos)) {
+		return runArchiveInfo(e, argOrEmpty(pos), *asJSON) // archive.go
+	}
 	o, err := openRing(e, argOrEmpty(pos))
 	if err != nil {
 		return err
