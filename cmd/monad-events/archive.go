@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -28,6 +29,16 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 	}
 	fs := newFlagSet(e, "archive")
 	uncompressed := fs.Bool("uncompressed", false, "write plain block files (default: zstd level 3, as the daemon's archiver)")
+	usage := fs.Usage
+	fs.Usage = func() { // the subcommands' flags too
+		usage()
+		w := fs.Output()
+		for _, sub := range []*flag.FlagSet{missingFlags(e).fs, fillFlags(e).fs} {
+			fmt.Fprintln(w)
+			sub.SetOutput(w)
+			sub.Usage()
+		}
+	}
 	pos, err := parseArgs(e.stdout, fs, args, 1, 2)
 	if err != nil {
 		return err
@@ -163,12 +174,43 @@ func (p *archiveProgress) notice(err error) {
 	}
 }
 
+type missingFlagSet struct {
+	fs       *flag.FlagSet
+	from, to *uint64
+}
+
+// subUsage gives a subcommand of archive its usage text.
+func subUsage(fs *flag.FlagSet, synopsis, text string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: monad-events %s\n\n%s.\n\nFlags:\n", synopsis, text)
+		fs.PrintDefaults()
+	}
+}
+
+func missingFlags(e *env) missingFlagSet {
+	fs := newFlagSet(e, "archive missing")
+	subUsage(fs, "archive missing [flags] DIR", "Print the block numbers missing from the archive DIR, one range per line (N or FROM-TO)")
+	return missingFlagSet{fs,
+		fs.Uint64("from", 0, "first block number to look at (0: the lowest archived)"),
+		fs.Uint64("to", 0, "last block number to look at (0: the highest archived, or last_finalized_block if higher)")}
+}
+
+type fillFlagSet struct {
+	fs   *flag.FlagSet
+	from *string
+}
+
+func fillFlags(e *env) fillFlagSet {
+	fs := newFlagSet(e, "archive fill")
+	subUsage(fs, "archive fill [flags] DIR --from OTHER", "Copy into the archive DIR the blocks the archive OTHER has and DIR lacks, each verified first")
+	return fillFlagSet{fs, fs.String("from", "", "the archive directory to copy missing blocks from (required)")}
+}
+
 // runArchiveMissing prints the gaps of an archive, one range per line
 // ("N" or "FROM-TO").
 func runArchiveMissing(e *env, args []string) error {
-	fs := newFlagSet(e, "archive missing")
-	from := fs.Uint64("from", 0, "first block number to look at (0: the lowest archived)")
-	to := fs.Uint64("to", 0, "last block number to look at (0: the highest archived, or last_finalized_block if higher)")
+	f := missingFlags(e)
+	fs, from, to := f.fs, f.from, f.to
 	pos, err := parseArgs(e.stdout, fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -209,8 +251,8 @@ func runArchiveMissing(e *env, args []string) error {
 
 // runArchiveFill copies the blocks another archive has and DIR lacks.
 func runArchiveFill(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "archive fill")
-	from := fs.String("from", "", "the archive directory to copy missing blocks from (required)")
+	f := fillFlags(e)
+	fs, from := f.fs, f.from
 	pos, err := parseArgs(e.stdout, fs, args, 1, 1)
 	if err != nil {
 		return err
