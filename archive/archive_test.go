@@ -73,6 +73,10 @@ func TestSampleArchive(t *testing.T) {
 	lo, hi, count, err := d.Bounds()
 	require.NoError(t, err)
 	require.Equal(t, []uint64{15000001, 15000003, 3}, []uint64{lo, hi, uint64(count)})
+	top, ok, err := d.Highest()
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, uint64(15000003), top)
 	for _, c := range sample {
 		require.True(t, d.Has(c.block))
 		var sum checksums
@@ -99,7 +103,7 @@ func TestSampleArchive(t *testing.T) {
 	miss, err = d.Missing(15000001, 15000003)
 	require.NoError(t, err)
 	require.Empty(t, miss)
-	_, ok, err := d.LastFinalized()
+	_, ok, err = d.LastFinalized()
 	require.NoError(t, err)
 	require.False(t, ok, "the sample has no last_finalized_block")
 
@@ -239,6 +243,11 @@ func TestHostileDir(t *testing.T) {
 	bs, err := d.Blocks()
 	require.NoError(t, err)
 	require.Equal(t, []uint64{15000001, 15000002, 15000003, 15000004, 15000005, 15000006}, bs)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "90000000"), 0o755)) // empty: skipped
+	top, ok, err := d.Highest()
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, uint64(15000006), top)
 
 	require.NoError(t, d.VerifyBlock(context.Background(), 15000001))
 	for _, c := range []struct {

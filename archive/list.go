@@ -157,6 +157,25 @@ func (d *Dir) Bounds() (lowest, highest uint64, count int, err error) {
 	return lowest, highest, count, nil
 }
 
+// Highest returns the highest archived block number, and false for an
+// empty archive. It reads only the highest non-empty subdirectory.
+func (d *Dir) Highest() (uint64, bool, error) {
+	gs, err := d.subdirs()
+	if err != nil {
+		return 0, false, err
+	}
+	for i := len(gs) - 1; i >= 0; i-- {
+		ns, err := d.blocksIn(gs[i])
+		if err != nil {
+			return 0, false, err
+		}
+		if len(ns) > 0 {
+			return ns[len(ns)-1], true, nil
+		}
+	}
+	return 0, false, nil
+}
+
 // Range is an inclusive range of block numbers.
 type Range struct{ From, To uint64 }
 

@@ -122,7 +122,7 @@ func NewArchiver(dir *archive.Dir, opts ArchiverOptions) (*Archiver, error) {
 	}
 	a := &Archiver{dir: dir, opts: opts, tr: NewTracker(opts.BuilderOptions), bufs: make(map[uint64]*rawBlock)}
 	a.opts.BuilderOptions = a.tr.Builder().Options()
-	_, hi, _, err := dir.Bounds()
+	hi, _, err := dir.Highest()
 	if err != nil {
 		return nil, err
 	}
