@@ -304,6 +304,11 @@ func (a *Archiver) archive(blk *ExecutedBlock) error {
 		switch {
 		case errors.Is(err, archive.ErrExists):
 			res.Existed = true
+		case errors.Is(err, evcap.ErrBadEvent):
+			// The events themselves were refused (a corrupt ring): not a
+			// reason to stop archiving.
+			a.unarchived(blk, err.Error())
+			return nil
 		case err != nil:
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -337,4 +338,66 @@ func TestArchiverBounded(t *testing.T) {
 	}
 	require.Positive(t, un)
 	require.Equal(t, finalizedIn(evs), handled+un)
+}
+
+// TestArchiverHostile feeds the Archiver the first blocks of emn-30b with
+// seeded random corruption (descriptor fields, flow tags, payload bytes):
+// it never panics, never fails, and every block it archives reads back as
+// the block the tracker finalized.
+func TestArchiverHostile(t *testing.T) {
+	all := loadSnap30(t)[:24000] // blocks 15000001..15000004, 2 finalized
+	rng := rand.New(rand.NewPCG(1, 9))
+	total := 0
+	for round := range 6 {
+		evs := slices.Clone(all)
+		for range 8 {
+			i := rng.IntN(len(evs))
+			e := &evs[i]
+			switch rng.IntN(5) {
+			case 0:
+				e.d.EventType = uint16(rng.IntN(30))
+			case 1:
+				e.d.ContentExt[execevents.FlowTypeBlockSeqno] = [3]uint64{0, 1, e.d.Seqno}[rng.IntN(3)]
+			case 2:
+				e.d.Seqno += uint64(rng.IntN(3)) - 1
+			case 3:
+				if len(e.p) > 0 {
+					p := bytes.Clone(e.p)
+					p[rng.IntN(len(p))] ^= byte(1 + rng.IntN(255))
+					e.p = p
+				}
+			case 4:
+				e.p = e.p[:rng.IntN(len(e.p)+1)]
+			}
+		}
+		src := newMemSource(evs)
+		dir, err := archive.Create(t.TempDir(), archive.Options{Uncompressed: true, NoSync: true})
+		require.NoError(t, err)
+		finalized := map[uint64]*blocks.ExecutedBlock{}
+		a, err := blocks.NewArchiver(dir, blocks.ArchiverOptions{})
+		require.NoError(t, err)
+		tr := blocks.NewTracker(blocks.BuilderOptions{})
+		for i := range src.evs {
+			d := src.evs[i].d
+			require.NoError(t, a.Process(src, &d), "round %d event %d", round, i)
+			ups, _ := tr.Process(src, &d)
+			for _, u := range ups {
+				if u.State == blocks.CommitFinalized {
+					finalized[u.Block.Number()] = u.Block
+				}
+			}
+		}
+		nums, err := dir.Blocks()
+		require.NoError(t, err)
+		total += len(nums)
+		for _, n := range nums {
+			blk, err := blocks.ReadArchivedBlock(dir, n, blocks.BuilderOptions{})
+			require.NoError(t, err, "round %d block %d", round, n)
+			require.NotNil(t, finalized[n])
+			require.True(t, equalBlocks(blk, finalized[n]), "round %d block %d", round, n)
+		}
+		dir.Close()
+	}
+	t.Logf("%d blocks archived in 6 corrupted rounds", total)
+	require.GreaterOrEqual(t, total, 6, "the corruption left too few blocks to check")
 }
