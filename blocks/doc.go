@@ -21,6 +21,11 @@
 //     BuilderOptions.MaxTracked proposals and reports any it has to drop
 //     ([EvictedError]).
 //
+//   - Archiving. An [Archiver] writes every finalized block's events into a
+//     finalized-block archive (package archive; evcap spec §12.10), one file
+//     per block as the daemon's archiver writes them, and
+//     [ReadArchivedBlock] rebuilds an [ExecutedBlock] from such a file.
+//
 // [Updates] runs the whole pipeline over a ring as an iterator;
 // [Tracker.Updates] and [Builder.Blocks] do the same with a reader of your
 // own. They follow the standard library's error rule: an error ends the

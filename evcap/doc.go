@@ -12,7 +12,8 @@
 // release layout and the older preview layout, whose block archive files
 // (`<block>.bcap`) are still around. This package reads both, telling
 // them apart by content, and writes the release layout byte for byte as
-// the daemon SDK's C writer does. Comments cite sections of the format
+// the daemon SDK's C writer does (and, with [WriterOptions].Layout, the
+// preview layout as the preview's block archive writer lays it out). Comments cite sections of the format
 // specification, evcap.md (docs/ARCHITECTURE.md).
 //
 // Like eventring, evcap knows nothing of execution events: it hands out
@@ -63,5 +64,9 @@
 // sections; [Writer.Write] appends events to an open bundle;
 // [Writer.EndBundle] closes it and writes its SEQNO_INDEX;
 // [Writer.EndBlock] does the same for the events of one finalized block
-// and enters it in the BLOCK_INDEX ([WriterOptions].BlockIndex).
+// and enters it in the BLOCK_INDEX ([WriterOptions].BlockIndex). With
+// WriterOptions.Layout = LayoutPreview the Writer produces preview files
+// instead; a block archive file (spec §12.9) is one bundle ended with
+// EndBlock(number), compressed with CompressionZstdSinglePass as the
+// daemon's archiver does.
 package evcap

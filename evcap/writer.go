@@ -18,6 +18,18 @@ import (
 // uncompressed bundles whose content_length is 0, each followed by an
 // uncompressed SEQNO_INDEX.
 type WriterOptions struct {
+	// Layout is the layout written: LayoutRelease (LayoutAuto, the zero
+	// value, means the same) or LayoutPreview, the older layout whose
+	// block archive files (`<block>.bcap`, spec §12.9, §12.10) the preview
+	// tools still write and read. A preview file has section tables of 32
+	// entries (shift 5, what `event-cli record` and the block archive
+	// writer use), the preview type codes and record framing (§12.7), and
+	// bundles whose content_length is always their uncompressed size; all
+	// records of one bundle have one content type (its SCHEMA's), so Write
+	// refuses another one until the bundle ends. EndBlock numbers the open
+	// bundle (block_number) and ends it; the preview's PACK_INDEX is not
+	// written (BlockIndex is refused), nor is BundleContentLength needed.
+	Layout Layout
 	// Compression of EVENT_BUNDLE contents: CompressionNone,
 	// CompressionZstdStreaming (compressed while written, as the v1.1
 	// writers do: one frame whose header does not carry the content size)
@@ -85,6 +97,7 @@ type Writer struct {
 	bContent      uint64
 	bEvents       uint64
 	bPos          uint64   // uncompressed content size so far
+	bBlock        uint64   // preview: block_number of the bundle being ended
 	idx           []uint64 // record positions
 	app           appender
 	out           *bufio.Writer
@@ -92,6 +105,13 @@ type Writer struct {
 	enc           *zstd.Encoder
 	single        bytes.Buffer
 	scratch       []byte
+
+	// Preview layout (spec §12.2, §12.3): the table directory, the open
+	// bundle's content type and SCHEMA descriptor offsets per content type.
+	preview    bool
+	dir        []uint64
+	bCT        eventring.ContentType
+	schemaDesc map[eventring.ContentType]uint64
 
 	err    error
 	closed bool
@@ -136,6 +156,15 @@ type geometry struct {
 
 var defaultGeometry = geometry{page: PageSize, entries: SectionTableEntries, blockCap: BlockIndexCapacity}
 
+// previewShift is log2 of the entries of a preview section table the
+// Writer uses: 5, the minimum on 4 KiB pages, as `event-cli record` and
+// the block archive writer do (spec §12.2).
+const previewShift = previewMinShift
+
+// previewMaxTables is the most tables a preview header's directory holds
+// (spec §12.2).
+const previewMaxTables = 255
+
 func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geometry) (*Writer, error) {
 	page, entries := g.page, g.entries
 	for _, c := range []Compression{opts.Compression, opts.IndexCompression} {
@@ -145,6 +174,16 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geo
 	}
 	if opts.Level == 0 {
 		opts.Level = 3
+	}
+	switch opts.Layout {
+	case LayoutAuto, LayoutRelease:
+	case LayoutPreview:
+		if opts.BlockIndex {
+			return nil, fmt.Errorf("evcap: %s: the preview layout's PACK_INDEX is not written (WriterOptions.BlockIndex): %w", path, ErrBadEvent)
+		}
+		entries = 1 << previewShift
+	default:
+		return nil, fmt.Errorf("evcap: unknown layout %v", opts.Layout)
 	}
 	w := &Writer{f: f, path: path, opts: opts, page: page, entries: entries, blkCap: g.blockCap}
 	w.app.f = f
@@ -156,6 +195,9 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geo
 			return nil, fmt.Errorf("evcap: %w", err)
 		}
 		w.enc = enc
+	}
+	if opts.Layout == LayoutPreview {
+		return w.createPreview(schemas)
 	}
 	// Spec §10.1: the header, then table 1 at round_up(32, P) = P.
 	var h [fileHeaderSize]byte
@@ -213,6 +255,9 @@ func (w *Writer) extend(n uint64) {
 // alloc takes the next descriptor (spec §10.2), chaining a new table when
 // only the current table's last entry is free, and returns its offset.
 func (w *Writer) alloc() uint64 {
+	if w.preview {
+		return w.allocPreview()
+	}
 	if w.next == w.entries-1 {
 		link := w.tab + w.next*SectionDescSize
 		next := w.end
@@ -253,9 +298,16 @@ func (w *Writer) AddSchema(s Schema) error {
 		return fmt.Errorf("evcap: %s: SCHEMA while a bundle is open: %w", w.path, ErrBadEvent)
 	}
 	at := w.alloc()
+	if w.err != nil {
+		return w.err
+	}
 	var d [SectionDescSize]byte
-	binary.LittleEndian.PutUint16(d[0:], uint16(SectionSchema))
+	w.putType(d[:], SectionSchema)
 	binary.LittleEndian.PutUint64(d[8:], at)
+	w.putIndex(d[:], at)
+	if w.preview {
+		w.schemaDesc[s.ContentType] = at
+	}
 	copy(d[40:], RingMagic)
 	binary.LittleEndian.PutUint16(d[46:], uint16(s.ContentType))
 	copy(d[48:80], s.Hash[:])
@@ -289,9 +341,16 @@ func (w *Writer) Write(d *eventring.Descriptor, contentType eventring.ContentTyp
 		return fmt.Errorf("evcap: %s: seqno 0: %w", w.path, ErrBadEvent)
 	case w.open && d.Seqno != w.bStart+w.bEvents:
 		return fmt.Errorf("evcap: %s: seqno %d does not follow the bundle's %d; end the bundle first: %w", w.path, d.Seqno, w.bStart+w.bEvents-1, ErrBadEvent)
+	case w.preview && w.open && contentType != w.bCT:
+		return fmt.Errorf("evcap: %s: seqno %d: content type %v in a preview bundle of %v; end the bundle first: %w", w.path, d.Seqno, contentType, w.bCT, ErrBadEvent)
 	}
 	if !w.open {
+		w.bCT = contentType
 		w.openBundle(d.Seqno)
+	}
+	if w.preview {
+		w.writePreviewRecord(d, payload)
+		return w.err
 	}
 	// Padding to 64, the descriptor, the payload, padding to 2, the
 	// content type (spec §7).
@@ -381,6 +440,10 @@ func (w *Writer) endContent(c Compression) uint64 {
 }
 
 func (w *Writer) writeBundleDesc(fileLen, contentLen, blockID, index uint64) {
+	if w.preview {
+		w.writePreviewBundleDesc(fileLen, contentLen, index)
+		return
+	}
 	var d [SectionDescSize]byte
 	binary.LittleEndian.PutUint16(d[0:], uint16(SectionEventBundle))
 	d[2] = byte(w.opts.Compression)
@@ -404,18 +467,21 @@ func (w *Writer) EndBundle() error {
 		return err
 	}
 	if w.open {
-		w.endBundle(0)
+		w.endBundle(0, 0)
 	}
 	return w.err
 }
 
-func (w *Writer) endBundle(blockID uint32) {
+// endBundle ends the open bundle as entry blockID of the BLOCK_INDEX
+// (release; 0: none) or as block number blockNumber (preview; 0: none).
+func (w *Writer) endBundle(blockID uint32, blockNumber uint64) {
 	w.open = false
 	fileLen := w.endContent(w.opts.Compression)
 	contentLen := uint64(0)
-	if w.opts.Compression != CompressionNone || w.opts.BundleContentLength {
+	if w.opts.Compression != CompressionNone || w.opts.BundleContentLength || w.preview {
 		contentLen = w.bPos
 	}
+	w.bBlock = blockNumber
 	w.writeBundleDesc(fileLen, contentLen, uint64(blockID), 0)
 	if !w.opts.NoSeqnoIndex {
 		at := w.alloc()
@@ -430,8 +496,9 @@ func (w *Writer) endBundle(blockID uint32) {
 		n := uint64(len(w.idx)) * 8
 		flen := w.endContent(c)
 		var d [SectionDescSize]byte
-		binary.LittleEndian.PutUint16(d[0:], uint16(SectionSeqnoIndex))
+		w.putType(d[:], SectionSeqnoIndex)
 		d[2] = byte(c)
+		w.putIndex(d[:], at)
 		binary.LittleEndian.PutUint64(d[8:], at)
 		binary.LittleEndian.PutUint64(d[16:], content)
 		binary.LittleEndian.PutUint64(d[24:], n)
@@ -440,7 +507,7 @@ func (w *Writer) endBundle(blockID uint32) {
 		w.writeAt(d[:], at)
 		w.writeBundleDesc(fileLen, contentLen, uint64(blockID), at)
 	}
-	w.bEvents, w.bPos = 0, 0
+	w.bEvents, w.bPos, w.bBlock = 0, 0, 0
 }
 
 // EndBlock closes the open bundle as the events of finalized block number
@@ -449,9 +516,28 @@ func (w *Writer) endBundle(blockID uint32) {
 // block, then block_count, so that a reader of the growing file sees only
 // complete blocks. It needs WriterOptions.BlockIndex, an open bundle, and
 // a number above the previous block's (else ErrBadEvent).
+//
+// In the preview layout it sets the bundle's block_number instead, as the
+// block archive writer does (spec §12.5.2, §12.9); there it needs an open
+// bundle and a number that is not 0 (0 means "no block") and above the
+// previous block's.
 func (w *Writer) EndBlock(number uint64) error {
 	if err := w.usable(); err != nil {
 		return err
+	}
+	if w.preview {
+		switch {
+		case !w.open:
+			return fmt.Errorf("evcap: %s: block %d has no events: %w", w.path, number, ErrBadEvent)
+		case number == 0:
+			return fmt.Errorf("evcap: %s: block number 0 (means no block in the preview layout): %w", w.path, ErrBadEvent)
+		case w.blkCount > 0 && number <= w.blkLast:
+			return fmt.Errorf("evcap: %s: block %d is not above the previous block %d: %w", w.path, number, w.blkLast, ErrBadEvent)
+		}
+		w.endBundle(0, number)
+		w.blkCount++
+		w.blkLast = number
+		return w.err
 	}
 	switch {
 	case !w.opts.BlockIndex:
@@ -464,7 +550,7 @@ func (w *Writer) EndBlock(number uint64) error {
 		return fmt.Errorf("evcap: %s: block index full (%d blocks): %w", w.path, w.blkCount, ErrBadEvent)
 	}
 	content := w.bContent
-	w.endBundle(w.blkCount + 1)
+	w.endBundle(w.blkCount+1, 0)
 	var e [BlockIndexEntrySize]byte
 	binary.LittleEndian.PutUint64(e[0:], number)
 	binary.LittleEndian.PutUint64(e[8:], content)
@@ -490,7 +576,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	if w.open && w.err == nil {
-		w.endBundle(0)
+		w.endBundle(0, 0)
 	}
 	if w.opts.BlockIndex {
 		w.writeAt([]byte{0}, w.blkDesc+56)

@@ -51,6 +51,9 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if isArchiveDir(argOrEmpty(pos)) {
+		return runArchiveInfo(e, argOrEmpty(pos), *asJSON) // archive.go
+	}
 	path, err := resolveRing(argOrEmpty(pos))
 	if err != nil {
 		return err

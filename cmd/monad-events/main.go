@@ -13,6 +13,7 @@
 //	snapshot RING OUT.zst     capture a live ring into a zstd snapshot
 //	replay SNAPSHOT RING      re-record a snapshot into a new live ring
 //	record [RING] OUT.evcap   record every event into evcap capture files
+//	archive [RING] DIR        archive finalized blocks (archive missing DIR, archive fill DIR --from OTHER)
 //
 // RING is a ring file path (anything containing a '/'), a bare ring name
 // (looked up in the daemon's default ring directory on the hugetlbfs mount,
@@ -67,10 +68,11 @@ type env struct {
 var commands = []command{
 	{"watch", "[flags] [RING]", "print one line (or JSON object) per event"},
 	{"blocks", "[flags] [RING]", "print executed blocks and their commit-state updates"},
-	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer"},
+	{"info", "[flags] [RING]", "describe a ring (header, schema, fill level, writer), a capture file or an archive"},
 	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot"},
-	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring"},
+	{"replay", "[flags] SOURCE RING", "re-record the events of a snapshot or capture into a new live ring"},
 	{"record", "[flags] [RING] OUT.evcap", "record every event of a ring into evcap capture files"},
+	{"archive", "[flags] [RING] DIR", "archive finalized blocks into DIR (also: archive missing DIR, archive fill DIR --from OTHER)"},
 }
 
 // runners maps command names to the functions that parse their flags and
@@ -82,6 +84,7 @@ var runners = map[string]func(ctx context.Context, e *env, args []string) error{
 	"snapshot": runSnapshot,
 	"replay":   runReplay,
 	"record":   runRecord,
+	"archive":  runArchive,
 }
 
 func main() {
@@ -149,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if run, ok := runners[name]; ok {
 		return run(ctx, e, rest)
 	}
-	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, record)", name)
+	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, record, archive)", name)
 }
 
 func (e *env) verbose(string) error {

@@ -48,6 +48,7 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 			if pids, err := src.ring.WriterPIDs(); err != nil || len(pids) > 0 {
 				return fmt.Errorf("replay: %s is a live ring being written (writer pids %v); capture it first: monad-events snapshot %s OUT.zst", src.ring.path, pids, pos[0])
 			}
+			src.static = true
 		}
 		h := src.ring.Header()
 		sizes = eventring.Sizes{DescriptorCapacity: h.Sizes.DescriptorCapacity, PayloadBufSize: h.Sizes.PayloadBufSize}

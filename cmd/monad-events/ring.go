@@ -177,6 +177,7 @@ type stream struct {
 	last  uint64 // seqno of the last event returned
 	n     uint64 // events returned, to check for cancellation now and then
 
+	static    bool                // a ring file nobody writes: its end is the end (replay)
 	follower  *eventring.Follower // under --wait (wait.go)
 	onRestart func()              // a new ring replaced the one read (--wait)
 	env       *env
@@ -349,7 +350,7 @@ func (s *stream) nextInRing(ctx context.Context, d *eventring.Descriptor) error 
 		}
 		res := s.rd.TryNext(d)
 		if res == eventring.NotReady {
-			if s.ring.snapshot {
+			if s.ring.snapshot || s.static {
 				return io.EOF
 			}
 			if s.onIdle != nil {
