@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 
+	"github.com/monadgo/events/archive"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -51,6 +53,13 @@ type FinalizedOptions struct {
 	After uint64
 	// OnGap says where to go on after lost events.
 	OnGap GapPolicy
+	// Archive, when set, is a finalized-block archive (kept by an
+	// Archiver, possibly in another process) that fills in what the
+	// source lacks: the stream first delivers the archived blocks above
+	// After, then joins the source after the last of them, and whenever
+	// the source skips blocks (a gap, a ring that laps the reader) it
+	// delivers the skipped ones from the archive if it has them by then.
+	Archive *archive.Dir
 }
 
 // ErrMissed: finalized blocks were lost before the stream could deliver
@@ -103,8 +112,18 @@ func (e *MissedError) Is(target error) bool { return target == ErrMissed }
 // starts again. Errors end the stream as in [Tracker.Updates].
 func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
-		t := NewTracker(opts.BuilderOptions)
 		last := opts.After
+		if opts.Archive != nil {
+			var ok bool
+			if last, ok = fromArchive(ctx, opts.Archive, opts.BuilderOptions, last, 0, yield); !ok {
+				return
+			}
+		}
+		if as, ok := src.(*archive.Source); ok {
+			finalizedFromArchive(ctx, as, opts, last, yield)
+			return
+		}
+		t := NewTracker(opts.BuilderOptions)
 		if err := positionAfter(src, last, opts.OnGap); err != nil {
 			var missed *MissedError
 			if !errors.As(err, &missed) || opts.OnGap == GapStop {
@@ -139,6 +158,12 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 				n := u.Block.Number()
 				if n <= last && last != 0 {
 					continue // delivered before (or before the checkpoint)
+				}
+				if last != 0 && n > last+1 && opts.Archive != nil {
+					var ok bool
+					if last, ok = fromArchive(ctx, opts.Archive, opts.BuilderOptions, last, n, yield); !ok {
+						return false
+					}
 				}
 				if last != 0 && n > last+1 && !yield(Update{Notice: &MissedError{After: last, Next: n}}, nil) {
 					return false
@@ -213,4 +238,58 @@ func olderThanRing(r *eventring.Reader, n uint64) (older, known bool) {
 		return m > n+1, true
 	}
 	return false, false
+}
+
+// fromArchive delivers the archived blocks numbered above after and below
+// before (0: no bound), in order, as finalized updates, and returns the
+// number of the last one delivered (after if none). ok is false when the
+// consumer stopped or an error ended the stream (it was yielded).
+func fromArchive(ctx context.Context, dir *archive.Dir, opts BuilderOptions, after, before uint64, yield func(Update, error) bool) (last uint64, ok bool) {
+	last = after
+	src, err := dir.NewSource(after)
+	if err != nil {
+		return last, yield(Update{}, err)
+	}
+	defer src.Close()
+	b := NewBuilder(opts)
+	var d eventring.Descriptor
+	for {
+		err := src.Next(ctx, &d)
+		if errors.Is(err, io.EOF) {
+			return last, true
+		}
+		if err != nil {
+			return last, yield(Update{}, err) && false
+		}
+		if before != 0 && src.Block() >= before {
+			return last, true
+		}
+		blk, err := b.Process(src, &d)
+		if err != nil {
+			if !yield(Update{Notice: err}, nil) {
+				return last, false
+			}
+			continue
+		}
+		if blk == nil || blk.Number() <= last {
+			continue
+		}
+		if last != 0 && blk.Number() > last+1 && !yield(Update{Notice: &MissedError{After: last, Next: blk.Number()}}, nil) {
+			return last, false
+		}
+		last = blk.Number()
+		if !yield(Update{State: CommitFinalized, Block: blk}, nil) {
+			return last, false
+		}
+	}
+}
+
+// finalizedFromArchive is Finalized over an archive's own Source: every
+// block in it is finalized.
+func finalizedFromArchive(ctx context.Context, src *archive.Source, opts FinalizedOptions, after uint64, yield func(Update, error) bool) {
+	if err := src.Refresh(after); err != nil {
+		yield(Update{}, err)
+		return
+	}
+	fromArchive(ctx, src.Dir(), opts.BuilderOptions, after, 0, yield)
 }
