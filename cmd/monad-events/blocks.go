@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/monadgo/events/archive"
 	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/ethconv"
 	"github.com/monadgo/events/eventring"
@@ -34,9 +35,15 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 	withBlock := fs.String("with-block", "proposed", "with --json, the commit states whose updates carry the block and its receipts, comma-separated (e.g. finalized, so that finalized-only output needs no join)")
 	start, end := startFlag(fs), endFlag(fs)
 	wait := waitFlag(fs)
+	after := fs.Uint64("after", 0, "exactly-once mode: only finalized blocks numbered above this checkpoint, each once and in order, repositioning after gaps (blocks.Finalized); 0 with --archive: every archived block")
+	archiveDir := fs.String("archive", "", "with --after: a finalized-block archive that supplies the blocks the ring no longer holds (first the archived ones above --after, then the ring)")
 	pos, err := parseArgs(e.stdout, fs, args, 0, 1)
 	if err != nil {
 		return err
+	}
+	finalizedOnly := *after != 0 || *archiveDir != ""
+	if finalizedOnly && (*states != "" || *start != "block") {
+		return errors.New("blocks: --after and --archive choose the blocks themselves; drop --state and --start")
 	}
 	keep, err := parseStates(*states)
 	if err != nil {
@@ -53,6 +60,11 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	if finalizedOnly {
+		return s.finish(e, finalizedBlocks(ctx, e, s, out, enc, *after, *archiveDir, *asJSON), out)
+	}
 	tr := blocks.NewTracker(blocks.BuilderOptions{})
 	s.onRestart = tr.Reset // a new ring: its blocks start over
 	s.onGap = func(from, to uint64) {
@@ -62,8 +74,6 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 		}
 		tr.Reset()
 	}
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
 	warnings := 0
 
 	var d eventring.Descriptor
@@ -72,6 +82,15 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 			return s.finish(e, err, out)
 		}
 		ups, err := tr.Process(s.src, &d)
+		if s.archive != nil {
+			// Every block of an archive was finalized: no consensus
+			// events say so, the archive does.
+			for _, u := range ups {
+				if u.State == blocks.CommitProposed {
+					ups = append(ups, blocks.Update{State: blocks.CommitFinalized, Block: u.Block})
+				}
+			}
+		}
 		for _, u := range ups {
 			if !keep[u.State] {
 				continue
@@ -205,4 +224,49 @@ func short(id execevents.Bytes32) string {
 		return s
 	}
 	return s[:10] + "…" + s[len(s)-8:]
+}
+
+// finalizedBlocks is blocks in exactly-once mode: blocks.Finalized over the
+// stream's source, from the archive first if one is given. It returns the
+// error that ended the stream.
+func finalizedBlocks(ctx context.Context, e *env, s *stream, out io.Writer, enc *json.Encoder, after uint64, archiveDir string, asJSON bool) error {
+	opts := blocks.FinalizedOptions{After: after}
+	if archiveDir != "" {
+		dir, err := archive.Open(archiveDir, archive.Options{SchemaHash: execevents.SchemaHash})
+		if err != nil {
+			return err
+		}
+		defer dir.Close()
+		opts.Archive = dir
+	}
+	warnings := 0
+	for u, err := range blocks.Finalized(ctx, s.src, opts) {
+		if err != nil {
+			return err
+		}
+		var missed *blocks.MissedError
+		switch {
+		case errors.As(u.Notice, &missed):
+			e.log.Warn("finalized blocks missed: neither the ring nor the archive holds them", "err", missed)
+			if !asJSON {
+				fmt.Fprintf(out, "MISSED: %v\n", missed)
+			}
+			continue
+		case u.Notice != nil:
+			logBuildError(e, u.Notice, &warnings)
+			continue
+		}
+		if !asJSON {
+			printUpdate(out, u)
+			continue
+		}
+		v, err := renderUpdate(u, true)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+	}
+	return io.EOF
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +249,72 @@ func TestPathRule(t *testing.T) {
 	ring.Close()
 	if r := run("watch", "--start", "oldest", "wrap.ring"); r.code != 0 || strings.Count(r.stdout, "\n") != int(last) {
 		t.Errorf("watch wrap.ring: status %d, %d lines, want %d", r.code, strings.Count(r.stdout, "\n"), last)
+	}
+}
+
+// TestArchiveInput: watch and blocks read a finalized-block archive
+// directory as a source: the finalized blocks of an archive written by the
+// archive command equal the snapshot's, block and receipts included (not
+// the ids of abandoned proposals, which an archive does not keep), and
+// --start block:N begins with block N.
+func TestArchiveInput(t *testing.T) {
+	snap30 := sharedFile(t, emn30bPath)
+	dir := filepath.Join(t.TempDir(), "archive")
+	mustRun(t, "archive", snap30, dir)
+	args := []string{"blocks", "--json", "--state", "finalized", "--with-block", "finalized"}
+	want := parseUpdates(t, mustRun(t, append(args, snap30)...).stdout)
+	got := parseUpdates(t, mustRun(t, append(args, dir)...).stdout)
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("%d finalized blocks from the archive, %d from the snapshot", len(got), len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		if g.BlockNumber != w.BlockNumber || g.BlockID != w.BlockID || !reflect.DeepEqual(g.Block, w.Block) || !reflect.DeepEqual(g.Receipts, w.Receipts) {
+			t.Errorf("block %d: the archive's rendering differs from the snapshot's", w.BlockNumber)
+		}
+	}
+	r := mustRun(t, "watch", "-n", "1", "--start", "block:15000017", dir)
+	if !strings.Contains(r.stdout, "BLOCK_START") || !strings.Contains(r.stdout, " BLK: 15000017\n") {
+		t.Errorf("watch --start block:15000017 on the archive: %s", r.stdout)
+	}
+	if r := runCmd(t, time.Minute, "watch", "--start", "2025-01-01T00:00:00Z", dir); r.code != 1 {
+		t.Errorf("a time position on an archive: status %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestBlocksAfter: blocks --after N prints each finalized block above N
+// once; with --archive, the archived blocks come first and the ring's
+// after them, whichever holds which.
+func TestBlocksAfter(t *testing.T) {
+	snap30 := sharedFile(t, emn30bPath)
+	all := parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30).stdout)
+	numbers := func(ups []blockUpdate) []uint64 {
+		var ns []uint64
+		for _, u := range ups {
+			ns = append(ns, u.BlockNumber)
+		}
+		return ns
+	}
+	got := parseUpdates(t, mustRun(t, "blocks", "--json", "--after", "15000020", snap30).stdout)
+	if ns := numbers(got); len(ns) != 10 || ns[0] != 15000021 || ns[9] != 15000030 {
+		t.Errorf("--after 15000020: %v", ns)
+	}
+	// An archive holding 15000001..15000024 only.
+	tmp := t.TempDir()
+	dir, ring := filepath.Join(tmp, "archive"), filepath.Join(tmp, "ring")
+	mustRun(t, "replay", "--end", "finalized:15000024", snap30, ring)
+	mustRun(t, "archive", ring, dir)
+	r := mustRun(t, "info", "--json", dir)
+	if !strings.Contains(r.stdout, `"highest": 15000024`) {
+		t.Fatalf("the archive: %s", r.stdout)
+	}
+	got = parseUpdates(t, mustRun(t, "blocks", "--json", "--after", "15000003", "--archive", dir, snap30).stdout)
+	if ns := numbers(got); !slices.Equal(ns, numbers(all)[3:]) {
+		t.Errorf("--after 15000003 --archive: %v", ns)
+	}
+	for i, u := range got {
+		if w := all[i+3]; !reflect.DeepEqual(u.Block, w.Block) || !reflect.DeepEqual(u.Receipts, w.Receipts) {
+			t.Errorf("block %d differs from the snapshot's", u.BlockNumber)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monadgo/events/archive"
 	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/evcap"
 	"github.com/monadgo/events/eventring"
@@ -324,4 +325,34 @@ func findInCapture(f *evcap.File, from *position) (uint64, error) {
 			}
 		}
 	}
+}
+
+// openArchiveStream opens a finalized-block archive directory as a stream
+// of its blocks' events, in block order, from the block from names
+// (block:N, finalized:N: the blocks after N; the default and oldest: all).
+func openArchiveStream(e *env, path string, from *position) (*stream, error) {
+	dir, err := archive.Open(path, archive.Options{SchemaHash: execevents.SchemaHash})
+	if err != nil {
+		return nil, err
+	}
+	var after uint64
+	if from != nil {
+		switch from.kind {
+		case posBlockDefault, posOldest:
+		case posBlock:
+			after = max(from.n, 1) - 1
+		case posFinalized:
+			after = from.n
+		default:
+			dir.Close()
+			return nil, fmt.Errorf("--start: an archive is read by block: give block:N or finalized:N")
+		}
+	}
+	src, err := dir.NewSource(after)
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	e.log.Debug("opened", "path", path, "kind", "archive")
+	return &stream{archive: src, src: src, archiveAfter: after}, nil
 }

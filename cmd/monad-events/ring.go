@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monadgo/events/archive"
 	"github.com/monadgo/events/evcap"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
@@ -164,7 +165,8 @@ func openExecRingPath(e *env, path string) (*openedRing, error) {
 type stream struct {
 	ring    *openedRing // the ring read, or nil for a capture
 	rd      *eventring.Reader
-	capture *evcap.Source // the capture read, or nil for a ring
+	capture *evcap.Source   // the capture read, or nil
+	archive *archive.Source // the archive read, or nil
 	src     eventring.Source
 	onGap   func(from, to uint64) // lost sequence numbers [from, to]
 	onIdle  func()                // called when a live stream has to wait
@@ -173,9 +175,10 @@ type stream struct {
 	dec  execevents.Decoder
 	done bool // the end position was delivered
 
-	first uint64 // seqno of the first event (0: a capture's first, whatever it is)
-	last  uint64 // seqno of the last event returned
-	n     uint64 // events returned, to check for cancellation now and then
+	first        uint64 // seqno of the first event (0: a capture's first, whatever it is)
+	archiveAfter uint64 // an archive is read from the block after this one
+	last         uint64 // seqno of the last event returned
+	n            uint64 // events returned, to check for cancellation now and then
 
 	static    bool                // a ring file nobody writes: its end is the end (replay)
 	follower  *eventring.Follower // under --wait (wait.go)
@@ -218,11 +221,11 @@ func openStream(e *env, arg, start, end string) (s *stream, err error) {
 	if err != nil {
 		return nil, err
 	}
-	isCapture, err := evcap.IsCapture(path)
-	if err != nil {
-		return nil, err
-	}
-	if isCapture {
+	if isArchiveDir(path) {
+		s, err = openArchiveStream(e, path, from)
+	} else if isCapture, cerr := evcap.IsCapture(path); cerr != nil {
+		return nil, cerr
+	} else if isCapture {
 		s, err = openCaptureStream(e, path, from)
 	} else {
 		s, err = openRingStream(e, path, from)
@@ -244,6 +247,9 @@ func (s *stream) rewind() error {
 	if s.capture != nil {
 		return s.capture.Seek(s.first)
 	}
+	if s.archive != nil {
+		return s.archive.Refresh(s.archiveAfter)
+	}
 	s.rd.SetSeqno(s.first)
 	return nil
 }
@@ -262,10 +268,14 @@ func openRingStream(e *env, path string, from *position) (*stream, error) {
 	return newStream(o, rd, first), nil
 }
 
-// Close releases the ring or capture the stream reads.
+// Close releases the ring, capture or archive the stream reads.
 func (s *stream) Close() error {
-	if s.ring != nil {
+	switch {
+	case s.ring != nil:
 		return s.ring.Close()
+	case s.archive != nil:
+		s.archive.Close()
+		return s.archive.Dir().Close()
 	}
 	return s.capture.File().Close()
 }
@@ -303,6 +313,10 @@ func (s *stream) next(ctx context.Context, d *eventring.Descriptor) error {
 	switch {
 	case s.capture != nil:
 		err = s.nextCaptured(ctx, d)
+	case s.archive != nil:
+		if err = s.archive.Next(ctx, d); err == nil {
+			s.last = d.Seqno
+		}
 	case s.follower != nil:
 		err = s.nextFollowing(ctx, d)
 	default:
