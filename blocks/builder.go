@@ -239,8 +239,9 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // interrupting BLOCK_START has been started.
 //
 // Everything kept is copied out of the payload, and the payload is checked
-// for validity before it is read and again after the copy
-// (execevents.Decoder.Read): an overwritten payload, or a descriptor whose
+// for validity before it is read and again after everything kept was
+// copied (spec §4.4; src.Payload is called once): an overwritten payload,
+// or a descriptor whose
 // payload the writer never allocated, gives an *eventring.ExpiredError
 // (errors.Is eventring.ErrPayloadExpired; ErrBadDescriptor when the source
 // hands out other than payload_size bytes) and discards the block in
