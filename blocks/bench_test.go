@@ -1,6 +1,7 @@
 package blocks_test
 
 import (
+	"context"
 	"runtime"
 	"testing"
 	"time"
@@ -215,4 +216,50 @@ func quietAllocs(t *testing.T, ring *eventring.Ring, rd *eventring.Reader, tr *b
 	runtime.ReadMemStats(&total1)
 	// ReadMemStats itself does not allocate.
 	return total1.Mallocs - total0.Mallocs - outputN, outputN, quiet
+}
+
+// BenchmarkUpdatesSnapshot is BenchmarkTrackerSnapshot through
+// Tracker.Updates, the iterator a consumer ranges over: the reading loop
+// (follow) included.
+func BenchmarkUpdatesSnapshot(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts blocks.BuilderOptions
+	}{
+		{"default", blocks.BuilderOptions{}},
+		{"frames+accesses", blocks.BuilderOptions{CallFrames: true, Accesses: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ring := openSnapshotRing(b, snap30)
+			rd := ring.NewReader()
+			tr := blocks.NewTracker(c.opts)
+			pass := func() int {
+				tr.Reset()
+				rd.SetSeqno(1)
+				n := 0
+				for u, err := range tr.Updates(context.Background(), rd) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					if u.Notice != nil {
+						b.Fatal(u.Notice)
+					}
+					n++
+				}
+				if n != 119 {
+					b.Fatalf("%d updates, want 119", n)
+				}
+				return int(rd.LastSeqno())
+			}
+			pass() // warm the builder's scratch memory
+			events := 0
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPU()
+			for b.Loop() {
+				events += pass()
+			}
+			reportPerEvent(b, events, threadCPU()-cpu0)
+		})
+	}
 }

@@ -91,15 +91,14 @@ type Builder struct {
 	opts BuilderOptions
 	dec  execevents.Decoder
 
-	// The block in progress lives in memory the builder recycles (cur,
-	// txns and the scratch allocators); BLOCK_END compacts it into owned
-	// memory. So only the event that completes a block allocates.
+	// The block in progress lives in memory the builder recycles (txns
+	// and the arenas, which hold no pointers); BLOCK_END compacts it into
+	// owned memory. So only the event that completes a block allocates.
 	active bool
-	cur    ExecutedBlock
-	txns   []ExecutedTxn // backing array of cur.Txns
-	txst   []txnState    // per transaction slot of cur
+	cur    blockHead
+	txns   []txnBuild // one per transaction slot of the block in progress
 
-	prologue, epilogue accessListState
+	prologue, epilogue scopeAccesses
 
 	// Log and call-frame slots reserved in the block in progress, checked
 	// against the options' per-block limits.
@@ -107,30 +106,78 @@ type Builder struct {
 	// Payload bytes read for the block in progress (MaxBlockBytes).
 	blockBytes uint64
 
-	bytes  scratch[byte]
-	b32    scratch[execevents.Bytes32]
-	logs   scratch[Log]
-	frames scratch[CallFrame]
-	tuples scratch[AccessTuple]
-	auths  scratch[execevents.TxnAuthListEntry]
-	accs   scratch[AccountAccessRecord]
-	stor   scratch[execevents.StorageAccess]
+	bytes  arena[byte]
+	b32    arena[execevents.Bytes32]
+	logs   arena[logBuild]
+	frames arena[frameBuild]
+	tuples arena[tupleBuild]
+	auths  arena[execevents.TxnAuthListEntry]
+	accs   arena[accountBuild]
+	stor   arena[execevents.StorageAccess]
 
 	c compactor
+
+	viewed viewedSource // Process's fallback to Decoder.Read
 }
 
-// txnState is the builder's bookkeeping for one transaction slot.
-type txnState struct {
+// blockHead identifies the block in progress.
+type blockHead struct {
+	Start      execevents.BlockStart
+	StartSeqno uint64
+}
+
+// txnBuild is one transaction slot of the block in progress: what becomes
+// its ExecutedTxn, with lists as spans of the builder's arenas, and the
+// builder's bookkeeping.
+type txnBuild struct {
+	Index                 uint32
 	hasHeader, hasReceipt bool
 	logsFilled            uint32
 	framesFilled          uint32
-	accesses              accessListState
+	Header                execevents.TxnHeaderStart
+	Receipt               execevents.EthTxnReceipt
+	input                 span // bytes
+	blobHashes            span // b32
+	accessList            span // tuples
+	authList              span // auths
+	logs                  span // logs
+	callFrames            span // frames
+	accesses              scopeAccesses
 }
 
-// accessListState tracks one account access list (spec §7.3 list rule).
-type accessListState struct {
+// logBuild is a Log of the block in progress.
+type logBuild struct {
+	Index   uint32
+	Address execevents.Address
+	topics  span // b32
+	data    span // bytes
+}
+
+// frameBuild is a CallFrame of the block in progress.
+type frameBuild struct {
+	execevents.TxnCallFrame
+	input, returnData span // bytes
+}
+
+// tupleBuild is an AccessTuple of the block in progress.
+type tupleBuild struct {
+	Address     execevents.Address
+	storageKeys span // b32
+}
+
+// accountBuild is an AccountAccessRecord of the block in progress.
+type accountBuild struct {
+	execevents.AccountAccess
+	storage, transient span // stor
+}
+
+// scopeAccesses is the account access list of one scope (spec §7.3 list
+// rule): whether its header was seen, the entry count it announced, and
+// the accounts so far.
+type scopeAccesses struct {
 	seen     bool
 	expected uint32
+	list     span // accs
 }
 
 // emptySlot marks a log or call-frame slot that has not been filled yet.
@@ -183,14 +230,8 @@ func (b *Builder) discard() {
 		cap(b.txns) <= keepTxns {
 		return
 	}
-	// Drop every reference into the scratch chunks first: the block in
-	// progress, the transaction slots (also those past len from earlier,
-	// larger blocks) and the retained chunks themselves (trim clears them).
-	b.cur = ExecutedBlock{}
 	if cap(b.txns) > keepTxns {
-		b.txns, b.txst = nil, nil
-	} else {
-		clear(b.txns[:cap(b.txns)])
+		b.txns = nil
 	}
 	b.bytes.trim()
 	b.b32.trim()
@@ -203,7 +244,7 @@ func (b *Builder) discard() {
 }
 
 // keepTxns is how many transaction slots discard keeps.
-const keepTxns = scratchKeepBytes / int(unsafe.Sizeof(ExecutedTxn{}))
+const keepTxns = scratchKeepBytes / int(unsafe.Sizeof(txnBuild{}))
 
 // InProgress reports whether a block is being assembled, and its BLOCK_START
 // seqno.
@@ -237,8 +278,9 @@ func (b *Builder) wants(t execevents.EventType) bool {
 // interrupting BLOCK_START has been started.
 //
 // Everything kept is copied out of the payload, and the payload is checked
-// for validity before it is read and again after the copy
-// (execevents.Decoder.Read): an overwritten payload, or a descriptor whose
+// for validity before it is read and again after everything kept was
+// copied (spec §4.4; src.Payload is called once): an overwritten payload,
+// or a descriptor whose
 // payload the writer never allocated, gives an *eventring.ExpiredError
 // (errors.Is eventring.ErrPayloadExpired; ErrBadDescriptor when the source
 // hands out other than payload_size bytes) and discards the block in
@@ -267,11 +309,33 @@ func (b *Builder) Process(src eventring.PayloadSource, d *eventring.Descriptor) 
 			return nil, b.overBytes(metaOf(d), size)
 		}
 	}
-	// Read copies the payload into the decoder's buffer with
-	// check-copy-check (spec §4.4); what apply keeps is copied from there.
-	// A payload the writer reclaimed, or one whose length is not the
-	// descriptor's payload_size, is never decoded.
-	ev, err := b.dec.Read(src, d)
+	// The payload is decoded in place and apply copies what it keeps
+	// straight out of the source: check (above), copy (apply), check
+	// (below), spec §4.4, with one copy instead of two (Decoder.Read would
+	// copy the whole payload first). Until the second check passes,
+	// nothing apply read is trusted: a payload overwritten meanwhile
+	// discards whatever apply did, block or error, as if it had never been
+	// read.
+	q := src.Payload(d)
+	if uint64(len(q)) == size {
+		if ev, err := b.dec.View(d, q); err == nil {
+			blk, err := b.apply(ev)
+			if !src.PayloadValid(d) {
+				return nil, b.expired(d)
+			}
+			return blk, err
+		}
+	}
+	// A payload that cannot be viewed in place (malformed, misaligned, or
+	// not payload_size bytes) takes the copying path, which reports it
+	// exactly as Decoder.Read does. Read copies the payload into the
+	// decoder's buffer with check-copy-check; what apply keeps is copied
+	// from there. A payload the writer reclaimed, or one whose length is
+	// not the descriptor's payload_size, is never decoded. Read is given
+	// the view already taken, so the source hands it out once.
+	b.viewed = viewedSource{src, q}
+	ev, err := b.dec.Read(&b.viewed, d)
+	b.viewed = viewedSource{} // pins neither the source nor its bytes
 	if err != nil {
 		if _, ok := err.(*eventring.ExpiredError); ok {
 			b.discard()
@@ -281,6 +345,16 @@ func (b *Builder) Process(src eventring.PayloadSource, d *eventring.Descriptor) 
 	}
 	return b.apply(ev)
 }
+
+// viewedSource is a PayloadSource whose Payload is a view already taken
+// from src.
+type viewedSource struct {
+	src eventring.PayloadSource
+	p   []byte
+}
+
+func (v *viewedSource) Payload(*eventring.Descriptor) []byte      { return v.p }
+func (v *viewedSource) PayloadValid(d *eventring.Descriptor) bool { return v.src.PayloadValid(d) }
 
 // AddEvent consumes an already decoded event, e.g. an owned copy made with
 // Clone. It behaves like Process except that it cannot check payload
@@ -404,19 +478,19 @@ func (b *Builder) reject(m *execevents.EventMeta) *RejectedError {
 
 // txn returns the transaction slot the event belongs to, or an error that
 // drops the block. needHeader requires the slot's TXN_HEADER_START.
-func (b *Builder) txn(m *execevents.EventMeta, needHeader bool) (*ExecutedTxn, *txnState, error) {
+func (b *Builder) txn(m *execevents.EventMeta, needHeader bool) (*txnBuild, error) {
 	i, ok := m.Flow.TxnIndex()
 	if !ok {
-		return nil, nil, b.drop(m, DropMalformed, "transaction-scope event without a TXN_ID tag", -1, 0, 0, 0)
+		return nil, b.drop(m, DropMalformed, "transaction-scope event without a TXN_ID tag", -1, 0, 0, 0)
 	}
-	if i >= uint64(len(b.cur.Txns)) {
-		return nil, nil, b.drop(m, DropBadIndex, "transaction index beyond the block's txn_count", int64(min(i, 1<<62)), i, uint64(len(b.cur.Txns)), 0)
+	if i >= uint64(len(b.txns)) {
+		return nil, b.drop(m, DropBadIndex, "transaction index beyond the block's txn_count", int64(min(i, 1<<62)), i, uint64(len(b.txns)), 0)
 	}
-	st := &b.txst[i]
-	if needHeader && !st.hasHeader {
-		return nil, nil, b.drop(m, DropBadIndex, "no TXN_HEADER_START for the transaction yet", int64(i), i, i, 0)
+	tx := &b.txns[i]
+	if needHeader && !tx.hasHeader {
+		return nil, b.drop(m, DropBadIndex, "no TXN_HEADER_START for the transaction yet", int64(i), i, i, 0)
 	}
-	return &b.cur.Txns[i], st, nil
+	return tx, nil
 }
 
 func (b *Builder) apply(ev execevents.Event) (*ExecutedBlock, error) {
@@ -425,104 +499,97 @@ func (b *Builder) apply(ev execevents.Event) (*ExecutedBlock, error) {
 		return nil, b.start(ev)
 	case *execevents.TxnHeaderStartEvent:
 		m := &ev.EventMeta
-		tx, st, err := b.txn(m, false)
+		tx, err := b.txn(m, false)
 		if err != nil {
 			return nil, err
 		}
-		if st.hasHeader {
+		if tx.hasHeader {
 			return nil, b.drop(m, DropBadIndex, "duplicate TXN_HEADER_START", int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
 		}
-		st.hasHeader = true
+		tx.hasHeader = true
 		tx.Header = *ev.TxnHeaderStart
-		tx.Input = b.bytes.clone(ev.Data)
-		tx.BlobHashes = b.b32.clone(ev.BlobVersionedHashes)
+		tx.input = b.bytes.clone(ev.Data)
+		tx.blobHashes = b.b32.clone(ev.BlobVersionedHashes)
 	case *execevents.TxnAccessListEntryEvent:
 		m := &ev.EventMeta
-		tx, _, err := b.txn(m, true)
+		tx, err := b.txn(m, true)
 		if err != nil {
 			return nil, err
 		}
-		n, want := uint64(len(tx.AccessList)), uint64(tx.Header.TxnHeader.AccessListCount)
+		n, want := uint64(tx.accessList.n), uint64(tx.Header.TxnHeader.AccessListCount)
 		if uint64(ev.Index) != n || n >= want {
 			return nil, b.drop(m, DropBadIndex, "access-list entry out of order or beyond access_list_count", int64(tx.Index), uint64(ev.Index), n, want)
 		}
-		tx.AccessList = b.tuples.push(tx.AccessList, AccessTuple{
+		tx.accessList = b.tuples.push(tx.accessList, tupleBuild{
 			Address:     ev.Entry.Address,
-			StorageKeys: b.b32.clone(ev.StorageKeys),
+			storageKeys: b.b32.clone(ev.StorageKeys),
 		})
 	case *execevents.TxnAuthListEntryEvent:
 		m := &ev.EventMeta
-		tx, _, err := b.txn(m, true)
+		tx, err := b.txn(m, true)
 		if err != nil {
 			return nil, err
 		}
-		n, want := uint64(len(tx.AuthList)), uint64(tx.Header.TxnHeader.AuthListCount)
+		n, want := uint64(tx.authList.n), uint64(tx.Header.TxnHeader.AuthListCount)
 		if uint64(ev.Index) != n || n >= want {
 			return nil, b.drop(m, DropBadIndex, "authorization out of order or beyond auth_list_count", int64(tx.Index), uint64(ev.Index), n, want)
 		}
-		tx.AuthList = b.auths.push(tx.AuthList, *ev.TxnAuthListEntry)
+		tx.authList = b.auths.push(tx.authList, *ev.TxnAuthListEntry)
 	case *execevents.TxnEVMOutputEvent:
 		m := &ev.EventMeta
-		tx, st, err := b.txn(m, true)
+		tx, err := b.txn(m, true)
 		if err != nil {
 			return nil, err
 		}
-		if st.hasReceipt {
+		if tx.hasReceipt {
 			return nil, b.drop(m, DropBadIndex, "duplicate TXN_EVM_OUTPUT", int64(tx.Index), uint64(tx.Index), uint64(tx.Index), 1)
 		}
 		nl := ev.Receipt.LogCount
 		if b.logSlots += uint64(nl); b.logSlots > uint64(b.opts.MaxLogs) {
 			return nil, b.drop(m, DropLimit, "the block's log_counts add up to more than the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxLogs), b.logSlots)
 		}
-		st.hasReceipt = true
+		tx.hasReceipt = true
 		tx.Receipt = ev.Receipt
-		tx.Logs = b.logs.take(int(nl))
-		for i := range tx.Logs {
-			tx.Logs[i].Index = emptySlot
+		tx.logs = b.logs.take(int(nl))
+		for i := range b.logs.view(tx.logs) {
+			b.logs.at(tx.logs, i).Index = emptySlot
 		}
 		if b.opts.CallFrames {
 			nf := ev.CallFrameCount
 			if b.frameSlots += uint64(nf); b.frameSlots > uint64(b.opts.MaxCallFrames) {
 				return nil, b.drop(m, DropLimit, "the block's call_frame_counts add up to more than the builder's limit", int64(tx.Index), 0, uint64(b.opts.MaxCallFrames), b.frameSlots)
 			}
-			tx.CallFrames = b.frames.take(int(nf))
-			for i := range tx.CallFrames {
-				tx.CallFrames[i].Index = emptySlot
+			tx.callFrames = b.frames.take(int(nf))
+			for i := range b.frames.view(tx.callFrames) {
+				b.frames.at(tx.callFrames, i).Index = emptySlot
 			}
 		}
 	case *execevents.TxnLogEvent:
 		m := &ev.EventMeta
-		tx, st, err := b.txn(m, true)
+		tx, err := b.txn(m, true)
 		if err != nil {
 			return nil, err
 		}
 		i := ev.Index
-		if !st.hasReceipt || uint64(i) >= uint64(len(tx.Logs)) || tx.Logs[i].Index != emptySlot {
-			return nil, b.drop(m, DropBadIndex, "log without a receipt, beyond log_count, or a duplicate", int64(tx.Index), uint64(i), uint64(st.logsFilled), uint64(len(tx.Logs)))
+		if !tx.hasReceipt || uint64(i) >= uint64(tx.logs.n) || b.logs.at(tx.logs, int(i)).Index != emptySlot {
+			return nil, b.drop(m, DropBadIndex, "log without a receipt, beyond log_count, or a duplicate", int64(tx.Index), uint64(i), uint64(tx.logsFilled), uint64(tx.logs.n))
 		}
-		st.logsFilled++
-		tx.Logs[i] = Log{
-			Index:   i,
-			Address: ev.Address,
-			Topics:  b.b32.clone(ev.Topics),
-			Data:    b.bytes.clone(ev.Data),
-		}
+		tx.logsFilled++
+		topics, data := b.b32.clone(ev.Topics), b.bytes.clone(ev.Data)
+		*b.logs.at(tx.logs, int(i)) = logBuild{Index: i, Address: ev.Address, topics: topics, data: data}
 	case *execevents.TxnCallFrameEvent:
 		m := &ev.EventMeta
-		tx, st, err := b.txn(m, true)
+		tx, err := b.txn(m, true)
 		if err != nil {
 			return nil, err
 		}
 		i := ev.Index
-		if !st.hasReceipt || uint64(i) >= uint64(len(tx.CallFrames)) || tx.CallFrames[i].Index != emptySlot {
-			return nil, b.drop(m, DropBadIndex, "call frame without a receipt, beyond call_frame_count, or a duplicate", int64(tx.Index), uint64(i), uint64(st.framesFilled), uint64(len(tx.CallFrames)))
+		if !tx.hasReceipt || uint64(i) >= uint64(tx.callFrames.n) || b.frames.at(tx.callFrames, int(i)).Index != emptySlot {
+			return nil, b.drop(m, DropBadIndex, "call frame without a receipt, beyond call_frame_count, or a duplicate", int64(tx.Index), uint64(i), uint64(tx.framesFilled), uint64(tx.callFrames.n))
 		}
-		st.framesFilled++
-		tx.CallFrames[i] = CallFrame{
-			TxnCallFrame: *ev.TxnCallFrame,
-			Input:        b.bytes.clone(ev.Input),
-			ReturnData:   b.bytes.clone(ev.ReturnData),
-		}
+		tx.framesFilled++
+		input, ret := b.bytes.clone(ev.Input), b.bytes.clone(ev.ReturnData)
+		*b.frames.at(tx.callFrames, int(i)) = frameBuild{TxnCallFrame: *ev.TxnCallFrame, input: input, returnData: ret}
 	case *execevents.AccountAccessListHeaderEvent:
 		return nil, b.accessListHeader(ev)
 	case *execevents.AccountAccessEvent:
@@ -578,21 +645,17 @@ func (b *Builder) start(ev *execevents.BlockStartEvent) error {
 	b.accs.reset()
 	b.stor.reset()
 	if uint64(cap(b.txns)) < n {
-		// Grow with headroom; the old arrays are garbage (nothing handed
-		// out refers to them).
-		b.txns = make([]ExecutedTxn, n, n+n/4)
-		b.txst = make([]txnState, n, n+n/4)
+		// Grow with headroom; the old array is garbage.
+		b.txns = make([]txnBuild, n, n+n/4)
 	} else {
 		b.txns = b.txns[:n]
-		b.txst = b.txst[:n]
 		clear(b.txns)
-		clear(b.txst)
 	}
 	for i := range b.txns {
 		b.txns[i].Index = uint32(i)
 	}
-	b.cur = ExecutedBlock{Start: *ev.BlockStart, StartSeqno: ev.Seqno, Txns: b.txns}
-	b.prologue, b.epilogue = accessListState{}, accessListState{}
+	b.cur = blockHead{Start: *ev.BlockStart, StartSeqno: ev.Seqno}
+	b.prologue, b.epilogue = scopeAccesses{}, scopeAccesses{}
 	b.logSlots, b.frameSlots = 0, 0
 	b.blockBytes = uint64(execevents.Events[execevents.EventTypeBlockStart].Size) // its payload, exactly sized (decoder)
 	b.active = true
@@ -602,245 +665,260 @@ func (b *Builder) start(ev *execevents.BlockStartEvent) error {
 // end handles BLOCK_END: the block is emitted only if complete.
 func (b *Builder) end(ev *execevents.BlockEndEvent) (*ExecutedBlock, error) {
 	m := &ev.EventMeta
-	blk := &b.cur
-	for i := range blk.Txns {
-		tx, st := &blk.Txns[i], &b.txst[i]
-		if !st.hasHeader || !st.hasReceipt {
+	for i := range b.txns {
+		tx := &b.txns[i]
+		if !tx.hasHeader || !tx.hasReceipt {
 			return nil, b.drop(m, DropMissingTransaction, "", int64(i), uint64(i), 0, 0)
 		}
-		if h := &tx.Header.TxnHeader; uint64(len(tx.AccessList)) != uint64(h.AccessListCount) {
-			return nil, b.drop(m, DropMissingListEntry, "access list incomplete", int64(i), 0, uint64(h.AccessListCount), uint64(len(tx.AccessList)))
-		} else if uint64(len(tx.AuthList)) != uint64(h.AuthListCount) {
-			return nil, b.drop(m, DropMissingListEntry, "authorization list incomplete", int64(i), 0, uint64(h.AuthListCount), uint64(len(tx.AuthList)))
+		if h := &tx.Header.TxnHeader; uint64(tx.accessList.n) != uint64(h.AccessListCount) {
+			return nil, b.drop(m, DropMissingListEntry, "access list incomplete", int64(i), 0, uint64(h.AccessListCount), uint64(tx.accessList.n))
+		} else if uint64(tx.authList.n) != uint64(h.AuthListCount) {
+			return nil, b.drop(m, DropMissingListEntry, "authorization list incomplete", int64(i), 0, uint64(h.AuthListCount), uint64(tx.authList.n))
 		}
-		if st.logsFilled != uint32(len(tx.Logs)) {
-			return nil, b.drop(m, DropMissingLog, "", int64(i), 0, uint64(len(tx.Logs)), uint64(st.logsFilled))
+		if tx.logsFilled != uint32(tx.logs.n) {
+			return nil, b.drop(m, DropMissingLog, "", int64(i), 0, uint64(tx.logs.n), uint64(tx.logsFilled))
 		}
-		if st.framesFilled != uint32(len(tx.CallFrames)) {
-			return nil, b.drop(m, DropMissingCallFrame, "", int64(i), 0, uint64(len(tx.CallFrames)), uint64(st.framesFilled))
+		if tx.framesFilled != uint32(tx.callFrames.n) {
+			return nil, b.drop(m, DropMissingCallFrame, "", int64(i), 0, uint64(tx.callFrames.n), uint64(tx.framesFilled))
 		}
 		if b.opts.Accesses {
-			if err := b.checkAccesses(m, int64(i), &st.accesses, tx.Accesses); err != nil {
+			if err := b.checkAccesses(m, int64(i), &tx.accesses); err != nil {
 				return nil, err
 			}
 		}
 	}
 	if b.opts.Accesses {
-		if err := b.checkAccesses(m, -1, &b.prologue, blk.Prologue); err != nil {
+		if err := b.checkAccesses(m, -1, &b.prologue); err != nil {
 			return nil, err
 		}
-		if err := b.checkAccesses(m, -1, &b.epilogue, blk.Epilogue); err != nil {
+		if err := b.checkAccesses(m, -1, &b.epilogue); err != nil {
 			return nil, err
 		}
 	}
-	blk.End = *ev.BlockEnd
-	blk.EndSeqno = ev.Seqno
-	out := b.c.compact(blk)
+	out := b.c.compact(b)
+	out.End = *ev.BlockEnd
+	out.EndSeqno = ev.Seqno
 	b.discard()
 	return out, nil
 }
 
 // accessList resolves the list an access event belongs to from its context
 // and TXN_ID tag.
-func (b *Builder) accessList(m *execevents.EventMeta, ctx execevents.AccountAccessContext) (*[]AccountAccessRecord, *accessListState, int64, error) {
+func (b *Builder) accessList(m *execevents.EventMeta, ctx execevents.AccountAccessContext) (*scopeAccesses, int64, error) {
 	switch ctx {
 	case execevents.AccountAccessContextBlockPrologue:
-		return &b.cur.Prologue, &b.prologue, -1, nil
+		return &b.prologue, -1, nil
 	case execevents.AccountAccessContextBlockEpilogue:
-		return &b.cur.Epilogue, &b.epilogue, -1, nil
+		return &b.epilogue, -1, nil
 	case execevents.AccountAccessContextTransaction:
-		tx, st, err := b.txn(m, true)
+		tx, err := b.txn(m, true)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, 0, err
 		}
-		return &tx.Accesses, &st.accesses, int64(tx.Index), nil
+		return &tx.accesses, int64(tx.Index), nil
 	}
 	e := b.drop(m, DropMalformed, "", -1, 0, 0, 0)
 	e.(*DropError).Err = fmt.Errorf("unknown account access context %d", uint8(ctx))
-	return nil, nil, 0, e
+	return nil, 0, e
 }
 
 func (b *Builder) accessListHeader(ev *execevents.AccountAccessListHeaderEvent) error {
 	m := &ev.EventMeta
-	list, st, txn, err := b.accessList(m, ev.AccessContext)
+	sc, txn, err := b.accessList(m, ev.AccessContext)
 	if err != nil {
 		return err
 	}
-	if st.seen {
-		return b.drop(m, DropBadIndex, "second account access list for the scope", txn, 0, 0, uint64(len(*list)))
+	if sc.seen {
+		return b.drop(m, DropBadIndex, "second account access list for the scope", txn, 0, 0, uint64(sc.list.n))
 	}
-	st.seen, st.expected = true, ev.EntryCount
-	*list = nil // grows with the ACCOUNT_ACCESS events, not with the announced count
+	// The list grows with the ACCOUNT_ACCESS events, not with the
+	// announced count.
+	*sc = scopeAccesses{seen: true, expected: ev.EntryCount}
 	return nil
 }
 
 func (b *Builder) accountAccess(ev *execevents.AccountAccessEvent) error {
 	m := &ev.EventMeta
-	list, st, txn, err := b.accessList(m, ev.AccessContext)
+	sc, txn, err := b.accessList(m, ev.AccessContext)
 	if err != nil {
 		return err
 	}
-	n := uint64(len(*list))
-	if !st.seen || uint64(ev.Index) != n || n >= uint64(st.expected) {
-		return b.drop(m, DropBadIndex, "account out of order, beyond entry_count, or without a list header", txn, uint64(ev.Index), n, uint64(st.expected))
+	n := uint64(sc.list.n)
+	if !sc.seen || uint64(ev.Index) != n || n >= uint64(sc.expected) {
+		return b.drop(m, DropBadIndex, "account out of order, beyond entry_count, or without a list header", txn, uint64(ev.Index), n, uint64(sc.expected))
 	}
 	if n > 0 {
-		if prev := &(*list)[n-1]; !accountComplete(prev) {
+		if prev := b.accs.at(sc.list, int(n-1)); !accountComplete(prev) {
 			return b.drop(m, DropMissingAccess, "", txn, uint64(prev.Index),
-				uint64(prev.StorageKeyCount)+uint64(prev.TransientCount), uint64(len(prev.Storage)+len(prev.Transient)))
+				uint64(prev.StorageKeyCount)+uint64(prev.TransientCount), uint64(prev.storage.n+prev.transient.n))
 		}
 	}
-	*list = b.accs.push(*list, AccountAccessRecord{AccountAccess: *ev.AccountAccess})
+	sc.list = b.accs.push(sc.list, accountBuild{AccountAccess: *ev.AccountAccess})
 	return nil
 }
 
 func (b *Builder) storageAccess(ev *execevents.StorageAccessEvent) error {
 	m := &ev.EventMeta
-	list, _, txn, err := b.accessList(m, ev.AccessContext)
+	sc, txn, err := b.accessList(m, ev.AccessContext)
 	if err != nil {
 		return err
 	}
-	if len(*list) == 0 {
+	if sc.list.n == 0 {
 		return b.drop(m, DropBadIndex, "storage access without an account", txn, uint64(ev.Index), 0, 0)
 	}
-	acc := &(*list)[len(*list)-1]
+	acc := b.accs.at(sc.list, sc.list.n-1)
 	if m.Flow.AccountIndex != uint64(acc.Index) {
 		return b.drop(m, DropBadIndex, "storage access for another account (ACCOUNT_INDEX)", txn, m.Flow.AccountIndex, uint64(acc.Index), 0)
 	}
 	if !ev.Transient {
-		n := uint64(len(acc.Storage))
+		n := uint64(acc.storage.n)
 		if uint64(ev.Index) != n || n >= uint64(acc.StorageKeyCount) {
 			return b.drop(m, DropBadIndex, "storage slot out of order or beyond storage_key_count", txn, uint64(ev.Index), n, uint64(acc.StorageKeyCount))
 		}
-		acc.Storage = b.stor.push(acc.Storage, *ev.StorageAccess)
+		acc.storage = b.stor.push(acc.storage, *ev.StorageAccess)
 		return nil
 	}
-	n := uint64(len(acc.Transient))
-	if uint64(len(acc.Storage)) != uint64(acc.StorageKeyCount) || uint64(ev.Index) != n || n >= uint64(acc.TransientCount) {
+	n := uint64(acc.transient.n)
+	if uint64(acc.storage.n) != uint64(acc.StorageKeyCount) || uint64(ev.Index) != n || n >= uint64(acc.TransientCount) {
 		return b.drop(m, DropBadIndex, "transient slot out of order, before the ordinary slots, or beyond transient_count", txn, uint64(ev.Index), n, uint64(acc.TransientCount))
 	}
-	acc.Transient = b.stor.push(acc.Transient, *ev.StorageAccess)
+	acc.transient = b.stor.push(acc.transient, *ev.StorageAccess)
 	return nil
 }
 
-func accountComplete(a *AccountAccessRecord) bool {
-	return uint64(len(a.Storage)) == uint64(a.StorageKeyCount) && uint64(len(a.Transient)) == uint64(a.TransientCount)
+func accountComplete(a *accountBuild) bool {
+	return uint64(a.storage.n) == uint64(a.StorageKeyCount) && uint64(a.transient.n) == uint64(a.TransientCount)
 }
 
 // checkAccesses verifies at BLOCK_END that a list that was opened is
 // complete. A scope without a list header is accepted (producers may not
 // record accesses).
-func (b *Builder) checkAccesses(m *execevents.EventMeta, txn int64, st *accessListState, list []AccountAccessRecord) error {
-	if !st.seen {
+func (b *Builder) checkAccesses(m *execevents.EventMeta, txn int64, sc *scopeAccesses) error {
+	if !sc.seen {
 		return nil
 	}
-	if uint64(len(list)) != uint64(st.expected) {
-		return b.drop(m, DropMissingAccess, "", txn, 0, uint64(st.expected), uint64(len(list)))
+	if n := sc.list.n; uint64(n) != uint64(sc.expected) {
+		return b.drop(m, DropMissingAccess, "", txn, 0, uint64(sc.expected), uint64(n))
 	}
-	if n := len(list); n > 0 && !accountComplete(&list[n-1]) {
-		a := &list[n-1]
-		return b.drop(m, DropMissingAccess, "", txn, uint64(a.Index),
-			uint64(a.StorageKeyCount)+uint64(a.TransientCount), uint64(len(a.Storage)+len(a.Transient)))
+	if n := sc.list.n; n > 0 {
+		if a := b.accs.at(sc.list, n-1); !accountComplete(a) {
+			return b.drop(m, DropMissingAccess, "", txn, uint64(a.Index),
+				uint64(a.StorageKeyCount)+uint64(a.TransientCount), uint64(a.storage.n+a.transient.n))
+		}
 	}
 	return nil
 }
 
-// compactor copies a finished block out of the builder's scratch memory
-// into one exactly sized allocation per element type, so that a block owns
-// its memory alone and retaining it pins nothing else.
+// compactor copies a finished block out of the builder's arenas into one
+// exactly sized allocation per element type, so that a block owns its
+// memory alone and retaining it pins nothing else. Every slice pointer of
+// the block is written once, into memory allocated for it.
 type compactor struct {
-	txns   pool[ExecutedTxn]
-	bytes  pool[byte]
-	b32    pool[execevents.Bytes32]
-	logs   pool[Log]
-	frames pool[CallFrame]
-	tuples pool[AccessTuple]
-	auths  pool[execevents.TxnAuthListEntry]
-	accs   pool[AccountAccessRecord]
-	stor   pool[execevents.StorageAccess]
+	bytes pool[byte]
+	b32   pool[execevents.Bytes32]
+	auths pool[execevents.TxnAuthListEntry]
+	stor  pool[execevents.StorageAccess]
 }
 
-func (c *compactor) compact(src *ExecutedBlock) *ExecutedBlock {
+// compact returns the block in progress of b as an ExecutedBlock of its own
+// (End and EndSeqno left for the caller).
+func (c *compactor) compact(b *Builder) *ExecutedBlock {
 	// Sizing pass.
-	c.txns.count(src.Txns)
-	for i := range src.Txns {
-		t := &src.Txns[i]
-		c.bytes.count(t.Input)
-		c.b32.count(t.BlobHashes)
-		c.tuples.count(t.AccessList)
-		for j := range t.AccessList {
-			c.b32.count(t.AccessList[j].StorageKeys)
+	var nBytes, nB32, nAuths, nStor, nLogs, nFrames, nTuples, nAccs int
+	countAccesses := func(l span) {
+		nAccs += l.n
+		for _, a := range b.accs.view(l) {
+			nStor += a.storage.n + a.transient.n
 		}
-		c.auths.count(t.AuthList)
-		c.logs.count(t.Logs)
-		for j := range t.Logs {
-			c.b32.count(t.Logs[j].Topics)
-			c.bytes.count(t.Logs[j].Data)
-		}
-		c.frames.count(t.CallFrames)
-		for j := range t.CallFrames {
-			c.bytes.count(t.CallFrames[j].Input)
-			c.bytes.count(t.CallFrames[j].ReturnData)
-		}
-		c.countAccesses(t.Accesses)
 	}
-	c.countAccesses(src.Prologue)
-	c.countAccesses(src.Epilogue)
-	c.txns.alloc()
-	c.bytes.alloc()
-	c.b32.alloc()
-	c.logs.alloc()
-	c.frames.alloc()
-	c.tuples.alloc()
-	c.auths.alloc()
-	c.accs.alloc()
-	c.stor.alloc()
+	for i := range b.txns {
+		t := &b.txns[i]
+		nBytes += t.input.n
+		nB32 += t.blobHashes.n
+		nTuples += t.accessList.n
+		for j := range b.tuples.view(t.accessList) {
+			nB32 += b.tuples.at(t.accessList, j).storageKeys.n
+		}
+		nAuths += t.authList.n
+		nLogs += t.logs.n
+		for j := range b.logs.view(t.logs) {
+			l := b.logs.at(t.logs, j)
+			nB32 += l.topics.n
+			nBytes += l.data.n
+		}
+		nFrames += t.callFrames.n
+		for j := range b.frames.view(t.callFrames) {
+			f := b.frames.at(t.callFrames, j)
+			nBytes += f.input.n + f.returnData.n
+		}
+		countAccesses(t.accesses.list)
+	}
+	countAccesses(b.prologue.list)
+	countAccesses(b.epilogue.list)
+	c.bytes.fill(&b.bytes, nBytes)
+	c.b32.fill(&b.b32, nB32)
+	c.auths.fill(&b.auths, nAuths)
+	c.stor.fill(&b.stor, nStor)
+	txns := make([]ExecutedTxn, len(b.txns))
+	logs := alloc[Log](nLogs)
+	frames := alloc[CallFrame](nFrames)
+	tuples := alloc[AccessTuple](nTuples)
+	accs := alloc[AccountAccessRecord](nAccs)
 
 	// Copy pass.
-	dst := new(ExecutedBlock)
-	*dst = *src
-	dst.Txns = c.txns.move(src.Txns)
-	for i := range dst.Txns {
-		t := &dst.Txns[i]
-		t.Input = c.bytes.move(t.Input)
-		t.BlobHashes = c.b32.move(t.BlobHashes)
-		t.AccessList = c.tuples.move(t.AccessList)
-		for j := range t.AccessList {
-			t.AccessList[j].StorageKeys = c.b32.move(t.AccessList[j].StorageKeys)
-		}
-		t.AuthList = c.auths.move(t.AuthList)
-		t.Logs = c.logs.move(t.Logs)
-		for j := range t.Logs {
-			l := &t.Logs[j]
-			l.Topics = c.b32.move(l.Topics)
-			l.Data = c.bytes.move(l.Data)
-		}
-		t.CallFrames = c.frames.move(t.CallFrames)
-		for j := range t.CallFrames {
-			f := &t.CallFrames[j]
-			f.Input = c.bytes.move(f.Input)
-			f.ReturnData = c.bytes.move(f.ReturnData)
-		}
-		t.Accesses = c.moveAccesses(t.Accesses)
+	dst := &ExecutedBlock{Start: b.cur.Start, StartSeqno: b.cur.StartSeqno}
+	if len(txns) > 0 {
+		dst.Txns = txns[:len(txns):len(txns)]
 	}
-	dst.Prologue = c.moveAccesses(src.Prologue)
-	dst.Epilogue = c.moveAccesses(src.Epilogue)
+	for i := range b.txns {
+		t, d := &b.txns[i], &dst.Txns[i]
+		d.Index = t.Index
+		d.Header = t.Header
+		d.Receipt = t.Receipt
+		d.Input = c.bytes.move(&b.bytes, t.input)
+		d.BlobHashes = c.b32.move(&b.b32, t.blobHashes)
+		d.AccessList = carve(&tuples, t.accessList.n)
+		for j := range d.AccessList {
+			s := b.tuples.at(t.accessList, j)
+			d.AccessList[j] = AccessTuple{Address: s.Address, StorageKeys: c.b32.move(&b.b32, s.storageKeys)}
+		}
+		d.AuthList = c.auths.move(&b.auths, t.authList)
+		d.Logs = carve(&logs, t.logs.n)
+		for j := range d.Logs {
+			s := b.logs.at(t.logs, j)
+			d.Logs[j] = Log{Index: s.Index, Address: s.Address, Topics: c.b32.move(&b.b32, s.topics), Data: c.bytes.move(&b.bytes, s.data)}
+		}
+		d.CallFrames = carve(&frames, t.callFrames.n)
+		for j := range d.CallFrames {
+			s := b.frames.at(t.callFrames, j)
+			d.CallFrames[j] = CallFrame{TxnCallFrame: s.TxnCallFrame,
+				Input: c.bytes.move(&b.bytes, s.input), ReturnData: c.bytes.move(&b.bytes, s.returnData)}
+		}
+		d.Accesses = c.moveAccesses(b, &accs, t.accesses.list)
+	}
+	dst.Prologue = c.moveAccesses(b, &accs, b.prologue.list)
+	dst.Epilogue = c.moveAccesses(b, &accs, b.epilogue.list)
+	c.bytes.release()
+	c.b32.release()
+	c.auths.release()
+	c.stor.release()
 	return dst
 }
 
-func (c *compactor) countAccesses(l []AccountAccessRecord) {
-	c.accs.count(l)
-	for i := range l {
-		c.stor.count(l[i].Storage)
-		c.stor.count(l[i].Transient)
+func (c *compactor) moveAccesses(b *Builder, accs *[]AccountAccessRecord, l span) []AccountAccessRecord {
+	d := carve(accs, l.n)
+	for i := range d {
+		s := b.accs.at(l, i)
+		d[i] = AccountAccessRecord{AccountAccess: s.AccountAccess,
+			Storage: c.stor.move(&b.stor, s.storage), Transient: c.stor.move(&b.stor, s.transient)}
 	}
+	return d
 }
 
-func (c *compactor) moveAccesses(l []AccountAccessRecord) []AccountAccessRecord {
-	l = c.accs.move(l)
-	for i := range l {
-		l[i].Storage = c.stor.move(l[i].Storage)
-		l[i].Transient = c.stor.move(l[i].Transient)
+// alloc returns a new slice of n elements (nil for n == 0).
+func alloc[T any](n int) []T {
+	if n == 0 {
+		return nil
 	}
-	return l
+	return make([]T, n)
 }
