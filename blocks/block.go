@@ -74,12 +74,14 @@ type AccessTuple struct {
 
 // Log is one log emitted by a transaction.
 type Log struct {
-	// Index is the log's position among the transaction's logs (not the
-	// block-wide log index).
-	Index   uint32
-	Address execevents.Address   // contract that emitted the log
-	Topics  []execevents.Bytes32 // all recorded topics (0..4 for EVM logs)
-	Data    []byte               // the log's data
+	// Index is the log's position among the transaction's logs.
+	Index uint32
+	// BlockIndex is the log's position among all logs of the block, in
+	// transaction order: the logIndex of Ethereum's JSON-RPC.
+	BlockIndex uint32
+	Address    execevents.Address   // contract that emitted the log
+	Topics     []execevents.Bytes32 // all recorded topics (0..4 for EVM logs)
+	Data       []byte               // the log's data
 }
 
 // CallFrame is one call-trace frame with its input and return data.

@@ -870,6 +870,7 @@ func (c *compactor) compact(b *Builder) *ExecutedBlock {
 	if len(txns) > 0 {
 		dst.Txns = txns[:len(txns):len(txns)]
 	}
+	var blockLogs uint32 // Ethereum's block-wide log index
 	for i := range b.txns {
 		t, d := &b.txns[i], &dst.Txns[i]
 		d.Index = t.Index
@@ -886,7 +887,8 @@ func (c *compactor) compact(b *Builder) *ExecutedBlock {
 		d.Logs = carve(&logs, t.logs.n)
 		for j := range d.Logs {
 			s := b.logs.at(t.logs, j)
-			d.Logs[j] = Log{Index: s.Index, Address: s.Address, Topics: c.b32.move(&b.b32, s.topics), Data: c.bytes.move(&b.bytes, s.data)}
+			d.Logs[j] = Log{Index: s.Index, BlockIndex: blockLogs, Address: s.Address, Topics: c.b32.move(&b.b32, s.topics), Data: c.bytes.move(&b.bytes, s.data)}
+			blockLogs++
 		}
 		d.CallFrames = carve(&frames, t.callFrames.n)
 		for j := range d.CallFrames {

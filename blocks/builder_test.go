@@ -317,3 +317,26 @@ func updatesReference(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestLogBlockIndex: a log's BlockIndex is its position among all logs of
+// the block (Ethereum's logIndex): the receipts' log counts (TXN_EVM_OUTPUT)
+// of the transactions before it plus its index in its transaction.
+func TestLogBlockIndex(t *testing.T) {
+	blks := buildAll(t, loadSnapshot(t, snap30), blocks.BuilderOptions{})
+	logs := 0
+	for _, b := range blks {
+		var before uint32
+		for _, tx := range b.Txns {
+			for _, l := range tx.Logs {
+				if l.BlockIndex != before+l.Index {
+					t.Fatalf("block %d txn %d log %d: BlockIndex %d, want %d", b.Number(), tx.Index, l.Index, l.BlockIndex, before+l.Index)
+				}
+				logs++
+			}
+			before += tx.Receipt.LogCount
+		}
+	}
+	if logs == 0 {
+		t.Fatal("no logs in the recording")
+	}
+}

@@ -83,7 +83,7 @@ func equalBlocks(a, b *blocks.ExecutedBlock) bool {
 				return p.Address == q.Address && slices.Equal(p.StorageKeys, q.StorageKeys)
 			}) ||
 			!slices.EqualFunc(x.Logs, y.Logs, func(p, q blocks.Log) bool {
-				return p.Index == q.Index && p.Address == q.Address && slices.Equal(p.Topics, q.Topics) && bytes.Equal(p.Data, q.Data)
+				return p.Index == q.Index && p.BlockIndex == q.BlockIndex && p.Address == q.Address && slices.Equal(p.Topics, q.Topics) && bytes.Equal(p.Data, q.Data)
 			}) ||
 			!slices.EqualFunc(x.CallFrames, y.CallFrames, func(p, q blocks.CallFrame) bool {
 				return p.TxnCallFrame == q.TxnCallFrame && bytes.Equal(p.Input, q.Input) && bytes.Equal(p.ReturnData, q.ReturnData)
