@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/ethconv"
 	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/internal/testdata"
 )
@@ -325,10 +326,14 @@ func TestLogBlockIndex(t *testing.T) {
 	blks := buildAll(t, loadSnapshot(t, snap30), blocks.BuilderOptions{})
 	logs := 0
 	for _, b := range blks {
+		conv, err := ethconv.Convert(b) // go-ethereum's receipts count logIndex on their own
+		if err != nil {
+			t.Fatal(err)
+		}
 		var before uint32
-		for _, tx := range b.Txns {
-			for _, l := range tx.Logs {
-				if l.BlockIndex != before+l.Index {
+		for i, tx := range b.Txns {
+			for j, l := range tx.Logs {
+				if l.BlockIndex != before+l.Index || uint(l.BlockIndex) != conv.Receipts[i].Logs[j].Index {
 					t.Fatalf("block %d txn %d log %d: BlockIndex %d, want %d", b.Number(), tx.Index, l.Index, l.BlockIndex, before+l.Index)
 				}
 				logs++

@@ -147,6 +147,7 @@ func newReceipts(b *blocks.ExecutedBlock, txs types.Transactions, baseFee *big.I
 	}
 	receipts := make(types.Receipts, len(b.Txns))
 	var cumulative uint64
+	var logIndex uint
 	for i := range b.Txns {
 		t, tx := &b.Txns[i], txs[i]
 		cumulative += t.Receipt.GasUsed
@@ -189,12 +190,13 @@ func newReceipts(b *blocks.ExecutedBlock, txs types.Transactions, baseFee *big.I
 				TxIndex:        uint(i),
 				BlockHash:      blockHash,
 				BlockTimestamp: in.Timestamp,
-				Index:          uint(l.BlockIndex),
+				Index:          logIndex,
 			}
 			if logs[j].Data == nil {
 				logs[j].Data = []byte{}
 			}
 			r.Logs[j] = &logs[j]
+			logIndex++
 		}
 		r.Bloom = types.CreateBloom(r)
 		receipts[i] = r
