@@ -74,6 +74,9 @@ func (w *wsClient) read(timeout time.Duration) (message, []byte, error) {
 		return message{}, nil, err
 	}
 	var m message
+	if len(b) > 0 && b[0] == '[' {
+		return m, b, nil // a batch response: the caller parses it
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return message{}, b, fmt.Errorf("bad message %q: %w", b, err)
 	}
