@@ -12,6 +12,7 @@
 //	info [RING]               header facts, schema check, fill level, writer
 //	snapshot RING OUT.zst     capture a live ring into a zstd snapshot
 //	replay SNAPSHOT RING      re-record a snapshot into a new live ring
+//	serve [RING]              WebSocket JSON-RPC (eth_subscribe), metrics
 //
 // RING is a ring file path (anything containing a '/'), a bare ring name
 // (looked up in the daemon's default ring directory on the hugetlbfs mount,
@@ -63,6 +64,7 @@ var commands = []command{
 	{"info", "[flags] [RING]", "describe a ring: header, schema, fill level, writer"},
 	{"snapshot", "[flags] RING OUT.zst", "capture a live ring into a zstd snapshot"},
 	{"replay", "[flags] SNAPSHOT RING", "re-record a snapshot's events into a new live ring"},
+	{"serve", "[flags] [RING]", "serve blocks, logs and events over WebSocket JSON-RPC (eth_subscribe), with metrics"},
 }
 
 // runners maps command names to the functions that parse their flags and
@@ -73,6 +75,7 @@ var runners = map[string]func(ctx context.Context, e *env, args []string) error{
 	"info":     runInfo,
 	"snapshot": runSnapshot,
 	"replay":   runReplay,
+	"serve":    runServe,
 }
 
 func main() {
@@ -134,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if run, ok := runners[name]; ok {
 		return run(ctx, e, rest)
 	}
-	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay)", name)
+	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, serve)", name)
 }
 
 func (e *env) verbose(string) error {
