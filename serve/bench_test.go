@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/internal/testdata"
@@ -208,4 +207,3 @@ func BenchmarkLatency(b *testing.B) {
 		})
 	}
 }
-
