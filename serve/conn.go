@@ -43,13 +43,15 @@ type conn struct {
 	s      *Server
 	ws     *websocket.Conn // set once, before the loops start
 	wsp    atomic.Pointer[websocket.Conn]
+	fl     *frameLimiter // ws's connection
 	remote string
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	out    chan []byte  // notifications and responses: never waited on by the ring reader
+	out    chan outMsg  // notifications and responses: never waited on by the ring reader
 	raw    chan []byte  // monadEvents notifications: their readers wait for room
-	queued atomic.Int64 // bytes in out
+	queued atomic.Int64 // bytes in out (as they will be written)
+	wbuf   []byte       // the writer's message buffer
 
 	closing  atomic.Bool
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
@@ -88,7 +90,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		s:      s,
 		remote: r.RemoteAddr,
-		out:    make(chan []byte, s.opts.QueueSize),
+		out:    make(chan outMsg, s.opts.QueueSize),
 		raw:    make(chan []byte, 64),
 		done:   make(chan struct{}),
 	}
@@ -114,7 +116,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxMessageSize)
-	c.ws = ws
+	c.ws, c.fl = ws, lw.conn
+	c.fl.timeout = s.opts.WriteTimeout
 	c.wsp.Store(ws)
 	if c.closing.Load() { // Server.Close came first
 		ws.Close(websocket.StatusGoingAway, "server shutting down")
@@ -178,7 +181,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.touch()
-		if resp := c.handle(data); resp != nil && !c.enqueue(resp) {
+		if resp := c.handle(data); resp != nil && !c.enqueue(outMsg{data: resp}) {
 			return
 		}
 		c.activate()
@@ -203,28 +206,61 @@ func (c *conn) activate() {
 }
 
 func (c *conn) writeLoop() {
+	defer c.fl.uncork()
 	for {
 		var msg []byte
 		select {
 		case <-c.ctx.Done():
 			return
-		case msg = <-c.out:
-			c.queued.Add(-int64(len(msg)))
+		case m := <-c.out:
+			msg = c.render(m)
 		case msg = <-c.raw:
 		}
-		if c.closing.Load() {
-			return
+		// Hand the library every message waiting (up to a bound), corked,
+		// then write them in one go.
+		c.fl.cork()
+		for n := 0; msg != nil; n++ {
+			if c.closing.Load() {
+				return
+			}
+			// Corked, the library's write only buffers: the socket write
+			// (uncork, or an early flush of a large batch) has the deadline.
+			err := c.ws.Write(context.Background(), websocket.MessageText, msg)
+			if err != nil {
+				c.closeWith(websocket.StatusPolicyViolation, "write failed")
+				return
+			}
+			c.s.m.bytesSent.Add(float64(len(msg)))
+			msg = nil
+			if n < maxBatchWrite {
+				select {
+				case m := <-c.out:
+					msg = c.render(m)
+				case msg = <-c.raw:
+				default:
+				}
+			}
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.s.opts.WriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, msg)
-		cancel()
-		if err != nil {
+		if err := c.fl.uncork(); err != nil {
 			c.closeWith(websocket.StatusPolicyViolation, "write timed out")
 			return
 		}
-		c.s.m.bytesSent.Add(float64(len(msg)))
 	}
 }
+
+// render turns a queued message into the bytes to write, in the writer's
+// reusable buffer (the library copies what it is given).
+func (c *conn) render(m outMsg) []byte {
+	c.queued.Add(-m.size())
+	if m.sub == "" {
+		return m.data
+	}
+	c.wbuf = appendNotification(c.wbuf[:0], m.sub, m.data)
+	return c.wbuf
+}
+
+// maxBatchWrite bounds the messages written in one corked batch.
+const maxBatchWrite = 128
 
 // heartbeat pings the client every PingInterval and closes the connection
 // once nothing (no message, no pong) was received for IdleTimeout.
@@ -258,29 +294,47 @@ func (c *conn) heartbeat() {
 	}
 }
 
+// outMsg is a queued message: a notification of subscription sub whose
+// result (shared by every client it goes to) is data, or, without sub, a
+// whole message.
+type outMsg struct {
+	sub  string
+	data []byte
+}
+
+// notificationOverhead is the size of a notification besides its
+// subscription id and result.
+const notificationOverhead = len(`{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"","result":}}`)
+
+func (m outMsg) size() int64 {
+	if m.sub == "" {
+		return int64(len(m.data))
+	}
+	return int64(notificationOverhead + len(m.sub) + len(m.data))
+}
+
 // enqueue queues a message for the writer without waiting; a full queue
 // closes the connection (the client is too slow) and returns false.
-func (c *conn) enqueue(msg []byte) bool {
+func (c *conn) enqueue(m outMsg) bool {
 	if c.closing.Load() {
 		return false
 	}
 	o := &c.s.opts
-	if c.queued.Add(int64(len(msg))) <= int64(o.QueueBytes) {
+	if c.queued.Add(m.size()) <= int64(o.QueueBytes) {
 		select {
-		case c.out <- msg:
+		case c.out <- m:
 			return true
 		default:
 		}
 	}
-	c.queued.Add(-int64(len(msg)))
+	c.queued.Add(-m.size())
 	c.s.m.dropped.Inc()
 	c.closeWith(websocket.StatusPolicyViolation, fmt.Sprintf("slow client: more than %d messages or %d bytes waiting to be sent", o.QueueSize, o.QueueBytes))
 	return false
 }
 
-// notification renders an eth_subscription message.
-func notification(id string, result []byte) []byte {
-	b := make([]byte, 0, len(result)+100)
+// appendNotification renders an eth_subscription message.
+func appendNotification(b []byte, id string, result []byte) []byte {
 	b = append(b, `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"`...)
 	b = append(b, id...)
 	b = append(b, `","result":`...)
@@ -338,7 +392,7 @@ func (c *conn) publishLogs(sub *subscription, r *rendering, monad bool) {
 }
 
 func (c *conn) notify(sub *subscription, result []byte) bool {
-	if !c.enqueue(notification(sub.id, result)) {
+	if !c.enqueue(outMsg{sub: sub.id, data: result}) {
 		return false
 	}
 	c.s.m.notifications.WithLabelValues(sub.kind.String()).Inc()

@@ -196,7 +196,7 @@ func (r *rawStream) run() {
 }
 
 func (r *rawStream) send(result []byte) bool {
-	msg := notification(r.id, result)
+	msg := appendNotification(make([]byte, 0, len(result)+len(r.id)+notificationOverhead), r.id, result)
 	select {
 	case r.c.raw <- msg:
 		r.c.s.m.notifications.WithLabelValues(kindMonadEvents.String()).Inc()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // errFrameTooLarge ends the read side of a connection whose client sent a
@@ -40,12 +41,35 @@ func (w *limitWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &frameLimiter{Conn: c, max: uint64(w.max), tooLarge: w.tooLarge, closed: make(chan struct{})}
+	// Bytes the HTTP server already buffered reach the library without
+	// passing through the wrapper's Read: scan them now.
+	if b, err := brw.Reader.Peek(brw.Reader.Buffered()); err == nil {
+		if size, ok := w.conn.scan(b); !ok {
+			w.conn.pending = size
+		}
+	}
+	// The library writes through brw.Writer: point it at the wrapper too,
+	// so that writes can be corked (see frameLimiter.cork).
+	if err := brw.Writer.Flush(); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	brw.Writer = bufio.NewWriterSize(w.conn, 4096)
 	return w.conn, brw, nil
 }
 
-// frameLimiter is a net.Conn whose reads are scanned for frame headers.
+// frameLimiter is a net.Conn whose reads are scanned for frame headers
+// and whose writes can be corked: the writer loop corks the connection,
+// hands the library every message it has queued, then uncorks, so that a
+// burst of notifications costs one system call instead of one per message.
 type frameLimiter struct {
 	net.Conn
+
+	wmu     sync.Mutex
+	corked  bool
+	wbuf    []byte
+	timeout time.Duration // for writing what was corked
+
 	max      uint64
 	tooLarge func(size uint64)
 
@@ -53,6 +77,7 @@ type frameLimiter struct {
 	hn        int    // header bytes collected
 	remaining uint64 // payload bytes of the current frame still to come
 	failed    bool
+	pending   uint64 // an oversized frame found in the bytes buffered before the hijack
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -60,6 +85,12 @@ type frameLimiter struct {
 
 func (f *frameLimiter) Read(p []byte) (int, error) {
 	if f.failed {
+		<-f.closed
+		return 0, errFrameTooLarge
+	}
+	if f.pending > 0 {
+		f.failed = true
+		f.tooLarge(f.pending)
 		<-f.closed
 		return 0, errFrameTooLarge
 	}
@@ -73,6 +104,57 @@ func (f *frameLimiter) Read(p []byte) (int, error) {
 		return 0, errFrameTooLarge
 	}
 	return n, err
+}
+
+// maxCorked bounds the bytes held while corked.
+const maxCorked = 256 << 10
+
+func (f *frameLimiter) Write(p []byte) (int, error) {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	if !f.corked {
+		return f.Conn.Write(p)
+	}
+	f.wbuf = append(f.wbuf, p...)
+	if len(f.wbuf) >= maxCorked {
+		if err := f.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// cork holds writes back until uncork.
+func (f *frameLimiter) cork() {
+	f.wmu.Lock()
+	f.corked = true
+	f.wmu.Unlock()
+}
+
+// uncork writes what was held back.
+func (f *frameLimiter) uncork() error {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	f.corked = false
+	if len(f.wbuf) == 0 {
+		return nil
+	}
+	return f.flushLocked()
+}
+
+// flushLocked writes what was corked, giving up after f.timeout.
+func (f *frameLimiter) flushLocked() error {
+	if f.timeout > 0 {
+		f.Conn.SetWriteDeadline(time.Now().Add(f.timeout))
+		defer f.Conn.SetWriteDeadline(time.Time{})
+	}
+	_, err := f.Conn.Write(f.wbuf)
+	if cap(f.wbuf) > 64<<10 { // keep a small buffer only: there may be thousands of connections
+		f.wbuf = nil
+	} else {
+		f.wbuf = f.wbuf[:0]
+	}
+	return err
 }
 
 func (f *frameLimiter) Close() error {

@@ -24,7 +24,7 @@ const (
 	DefaultWriteTimeout     = 10 * time.Second // one message write
 	DefaultQueueSize        = 4096             // notifications queued per connection
 	DefaultQueueBytes       = 8 << 20          // bytes queued per connection
-	DefaultBlockWindow      = 256              // executed blocks held for eth_getBlockByNumber and friends
+	DefaultBlockWindow      = 64               // executed blocks held for eth_getBlockByNumber and friends
 )
 
 // Options configure a Server. The zero value gives the defaults above.

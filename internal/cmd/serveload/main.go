@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -39,6 +40,8 @@ import (
 	"github.com/monadgo/events/serve"
 )
 
+var heapProfile string
+
 type event struct {
 	d eventring.Descriptor
 	p []byte
@@ -52,6 +55,8 @@ func main() {
 	timeout := flag.Duration("timeout", 3*time.Minute, "give up after this long")
 	verbose := flag.Bool("v", false, "server log on stderr")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the run to this file")
+	flag.StringVar(&heapProfile, "heapprofile", "", "write a heap profile when the server has read the whole ring")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -66,6 +71,16 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	if *memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if err := run(ctx, *snapshot, *clients, *slow, *passes, *verbose); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "serveload: FAIL:", err)
@@ -256,6 +271,12 @@ func run(ctx context.Context, snapshot string, nClients, nSlow, passes int, verb
 		time.Sleep(time.Millisecond)
 	}
 	readAll := time.Since(began)
+	if heapProfile != "" {
+		if f, err := os.Create(heapProfile); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 
 	// What every fast client must have received, from the server's own
 	// update counts and the recording's log count.
@@ -394,8 +415,15 @@ const notePrefix = `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subs
 // read counts notifications until the connection ends (the harness
 // closes it once everything expected has come).
 func (cl *client) read(ctx context.Context) {
+	var head [len(notePrefix) + 34]byte
 	for {
-		_, b, err := cl.c.Read(ctx)
+		_, r, err := cl.c.Reader(ctx)
+		var n int
+		var rest int64
+		if err == nil {
+			n, _ = io.ReadFull(r, head[:])
+			rest, err = io.Copy(io.Discard, r)
+		}
 		if err != nil {
 			cl.mu.Lock()
 			cl.err = err
@@ -403,13 +431,13 @@ func (cl *client) read(ctx context.Context) {
 			return
 		}
 		kind := "?"
-		if s := string(b); strings.HasPrefix(s, notePrefix) && len(s) > len(notePrefix)+34 {
-			kind = cl.ids[s[len(notePrefix):len(notePrefix)+34]]
+		if h := string(head[:n]); n == len(head) && strings.HasPrefix(h, notePrefix) {
+			kind = cl.ids[h[len(notePrefix):]]
 		}
 		cl.mu.Lock()
 		cl.kinds[kind]++
 		cl.total++
-		cl.bytes += int64(len(b))
+		cl.bytes += int64(n) + rest
 		cl.mu.Unlock()
 	}
 }
