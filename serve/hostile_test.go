@@ -391,3 +391,67 @@ func rawHandshake(t testing.TB, addr, token string) net.Conn {
 	}
 	return c
 }
+
+// clientFrame builds a masked client text frame.
+func clientFrame(payload []byte) []byte {
+	mask := [4]byte{1, 2, 3, 4}
+	f := []byte{0x81}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n < 1<<16:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	f = append(f, mask[:]...)
+	for i, b := range payload {
+		f = append(f, b^mask[i%4])
+	}
+	return f
+}
+
+// TestPipelinedFrames: frames sent in the same packet as the upgrade
+// request (before the 101 response) are read correctly, and an oversized
+// one among them is still refused with 1009.
+func TestPipelinedFrames(t *testing.T) {
+	_, ring := newRing(t, eventring.Sizes{})
+	ts := startServer(t, ring, serve.Options{ChainID: 143})
+	addr := ts.hs.Listener.Addr().String()
+	handshake := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	for _, c := range []struct {
+		name   string
+		frames [][]byte
+		want   string
+	}{
+		{"two requests", [][]byte{clientFrame([]byte(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}`)),
+			clientFrame([]byte(`{"jsonrpc":"2.0","id":2,"method":"net_version"}`))}, `"result":"143"`},
+		{"oversized", [][]byte{clientFrame([]byte(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","x":"` + strings.Repeat("y", serve.DefaultMaxFrameSize) + `"}`))}, "exceeds the limit"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			msg := []byte(handshake)
+			for _, f := range c.frames {
+				msg = append(msg, f...)
+			}
+			if _, err := conn.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+			conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+			var got []byte
+			buf := make([]byte, 4096)
+			for !strings.Contains(string(got), c.want) {
+				n, err := conn.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					t.Fatalf("read %q: %v; want %s", got, err, c.want)
+				}
+			}
+		})
+	}
+}
