@@ -42,7 +42,6 @@ type subscription struct {
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn // set once, before the loops start
-	wsp    atomic.Pointer[websocket.Conn]
 	fl     *frameLimiter // ws's connection
 	remote string
 	ctx    context.Context
@@ -53,7 +52,10 @@ type conn struct {
 	queued atomic.Int64 // bytes in out (as they will be written)
 	wbuf   []byte       // the writer's message buffer
 
-	closing  atomic.Bool
+	closing     atomic.Bool
+	closeReq    chan struct{}        // closed by closeWith: the writer then sends the close frame
+	closeCode   websocket.StatusCode // set before closeReq is closed
+	closeReason string
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
 	done     chan struct{}
 
@@ -93,6 +95,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		out:    make(chan outMsg, s.opts.QueueSize),
 		raw:    make(chan []byte, 64),
 		done:   make(chan struct{}),
+
+		closeReq: make(chan struct{}),
 	}
 	// Not the request's context: it is cancelled when the handler returns,
 	// and Server.Close ends connections itself.
@@ -118,9 +122,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(s.opts.MaxMessageSize)
 	c.ws, c.fl = ws, lw.conn
 	c.fl.timeout = s.opts.WriteTimeout
-	c.wsp.Store(ws)
 	if c.closing.Load() { // Server.Close came first
-		ws.Close(websocket.StatusGoingAway, "server shutting down")
+		<-c.closeReq // the reason is set
+		ws.Close(c.closeCode, c.closeReason)
 		return
 	}
 	c.touch()
@@ -133,7 +137,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go func() { defer wg.Done(); c.heartbeat() }()
 	c.readLoop()
 	c.closeWith(websocket.StatusNormalClosure, "")
-	c.cancel()
 	wg.Wait()
 	c.endSubscriptions()
 	s.log.Debug("serve: client disconnected", "remote", c.remote)
@@ -156,9 +159,11 @@ func (s *Server) unregister(c *conn) {
 
 func (c *conn) touch() { c.lastSeen.Store(time.Now().UnixNano()) }
 
-// closeWith starts closing the connection with a close frame; the first
-// reason wins. The close handshake runs apart: it may wait for a slow
-// client's socket.
+// closeWith starts closing the connection; the first reason wins. The
+// writer sends the close frame once the write it may be in has finished
+// (or timed out), so that a client that drains its socket late still gets
+// the reason; it then waits for the client's close frame (at most 5 s)
+// and ends the connection.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
@@ -166,12 +171,8 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	if reason != "" {
 		c.s.log.Info("serve: closing connection", "remote", c.remote, "code", int(code), "reason", reason)
 	}
-	go func() {
-		if ws := c.wsp.Load(); ws != nil {
-			ws.Close(code, reason)
-		}
-		c.cancel()
-	}()
+	c.closeCode, c.closeReason = code, reason
+	close(c.closeReq)
 }
 
 func (c *conn) readLoop() {
@@ -206,10 +207,18 @@ func (c *conn) activate() {
 }
 
 func (c *conn) writeLoop() {
-	defer c.fl.uncork()
+	defer func() {
+		c.fl.uncork()
+		c.closeWith(websocket.StatusNormalClosure, "")
+		<-c.closeReq // the reason is set
+		c.ws.Close(c.closeCode, c.closeReason)
+		c.cancel()
+	}()
 	for {
 		var msg []byte
 		select {
+		case <-c.closeReq:
+			return
 		case <-c.ctx.Done():
 			return
 		case m := <-c.out:
@@ -272,6 +281,8 @@ func (c *conn) heartbeat() {
 	var pinging atomic.Bool
 	for {
 		select {
+		case <-c.closeReq:
+			return
 		case <-c.ctx.Done():
 			return
 		case now := <-tick.C:
