@@ -42,7 +42,7 @@ type subscription struct {
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn // set once, before the loops start
-	fl     *frameLimiter // ws's connection
+	fl     *frameLimiter   // ws's connection
 	remote string
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -56,8 +56,8 @@ type conn struct {
 	closeReq    chan struct{}        // closed by closeWith: the writer then sends the close frame
 	closeCode   websocket.StatusCode // set before closeReq is closed
 	closeReason string
-	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
-	done     chan struct{}
+	lastSeen    atomic.Int64 // unix nanoseconds of the last frame received
+	done        chan struct{}
 
 	mu   sync.Mutex
 	subs []*subscription // in the order they were made
