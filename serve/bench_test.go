@@ -50,16 +50,17 @@ func (c *cycler) next(tb testing.TB) {
 		p = append([]byte(nil), p...)
 		p[0] = c.pass
 	}
-	seq, err := c.rec.Record(d.EventType, ext, p)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	if et == execevents.EventTypeBlockEnd {
-		// BLOCK_END carries no number; its block's BLOCK_START does.
+		// Noted before the event is recorded: its header may reach the
+		// client before Record returns. BLOCK_END carries no number; its
+		// block's BLOCK_START does.
 		n := blockNumberOfStart(c.evs, d.ContentExt[execevents.FlowTypeBlockSeqno])
 		c.mu.Lock()
-		c.ends[n] = seq
+		c.ends[n] = next
 		c.mu.Unlock()
+	}
+	if _, err := c.rec.Record(d.EventType, ext, p); err != nil {
+		tb.Error(err)
 	}
 }
 
@@ -125,7 +126,10 @@ func BenchmarkNotifications(b *testing.B) {
 	cy := &cycler{rec: rec, evs: evs, remap: map[uint64]uint64{}, ends: map[uint64]uint64{}}
 	ctx := context.Background()
 	b.ResetTimer()
+	written := make(chan struct{})
+	defer func() { <-written }()
 	go func() {
+		defer close(written)
 		for range b.N {
 			cy.next(b)
 		}
@@ -161,9 +165,10 @@ func BenchmarkLatency(b *testing.B) {
 				c.subscribe("newHeads")
 			}
 			cy := &cycler{rec: rec, evs: evs, remap: map[uint64]uint64{}, ends: map[uint64]uint64{}}
-			stop := make(chan struct{})
-			defer close(stop)
+			stop, stopped := make(chan struct{}), make(chan struct{})
+			defer func() { close(stop); <-stopped }()
 			go func() {
+				defer close(stopped)
 				const perTick = 20 // 20 events each millisecond
 				t := time.NewTicker(time.Millisecond)
 				defer t.Stop()
