@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
@@ -84,5 +87,35 @@ func TestMetricsAndHealth(t *testing.T) {
 	}
 	if code, h := health(); code != http.StatusServiceUnavailable || h.Status == "ok" || h.WriterAlive {
 		t.Errorf("healthz after the writer exited: %d %+v", code, h)
+	}
+}
+
+// TestListen: a listener registered with Server.Listen (the seam for other
+// fan-outs) receives every update, converted, in the order package blocks
+// produces them for the same events.
+func TestListen(t *testing.T) {
+	evs, want := firstBlocks(t, recording(t), 4)
+	rec, ring := newRing(t, eventring.Sizes{})
+	ts := startServer(t, ring, serve.Options{})
+	var mu sync.Mutex
+	var got []serve.Update
+	stop := ts.Listen(func(u serve.Update) {
+		mu.Lock()
+		got = append(got, u)
+		mu.Unlock()
+	})
+	defer stop()
+	waitRead(t, ts, newReplayer(rec).record(t, evs, 0))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != len(want) {
+		t.Fatalf("%d updates, want %d", len(got), len(want))
+	}
+	for i, u := range got {
+		w := want[i]
+		if u.Notice != nil || u.State != w.State || u.Block.ID() != w.Block.ID() || u.Converted == nil ||
+			u.Converted.Hash != common.Hash(w.Block.End.EthBlockHash) {
+			t.Fatalf("update %d: %v %v, want %v block %d", i, u.State, u.Notice, w.State, w.Block.Number())
+		}
 	}
 }
