@@ -455,3 +455,37 @@ func TestPipelinedFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderGap: when the server's ring reader is lapped (here a listener
+// holds it up while the writer fills a small ring more than once), clients
+// of the block subscriptions are disconnected with 1011 and the lost range,
+// as the Monad RPC server does, the gap is counted, and a monadEvents
+// client, which has a reader of its own, stays connected.
+func TestReaderGap(t *testing.T) {
+	evs := recording(t)
+	rec, ring := newRing(t, eventring.Sizes{DescriptorCapacity: 1 << 16, PayloadBufSize: 1 << 27})
+	ts := startServer(t, ring, serve.Options{})
+	heads := mustDial(t, ts.url)
+	heads.subscribe("newHeads")
+	raw := mustDial(t, ts.url)
+	raw.subscribe("monadEvents", map[string]any{"types": []string{"BLOCK_START"}})
+	release := make(chan struct{})
+	var once sync.Once
+	stop := ts.Listen(func(serve.Update) { once.Do(func() { <-release }) })
+	defer stop()
+	newReplayer(rec).record(t, evs, 0) // the first update blocks the reader; the writer laps it
+	close(release)
+	_, _, err := heads.read(30 * time.Second) // the first block's header
+	if err == nil {
+		_, _, err = heads.read(30 * time.Second)
+	}
+	if code, reason := closeOf(err); code != websocket.StatusInternalError || !strings.HasPrefix(reason, "websocket server gapped: events ") {
+		t.Fatalf("newHeads client: %v (code %d, reason %q); want 1011 \"websocket server gapped: events ...\"", err, code, reason)
+	}
+	if g := metricValue(t, ts, "monad_events_serve_gaps_total"); g != 1 {
+		t.Errorf("gaps_total %v, want 1", g)
+	}
+	if m := raw.call("eth_chainId"); m.Error != nil {
+		t.Errorf("the monadEvents client after the server's gap: %+v", m.Error)
+	}
+}
