@@ -33,6 +33,7 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Error renders the code and the message.
 func (e *Error) Error() string { return fmt.Sprintf("json-rpc error %d: %s", e.Code, e.Message) }
 
 func errorf(code int, format string, args ...any) *Error {
