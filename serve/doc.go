@@ -66,6 +66,12 @@
 //	monadEvents    every event of the ring that passes the      the event as monad-events watch --json
 //	               filter, from a chosen sequence number         prints it, or a gap notice
 //
+// Subscriptions are live: they start with the next update (no backfill,
+// even with a past fromBlock; monadEvents is the resumable stream). A
+// proposal abandoned when a competitor is finalized gets no further
+// notification: no "removed": true logs are sent, and monadNewHeads clients
+// see the competitor's Finalized update.
+//
 // logs and monadLogs take go-ethereum's filter object (see LogFilter):
 // "address" (one or a list), "topics" (positional; null or an empty list
 // matches anything; a list is an OR; a null inside a list makes the
