@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/big"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,9 +33,25 @@ type monadHead struct {
 	BlockHash   common.Hash    `json:"blockHash"` // logs
 }
 
+var stepsCache struct {
+	sync.Mutex
+	ups []blocks.Update
+}
+
 // snapshotSteps is the sequence of commit-state updates package blocks
-// yields for the reference snapshot.
+// yields for the reference snapshot (computed once per test binary).
+// Callers must not modify the result.
 func snapshotSteps(t testing.TB) []blocks.Update {
+	t.Helper()
+	stepsCache.Lock()
+	defer stepsCache.Unlock()
+	if stepsCache.ups == nil {
+		stepsCache.ups = updatesOfSnapshot(t)
+	}
+	return stepsCache.ups
+}
+
+func updatesOfSnapshot(t testing.TB) []blocks.Update {
 	t.Helper()
 	ring, err := eventring.Open(testdata.Shared(t, emn30b+"/snapshot.zst"))
 	if err != nil {
@@ -53,6 +70,21 @@ func snapshotSteps(t testing.TB) []blocks.Update {
 	return ups
 }
 
+// memSource serves the recording's payloads (seqno n at index n-1), as a
+// ring would.
+type memSource []testdata.Event
+
+func (m memSource) Payload(d *eventring.Descriptor) []byte {
+	if d.Seqno == 0 || d.Seqno > uint64(len(m)) {
+		return nil
+	}
+	return m[d.Seqno-1].Payload
+}
+
+func (m memSource) PayloadValid(d *eventring.Descriptor) bool {
+	return d.Seqno != 0 && d.Seqno <= uint64(len(m))
+}
+
 // firstBlocks cuts the recording before the BLOCK_START of its block n+1
 // and returns the events kept and the updates they cause (a Tracker over
 // the snapshot's events, as blocks.Updates runs it).
@@ -67,15 +99,11 @@ func firstBlocks(t testing.TB, evs []testdata.Event, n int) ([]testdata.Event, [
 			}
 		}
 	}
-	ring, err := eventring.Open(testdata.Shared(t, emn30b+"/snapshot.zst"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	src := memSource(evs)
 	tr := blocks.NewTracker(blocks.BuilderOptions{})
 	var ups []blocks.Update
 	for i := range evs[:cut] {
-		u, err := tr.Process(ring, &evs[i].Descriptor)
+		u, err := tr.Process(src, &evs[i].Descriptor)
 		if err != nil {
 			t.Fatal(err)
 		}

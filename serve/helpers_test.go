@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,9 +150,27 @@ type expStep struct {
 	State  string
 }
 
+var expCache struct {
+	sync.Mutex
+	blocks []expBlock
+	steps  []expStep
+}
+
 // loadExpected reads the executed blocks (in order) and the sequence of
-// commit-state steps from the reference output.
+// commit-state steps from the reference output (once per test binary:
+// decoding it is slow under the race detector). Callers must not modify
+// the result.
 func loadExpected(t testing.TB) ([]expBlock, []expStep) {
+	t.Helper()
+	expCache.Lock()
+	defer expCache.Unlock()
+	if expCache.blocks == nil {
+		expCache.blocks, expCache.steps = decodeExpected(t)
+	}
+	return expCache.blocks, expCache.steps
+}
+
+func decodeExpected(t testing.TB) ([]expBlock, []expStep) {
 	t.Helper()
 	f, err := os.Open(testdata.Shared(t, emn30b+"/expected.json.zst"))
 	if err != nil {
