@@ -14,6 +14,7 @@
 //	replay SNAPSHOT RING      re-record a snapshot into a new live ring
 //	record [RING] OUT.evcap   record every event into evcap capture files
 //	archive [RING] DIR        archive finalized blocks (archive missing DIR, archive fill DIR --from OTHER)
+//	serve [RING]              WebSocket JSON-RPC (eth_subscribe), metrics
 //
 // RING is a ring file path (anything containing a '/'), a bare ring name
 // (looked up in the daemon's default ring directory on the hugetlbfs mount,
@@ -73,6 +74,7 @@ var commands = []command{
 	{"replay", "[flags] SOURCE RING", "re-record the events of a snapshot or capture into a new live ring"},
 	{"record", "[flags] [RING] OUT.evcap", "record every event of a ring into evcap capture files"},
 	{"archive", "[flags] [RING] DIR", "archive finalized blocks into DIR (also: archive missing DIR, archive fill DIR --from OTHER)"},
+	{"serve", "[flags] [RING]", "serve blocks, logs and events over WebSocket JSON-RPC (eth_subscribe), with metrics"},
 }
 
 // runners maps command names to the functions that parse their flags and
@@ -85,6 +87,7 @@ var runners = map[string]func(ctx context.Context, e *env, args []string) error{
 	"replay":   runReplay,
 	"record":   runRecord,
 	"archive":  runArchive,
+	"serve":    runServe,
 }
 
 func main() {
@@ -152,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if run, ok := runners[name]; ok {
 		return run(ctx, e, rest)
 	}
-	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, record, archive)", name)
+	return fmt.Errorf("unknown command %q (commands: watch, blocks, info, snapshot, replay, record, archive, serve)", name)
 }
 
 func (e *env) verbose(string) error {
