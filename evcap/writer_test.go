@@ -398,3 +398,84 @@ func TestRecordOverLimit(t *testing.T) {
 	require.NoError(t, g.NewReader().Next(&ev))
 	require.Len(t, ev.Payload, 4096)
 }
+
+// expiringSource is a PayloadSource over testEvents whose payloads of the
+// seqnos in expired are overwritten while they are copied (PayloadValid
+// then fails), and of those in missing are absent.
+type expiringSource struct {
+	evs              map[uint64]*testEvent
+	expired, missing map[uint64]bool
+}
+
+func (s *expiringSource) Payload(d *eventring.Descriptor) []byte {
+	if s.missing[d.Seqno] {
+		return nil
+	}
+	return s.evs[d.Seqno].p
+}
+
+func (s *expiringSource) PayloadValid(d *eventring.Descriptor) bool { return !s.expired[d.Seqno] }
+
+// TestWriteFrom: events whose payload expires during the copy, or is
+// missing, are left out and the open bundle goes on; the file is byte for
+// byte the one Write produces from the other events, ending the bundle
+// where a seqno is skipped (as monad-events record does after a lost
+// event).
+func TestWriteFrom(t *testing.T) {
+	evs := synthEvents(1, 3000)
+	src := &expiringSource{evs: map[uint64]*testEvent{}, expired: map[uint64]bool{}, missing: map[uint64]bool{}}
+	for i := range evs {
+		src.evs[evs[i].d.Seqno] = &evs[i]
+	}
+	// Lost: a bundle's first event, events inside bundles, two in a row,
+	// the last one.
+	for _, s := range []uint64{1, 500, 501, 1700, 3000} {
+		src.expired[s] = true
+	}
+	for _, s := range []uint64{900, 2100} {
+		if evs[s-1].d.PayloadSize == 0 {
+			t.Fatalf("event %d has no payload", s)
+		}
+		src.missing[s] = true
+	}
+	for _, opts := range []WriterOptions{{}, {Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}} {
+		schemas := []Schema{testSchema}
+		got, want := &memFile{}, &memFile{}
+		wf, err := newWriter(got, "from", schemas, opts, defaultGeometry)
+		require.NoError(t, err)
+		ww, err := newWriter(want, "write", schemas, opts, defaultGeometry)
+		require.NoError(t, err)
+		var kept []testEvent
+		lost := false
+		for i := range evs {
+			e := &evs[i]
+			if lost && wf.BundleEvents() > 0 { // a bundle holds consecutive events
+				require.NoError(t, wf.EndBundle())
+				require.NoError(t, ww.EndBundle())
+			}
+			ok, err := wf.WriteFrom(&e.d, e.ct, src)
+			require.NoError(t, err)
+			require.Equal(t, !src.expired[e.d.Seqno] && !src.missing[e.d.Seqno], ok, "seqno %d", e.d.Seqno)
+			if lost = !ok; lost {
+				continue
+			}
+			require.NoError(t, ww.Write(&e.d, e.ct, e.p))
+			kept = append(kept, *e)
+			if wf.BundleEvents() == 1000 {
+				require.NoError(t, wf.EndBundle())
+				require.NoError(t, ww.EndBundle())
+			}
+		}
+		require.NoError(t, wf.Close())
+		require.NoError(t, ww.Close())
+		require.Len(t, kept, len(evs)-7)
+		require.Equal(t, len(want.b), len(got.b), "file length")
+		if i := firstDiff(want.b, got.b); i >= 0 {
+			t.Fatalf("%v: first difference at byte %d", opts.Compression, i)
+		}
+		f, err := NewFile(got, got.Size(), "from", OpenOptions{})
+		require.NoError(t, err)
+		requireEvents(t, f, kept)
+		require.Len(t, f.Bundles(), 5) // 2..499, 502..899, 901..1699, 1701..2099, 2101..2999
+	}
+}

@@ -140,7 +140,6 @@ type recorder struct {
 	began        time.Time
 	lastReport   time.Time
 	lastEvents   uint64
-	buf          []byte
 }
 
 // run records until the source ends, ctx is done, or an error.
@@ -239,18 +238,10 @@ func (r *recorder) waitNext(ctx context.Context, src recordSource, d *eventring.
 	}
 }
 
-// record writes one event, with its payload copied out of the ring.
+// record writes one event, its payload copied out of the ring straight
+// into the bundle (evcap.Writer.WriteFrom checks that the writer did not
+// reclaim it meanwhile).
 func (r *recorder) record(src recordSource, d *eventring.Descriptor) error {
-	p := src.Payload(d)
-	if p == nil && d.PayloadSize > 0 {
-		r.gap(d.Seqno, d.Seqno, "its payload was unreadable")
-		return nil
-	}
-	r.buf = append(r.buf[:0], p...)
-	if !src.PayloadValid(d) {
-		r.gap(d.Seqno, d.Seqno, "the writer reclaimed its payload before it was copied")
-		return nil
-	}
 	if r.w == nil {
 		if err := r.openFile(); err != nil {
 			return err
@@ -263,8 +254,17 @@ func (r *recorder) record(src recordSource, d *eventring.Descriptor) error {
 	if r.w.BundleEvents() == 0 {
 		r.bundleOpen = time.Now()
 	}
-	if err := r.w.Write(d, execevents.RingContentType, r.buf); err != nil {
+	ok, err := r.w.WriteFrom(d, execevents.RingContentType, src)
+	if err != nil {
 		return err
+	}
+	if !ok {
+		if src.Payload(d) == nil {
+			r.gap(d.Seqno, d.Seqno, "its payload was unreadable")
+		} else {
+			r.gap(d.Seqno, d.Seqno, "the writer reclaimed its payload before it was copied")
+		}
+		return nil
 	}
 	r.last = d.Seqno
 	r.events++
