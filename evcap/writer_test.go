@@ -479,3 +479,44 @@ func TestWriteFrom(t *testing.T) {
 		require.Len(t, f.Bundles(), 5) // 2..499, 502..899, 901..1699, 1701..2099, 2101..2999
 	}
 }
+
+// TestFileCutWhileRead: a capture file truncated while a Reader reads it
+// (its bytes are mapped: the vanished pages fault) gives a *FormatError
+// wrapping ErrTruncated from Next, Seek and Verify, again on every later
+// Next, and no crash; payloads read before the cut stay readable.
+func TestFileCutWhileRead(t *testing.T) {
+	evs := synthEvents(1, 20000)
+	for _, opts := range []WriterOptions{{}, {Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}} {
+		path := filepath.Join(t.TempDir(), "cut.evcap")
+		w, err := Create(path, []Schema{testSchema}, opts)
+		require.NoError(t, err)
+		for i := range evs {
+			require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
+			if w.BundleEvents() == 2000 {
+				require.NoError(t, w.EndBundle())
+			}
+		}
+		require.NoError(t, w.Close())
+		f, err := Open(path)
+		require.NoError(t, err)
+		r := f.NewReader()
+		var ev Event
+		for range 100 {
+			require.NoError(t, r.Next(&ev))
+		}
+		kept := ev
+		require.NoError(t, os.Truncate(path, PageSize))
+		require.Equal(t, evs[99].p, kept.Payload, "payload read before the cut")
+		for err = nil; err == nil; err = r.Next(&ev) {
+		}
+		var fe *FormatError
+		require.ErrorAs(t, err, &fe, "%v", opts.Compression)
+		require.ErrorIs(t, err, ErrTruncated)
+		require.Contains(t, err.Error(), "file cut to 4096 bytes while it was read") // the fault, not a short pread
+		t.Log(err)
+		require.ErrorIs(t, r.Next(&ev), ErrTruncated)
+		require.ErrorIs(t, r.Seek(15000), ErrTruncated)
+		require.ErrorIs(t, f.Verify(context.Background()), ErrTruncated)
+		require.NoError(t, f.Close())
+	}
+}
