@@ -81,6 +81,7 @@ type Writer struct {
 
 	// The open bundle.
 	open          bool
+	bundleC       Compression // of bundles opened from now on (SetCompression)
 	bDesc, bStart uint64
 	bContent      uint64
 	bEvents       uint64
@@ -160,13 +161,11 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geo
 	w.stage = stage{in: make(chan []byte, stageBuffers), free: make(chan []byte, stageBuffers), done: make(chan error)}
 	w.raw = make([]byte, 0, stageChunk+recordAlign)
 	if opts.Compression != CompressionNone || opts.IndexCompression != CompressionNone {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(opts.Level)),
-			zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
-		if err != nil {
-			return nil, fmt.Errorf("evcap: %w", err)
+		if err := w.newEncoder(); err != nil {
+			return nil, err
 		}
-		w.enc = enc
 	}
+	w.bundleC = opts.Compression
 	// Spec §10.1: the header, then table 1 at round_up(32, P) = P.
 	var h [fileHeaderSize]byte
 	copy(h[:], Magic)
@@ -198,6 +197,38 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geo
 		return nil, w.err
 	}
 	return w, nil
+}
+
+// newEncoder makes the zstd encoder every compressed section goes
+// through (one at a time, reset for each).
+func (w *Writer) newEncoder() error {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(w.opts.Level)),
+		zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
+	if err != nil {
+		return fmt.Errorf("evcap: %w", err)
+	}
+	w.enc = enc
+	return nil
+}
+
+// SetCompression changes the compression of the EVENT_BUNDLE sections
+// opened from now on (the open bundle keeps its own): spec §6 decides it
+// per section. A recorder falling behind its ring can so trade file size
+// for speed, writing plain bundles until it has caught up.
+func (w *Writer) SetCompression(c Compression) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if c > CompressionZstdStreaming {
+		return fmt.Errorf("evcap: unknown compression %v", c)
+	}
+	if c != CompressionNone && w.enc == nil {
+		if err := w.newEncoder(); err != nil {
+			return err
+		}
+	}
+	w.bundleC = c
+	return nil
 }
 
 func (w *Writer) writeAt(b []byte, off uint64) {
@@ -483,6 +514,7 @@ func (w *Writer) BundleEvents() uint64 { return w.bEvents }
 // the end of the file (spec §10.3, dynamic sections).
 func (w *Writer) openBundle() {
 	w.open = true
+	w.opts.Compression = w.bundleC
 	w.bDesc = w.alloc()
 	w.bContent, w.bStart, w.bEvents, w.bPos = w.end, 0, 0, 0
 	w.idx = w.idx[:0]

@@ -520,3 +520,37 @@ func TestFileCutWhileRead(t *testing.T) {
 		require.NoError(t, f.Close())
 	}
 }
+
+// TestWriterSetCompression: SetCompression changes the compression of
+// the bundles opened after it (not of the open one), from a plain Writer
+// to zstd and back; the mixed file reads back and verifies.
+func TestWriterSetCompression(t *testing.T) {
+	evs := synthEvents(1, 3000)
+	m := &memFile{}
+	w, err := newWriter(m, "mixed", []Schema{testSchema}, WriterOptions{BundleContentLength: true}, defaultGeometry)
+	require.NoError(t, err)
+	// Compression set before each bundle of 500 events, and in the middle
+	// of bundle 2 (for bundle 3).
+	set := map[int]Compression{0: CompressionNone, 500: CompressionZstdStreaming, 1250: CompressionNone, 2000: CompressionZstdSinglePass, 2500: CompressionZstdStreaming}
+	want := []Compression{CompressionNone, CompressionZstdStreaming, CompressionZstdStreaming, CompressionNone, CompressionZstdSinglePass, CompressionZstdStreaming}
+	for i := range evs {
+		if c, ok := set[i]; ok {
+			require.NoError(t, w.SetCompression(c))
+		}
+		require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
+		if w.BundleEvents() == 500 {
+			require.NoError(t, w.EndBundle())
+		}
+	}
+	require.ErrorContains(t, w.SetCompression(7), "unknown compression")
+	require.NoError(t, w.Close())
+	f, err := NewFile(m, m.Size(), "mixed", OpenOptions{})
+	require.NoError(t, err)
+	var got []Compression
+	for _, b := range f.Bundles() {
+		got = append(got, b.Compression)
+		require.Equal(t, b.Size(), b.ContentLength) // compressed: the size; plain: BundleContentLength
+	}
+	require.Equal(t, want, got)
+	requireEvents(t, f, evs)
+}
