@@ -45,7 +45,7 @@ func runRecord(ctx context.Context, e *env, args []string) error {
 	bundleEvents := fs.Uint64("bundle-events", 65536, "close the open bundle after this many events")
 	bundleInterval := fs.Duration("bundle-interval", time.Second, "close the open bundle after this long (a crash loses at most the open bundle)")
 	noCompress := fs.Bool("no-compress", false, "store bundles and indexes uncompressed")
-	adaptive := fs.Bool("adaptive", true, "write bundles uncompressed while more than a quarter of a live ring behind its writer, compressed again within a sixteenth")
+	adaptive := fs.Bool("adaptive", true, "write bundles uncompressed while more than half a live ring behind its writer, compressed again within an eighth")
 	// Level 1 (zstd's fastest), not the daemon SDK's 3: measured on
 	// emn-30b, record keeps 1.4-1.6 times more events per second against
 	// a full-speed replay for files 6 % larger (README, "Capture files").
@@ -286,9 +286,9 @@ func (r *recorder) record(src recordSource, d *eventring.Descriptor) error {
 
 // adapt trades file size for speed when the recorder falls behind a live
 // ring's writer: compression costs most of its time, so while it lags by
-// more than a quarter of the ring's descriptors (a lap away from losing
-// events), it ends the open bundle and writes plain ones (spec §6 decides
-// compression per section), until it is back within a sixteenth.
+// more than half the ring's descriptors (half a lap from losing events),
+// it ends the open bundle and writes plain ones (spec §6 decides
+// compression per section), until it is back within an eighth.
 func (r *recorder) adapt() error {
 	if !r.adaptive || r.w == nil || r.last == 0 {
 		return nil
@@ -303,7 +303,7 @@ func (r *recorder) adapt() error {
 		lag = l - r.last
 	}
 	switch {
-	case !r.plain && lag > capacity/4:
+	case !r.plain && lag > capacity/2:
 		r.plain = true
 		r.e.log.Warn("record: falling behind the ring's writer: writing uncompressed bundles until caught up", "lag", lag)
 		if err := r.w.SetCompression(evcap.CompressionNone); err != nil {
@@ -312,7 +312,7 @@ func (r *recorder) adapt() error {
 		if r.w.BundleEvents() > 0 {
 			return r.endBundle()
 		}
-	case r.plain && lag < capacity/16:
+	case r.plain && lag < capacity/8:
 		r.plain = false
 		r.e.log.Debug("record: caught up: compressing bundles again", "lag", lag)
 		return r.w.SetCompression(r.opts.Compression)

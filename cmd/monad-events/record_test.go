@@ -231,8 +231,8 @@ func TestRecordKilled(t *testing.T) {
 	t.Logf("%d events (seqnos %d..%d) read back from the killed recorder's file", len(got), got[0].d.Seqno, got[len(got)-1].d.Seqno)
 }
 
-// TestRecordAdaptive: a recorder that falls more than a quarter of the
-// ring behind its writer (here: zstd level 19, far slower than the replay
+// TestRecordAdaptive: a recorder that falls more than half the ring
+// behind its writer (here: zstd level 19, far slower than the replay
 // into the smallest ring) writes uncompressed bundles until it has caught
 // up, and says so; the file mixes both and verifies.
 func TestRecordAdaptive(t *testing.T) {
