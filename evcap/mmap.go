@@ -3,11 +3,8 @@ package evcap
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // mapping is a read-only view of a capture file's bytes as they were when
@@ -18,22 +15,6 @@ import (
 // Reader using it is gone (a cleanup), never under a running Reader.
 type mapping struct {
 	b []byte
-}
-
-// mapFile maps the first size bytes of fh, or returns nil when it cannot
-// (then everything is read with pread, as for NewFile).
-func mapFile(fh *os.File, size int64) *mapping {
-	if size <= 0 || int64(int(size)) != size {
-		return nil
-	}
-	b, err := unix.Mmap(int(fh.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil
-	}
-	_ = unix.Madvise(b, unix.MADV_SEQUENTIAL)
-	m := &mapping{b: b}
-	runtime.AddCleanup(m, func(b []byte) { _ = unix.Munmap(b) }, b)
-	return m
 }
 
 // slice returns the file bytes [off, off+n) if the mapping holds them.

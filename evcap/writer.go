@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/monadgo/events/eventring"
@@ -58,8 +59,13 @@ type wfile interface {
 // the daemon SDK's C writer produces from the same events (spec §10.7).
 //
 // Events go into an open EVENT_BUNDLE; EndBundle (or EndBlock) closes it
-// and writes its SEQNO_INDEX; the next Write opens a new one. A Writer is
-// not safe for concurrent use. After an I/O error every call returns it.
+// and writes its SEQNO_INDEX; the next Write opens a new one. While a
+// bundle is open, a goroutine of the Writer compresses and writes its
+// content as it fills (at most 4 MiB of it waiting); ending the bundle
+// waits for it, so an ended bundle is in the file. A Writer is not safe
+// for concurrent use. After an I/O error every call returns it (an error
+// writing a bundle's content comes from a later Write, at the latest from
+// the call that ends the bundle).
 type Writer struct {
 	f       wfile
 	path    string
@@ -434,6 +440,8 @@ type stage struct {
 	free chan []byte // written chunks, to fill again
 	done chan error  // the goroutine's first error, when it stops
 	made int         // chunk buffers allocated
+
+	failed atomic.Bool // the goroutine met an error (then it only drains)
 }
 
 // run writes the chunks sent on in to the sink of compression c until a
@@ -445,7 +453,9 @@ func (w *Writer) runStage(c Compression) {
 			break
 		}
 		if err == nil {
-			err = w.sinkWrite(c, b)
+			if err = w.sinkWrite(c, b); err != nil {
+				w.stage.failed.Store(true)
+			}
 		}
 		w.stage.free <- b[:0]
 	}
@@ -481,6 +491,11 @@ func (w *Writer) flushRaw() {
 		w.raw = w.raw[:0]
 		return
 	}
+	if w.stage.failed.Load() {
+		w.raw = w.raw[:0]
+		w.stopStage() // sets w.err: Write and the rest return it from now on
+		return
+	}
 	w.stage.in <- w.raw
 	select {
 	case w.raw = <-w.stage.free:
@@ -504,6 +519,7 @@ func (w *Writer) stopStage() {
 	if err := <-w.stage.done; err != nil && w.err == nil {
 		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
 	}
+	w.stage.failed.Store(false)
 }
 
 // BundleEvents returns the number of events in the open bundle (0 when

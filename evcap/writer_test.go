@@ -3,6 +3,7 @@ package evcap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -553,4 +554,50 @@ func TestWriterSetCompression(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 	requireEvents(t, f, evs)
+}
+
+// failingFile is a memFile whose writes beyond limit fail.
+type failingFile struct {
+	memFile
+	limit int64
+}
+
+var errDiskFull = errors.New("disk full (test)")
+
+func (f *failingFile) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.limit {
+		return 0, errDiskFull
+	}
+	return f.memFile.WriteAt(p, off)
+}
+
+// TestWriterWriteError: an error writing a bundle's content (on the
+// goroutine that writes it) reaches the caller at the latest at the end
+// of the bundle, then every call returns it, Close included.
+func TestWriterWriteError(t *testing.T) {
+	evs := synthEvents(1, 40000) // about 5.5 MB of records
+	for _, c := range []struct {
+		opts  WriterOptions
+		limit int64
+	}{
+		{WriterOptions{}, 3 << 20},
+		{WriterOptions{Compression: CompressionZstdStreaming}, PageSize + SectionTableEntries*SectionDescSize + 1000},
+	} {
+		opts := c.opts
+		f := &failingFile{limit: c.limit}
+		w, err := newWriter(f, "full", []Schema{testSchema}, opts, defaultGeometry)
+		require.NoError(t, err)
+		for i := range evs {
+			if err = w.Write(&evs[i].d, evs[i].ct, evs[i].p); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = w.EndBundle()
+		}
+		require.ErrorIs(t, err, errDiskFull, "%v", opts.Compression)
+		require.ErrorIs(t, w.Write(&evs[0].d, evs[0].ct, evs[0].p), errDiskFull)
+		require.ErrorIs(t, w.EndBundle(), errDiskFull)
+		require.ErrorIs(t, w.Close(), errDiskFull)
+	}
 }
