@@ -1,6 +1,7 @@
 package evcap
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -45,13 +46,18 @@ type content struct {
 	sec  *Section
 	size uint64 // content size (Section.Size)
 
-	at   atReader
-	dec  *zstd.Decoder // non-nil when the section is compressed
-	src  io.Reader
-	buf  []byte // content [start, end)
-	keep uint64 // content before keep may be dropped
-	n    uint64 // window start: content position of buf[0]
-	done bool   // finish succeeded
+	at     atReader
+	mem    *mapping      // the file's mapping offered to reset, or nil
+	m      *mapping      // the mapping the section is read from, nil: pread
+	mapped bool          // buf is the whole content, in m (uncompressed)
+	mr     bytes.Reader  // compressed data in m
+	dec    *zstd.Decoder // non-nil when the section is compressed
+	src    io.Reader
+	buf    []byte // content [start, end)
+	own    []byte // buf's memory when not mapped
+	keep   uint64 // content before keep may be dropped
+	n      uint64 // window start: content position of buf[0]
+	done   bool   // finish succeeded
 }
 
 func (c *content) fail(sentinel error, pos uint64, format string, args ...any) error {
@@ -70,13 +76,20 @@ func (c *content) fileOffset(pos uint64) uint64 {
 
 func (c *content) end() uint64 { return c.n + uint64(len(c.buf)) }
 
-// reset points c at the start of section s. A compressed section is read
-// through *dec, created on first use (one per Reader and kind of section).
-func (c *content) reset(ra io.ReaderAt, path string, s *Section, dec **zstd.Decoder, maxWindow uint64) error {
+// reset points c at the start of section s. Its bytes are read from m
+// when m maps them, else from ra. A compressed section is read through
+// *dec, created on first use (one per Reader and kind of section).
+func (c *content) reset(ra io.ReaderAt, m *mapping, path string, s *Section, dec **zstd.Decoder, maxWindow uint64) error {
 	c.path, c.sec, c.size = path, s, s.Size()
-	c.buf, c.n, c.keep, c.done = c.buf[:0], 0, 0, false
+	c.buf, c.n, c.keep, c.done = c.own[:0], 0, 0, false
+	c.mem, c.m, c.mapped = m, nil, false
 	c.at = atReader{ra: ra, off: int64(s.ContentOffset), n: int64(s.FileLength)}
 	if s.Compression == CompressionNone {
+		if b, ok := m.slice(s.ContentOffset, c.size); ok {
+			c.m, c.mapped, c.buf = m, true, b
+			c.dec, c.src = nil, nil
+			return nil
+		}
 		c.at.n = int64(c.size)
 		c.dec, c.src = nil, &c.at
 		return nil
@@ -90,7 +103,13 @@ func (c *content) reset(ra io.ReaderAt, path string, s *Section, dec **zstd.Deco
 		*dec = d
 	}
 	c.dec, c.src = *dec, *dec
-	if err := c.dec.Reset(&c.at); err != nil {
+	var in io.Reader = &c.at
+	if b, ok := m.slice(s.ContentOffset, s.FileLength); ok {
+		c.m = m
+		c.mr.Reset(b)
+		in = &c.mr
+	}
+	if err := c.dec.Reset(in); err != nil {
 		return c.fail(ErrBadCompression, 0, "zstd: %v", err)
 	}
 	return nil
@@ -108,7 +127,7 @@ func (c *content) seek(ra io.ReaderAt, dec **zstd.Decoder, maxWindow, pos uint64
 		return nil
 	}
 	if pos < c.n || c.done {
-		if err := c.reset(ra, c.path, c.sec, dec, maxWindow); err != nil {
+		if err := c.reset(ra, c.mem, c.path, c.sec, dec, maxWindow); err != nil {
 			return err
 		}
 	}
@@ -151,7 +170,7 @@ func (c *content) fill(e uint64) error {
 			nc := min(max(2*uint64(cap(c.buf)), chunkSize), max(e-c.n, chunkSize), c.size-c.n)
 			nb := make([]byte, len(c.buf), nc)
 			copy(nb, c.buf)
-			c.buf = nb
+			c.buf, c.own = nb, nb
 		}
 		lim := min(uint64(cap(c.buf)), c.size-c.n)
 		m, err := c.src.Read(c.buf[len(c.buf):lim])

@@ -79,12 +79,21 @@ type File struct {
 
 	mu     sync.Mutex // serializes Refresh
 	lay    atomic.Pointer[layout]
+	mem    atomic.Pointer[mapping] // the file's bytes, mapped (Open only)
 	closed atomic.Bool
 }
 
 // Open opens the capture file at path, of either layout, and checks its
 // structure. Errors about the contents are *FormatError values wrapping
 // this package's sentinels.
+//
+// The file is also mapped read-only, and Readers read section contents
+// from the mapping instead of copying them with pread (payloads are then
+// copied into the Reader, so that no view handed out points into the
+// file). A file cut shorter while it is read makes the Reader's next call
+// return a *FormatError wrapping ErrTruncated instead of crashing. The
+// mapping is released when neither the File nor its Readers are in use
+// any more (after Close, once they are garbage).
 func Open(path string) (*File, error) {
 	return OpenWithOptions(path, OpenOptions{})
 }
@@ -110,6 +119,7 @@ func OpenWithOptions(path string, opts OpenOptions) (*File, error) {
 		fh.Close()
 		return nil, err
 	}
+	f.mem.Store(mapFile(fh, f.Size()))
 	return f, nil
 }
 
@@ -149,6 +159,7 @@ func (f *File) Close() error {
 	if f.closed.Swap(true) || f.file == nil {
 		return nil
 	}
+	f.mem.Store(nil) // unmapped once no Reader uses it (see mapping)
 	return f.file.Close()
 }
 
@@ -249,6 +260,9 @@ func (f *File) Refresh() (changed bool, err error) {
 		return false, &FormatError{Path: f.path, Section: -1, Pos: -1, Msg: err.Error(), Err: ErrChanged}
 	}
 	f.lay.Store(lay)
+	if f.file != nil && lay.size != old.size {
+		f.mem.Store(mapFile(f.file, lay.size))
+	}
 	return len(lay.sections) != len(old.sections) || lay.active != old.active || lay.size != old.size, nil
 }
 

@@ -242,6 +242,14 @@ func (d *rawDesc) u16(off int) uint16 { return binary.LittleEndian.Uint16(d.tail
 func (d *rawDesc) zeroFrom(off int) bool { return allZero(d.tail[off:]) }
 
 func allZero(b []byte) bool {
+	// Eight bytes at a time: record padding is up to 63 bytes, and
+	// section tables and pages are checked whole.
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c != 0 {
 			return false

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"runtime/debug"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/monadgo/events/eventring"
@@ -64,6 +65,7 @@ type Reader struct {
 	pay  []byte
 	have bool
 
+	own    []byte        // the payload read last, copied out of a mapping
 	dec    *zstd.Decoder // bundle decompression
 	idx    content       // a SEQNO_INDEX being read
 	idxDec *zstd.Decoder
@@ -153,7 +155,19 @@ func (r *Reader) Events(ctx context.Context) iter.Seq2[Event, error] {
 	}
 }
 
-func (r *Reader) next() error {
+func (r *Reader) next() (err error) {
+	if r.f.mem.Load() == nil && r.c.m == nil {
+		return r.nextUnguarded()
+	}
+	done := false
+	defer r.guard(debug.SetPanicOnFault(true), &done, &err)
+	err = r.nextUnguarded()
+	done = true
+	return err
+}
+
+// nextUnguarded is next without the guard against faults in the mapping.
+func (r *Reader) nextUnguarded() error {
 	r.have = false
 	if r.f.closed.Load() {
 		return ErrClosed
@@ -193,7 +207,7 @@ func (r *Reader) next() error {
 func (r *Reader) open(bi int, pos, n, last uint64) error {
 	s := &r.lay.sections[r.lay.bundles[bi]]
 	if r.sec == nil || r.c.sec != s {
-		if err := r.c.reset(r.f.ra, r.f.path, s, &r.dec, r.f.opts.MaxSectionSize); err != nil {
+		if err := r.c.reset(r.f.ra, r.f.mem.Load(), r.f.path, s, &r.dec, r.f.opts.MaxSectionSize); err != nil {
 			return err
 		}
 	}
@@ -282,7 +296,14 @@ func (r *Reader) record(pos uint64) (uint64, error) {
 	if !allZero(b[ps : t-p]) {
 		return 0, c.fail(ErrBadRecord, e, "record %d (seqno %d): non-zero padding after its payload", r.n, r.ev.Seqno)
 	}
-	r.pay = b[:ps:ps]
+	if c.mapped {
+		// Never hand out views of the mapping: a caller's access to a
+		// file cut meanwhile would fault outside the Reader's guard.
+		r.own = append(r.own[:0], b[:ps]...)
+		r.pay = r.own[:ps:ps]
+	} else {
+		r.pay = b[:ps:ps]
+	}
 	if r.lay.kind == LayoutPreview {
 		// After a seek by index, pos is the descriptor's position, not the
 		// previous record's end: L also counts up to 63 bytes of padding.
@@ -336,15 +357,16 @@ func (r *Reader) Seek(seqno uint64) error {
 	if r.f.closed.Load() {
 		return ErrClosed
 	}
-	saved := r.save()
-	r.lay = r.f.lay.Load()
-	err := r.seek(seqno)
-	if err != nil {
-		r.restore(saved)
-		return err
-	}
-	r.err, r.have = nil, false
-	return nil
+	return r.guarded(func() error {
+		saved := r.save()
+		r.lay = r.f.lay.Load()
+		if err := r.seek(seqno); err != nil {
+			r.restore(saved)
+			return err
+		}
+		r.err, r.have = nil, false
+		return nil
+	})
 }
 
 func (r *Reader) seek(seqno uint64) error {
@@ -398,7 +420,7 @@ func (r *Reader) seek(seqno uint64) error {
 // indexEntry returns entry i of SEQNO_INDEX section is.
 func (r *Reader) indexEntry(is *Section, i uint64) (uint64, error) {
 	if r.idx.sec != is {
-		if err := r.idx.reset(r.f.ra, r.f.path, is, &r.idxDec, r.f.opts.MaxSectionSize); err != nil {
+		if err := r.idx.reset(r.f.ra, r.f.mem.Load(), r.f.path, is, &r.idxDec, r.f.opts.MaxSectionSize); err != nil {
 			return 0, err
 		}
 	}
@@ -430,14 +452,16 @@ func (r *Reader) SeekBlock(number uint64) error {
 	if !ok {
 		return fmt.Errorf("evcap: %s: block %d: %w", r.f.path, number, ErrNotFound)
 	}
-	saved := r.save()
-	r.lay = lay
-	if err := r.open(lay.bundlePos[lay.blocks[k].Section], 0, 0, 0); err != nil {
-		r.restore(saved)
-		return err
-	}
-	r.err, r.have = nil, false
-	return nil
+	return r.guarded(func() error {
+		saved := r.save()
+		r.lay = lay
+		if err := r.open(lay.bundlePos[lay.blocks[k].Section], 0, 0, 0); err != nil {
+			r.restore(saved)
+			return err
+		}
+		r.err, r.have = nil, false
+		return nil
+	})
 }
 
 // Verify reads the whole file and checks what opening it did not: every
@@ -447,6 +471,12 @@ func (r *Reader) SeekBlock(number uint64) error {
 // every compressed section. It returns the first problem, a *FormatError.
 func (f *File) Verify(ctx context.Context) error {
 	r := f.NewReader()
+	return r.guarded(func() error { return r.verify(ctx) })
+}
+
+// verify is Verify's reading, with r a new Reader of the File.
+func (r *Reader) verify(ctx context.Context) error {
+	f := r.f
 	for bi, si := range r.lay.bundles {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -458,7 +488,7 @@ func (f *File) Verify(ctx context.Context) error {
 		var is *Section
 		if s.SeqnoIndexDesc != 0 {
 			is = &r.lay.sections[r.lay.byDesc[s.SeqnoIndexDesc]]
-			if err := r.idx.reset(f.ra, f.path, is, &r.idxDec, f.opts.MaxSectionSize); err != nil {
+			if err := r.idx.reset(f.ra, f.mem.Load(), f.path, is, &r.idxDec, f.opts.MaxSectionSize); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/monadgo/events/eventring"
@@ -70,8 +71,13 @@ type wfile interface {
 // the daemon SDK's C writer produces from the same events (spec §10.7).
 //
 // Events go into an open EVENT_BUNDLE; EndBundle (or EndBlock) closes it
-// and writes its SEQNO_INDEX; the next Write opens a new one. A Writer is
-// not safe for concurrent use. After an I/O error every call returns it.
+// and writes its SEQNO_INDEX; the next Write opens a new one. While a
+// bundle is open, a goroutine of the Writer compresses and writes its
+// content as it fills (at most 4 MiB of it waiting); ending the bundle
+// waits for it, so an ended bundle is in the file. A Writer is not safe
+// for concurrent use. After an I/O error every call returns it (an error
+// writing a bundle's content comes from a later Write, at the latest from
+// the call that ends the bundle).
 type Writer struct {
 	f       wfile
 	path    string
@@ -93,18 +99,27 @@ type Writer struct {
 
 	// The open bundle.
 	open          bool
+	bundleC       Compression // of bundles opened from now on (SetCompression)
 	bDesc, bStart uint64
 	bContent      uint64
 	bEvents       uint64
 	bPos          uint64   // uncompressed content size so far
 	bBlock        uint64   // preview: block_number of the bundle being ended
 	idx           []uint64 // record positions
-	app           appender
-	out           *bufio.Writer
-	sink          io.Writer
-	enc           *zstd.Encoder
-	single        bytes.Buffer
-	scratch       []byte
+
+	// Content on its way to the file: raw collects the (uncompressed)
+	// bytes of the open section; each full chunk goes to the sink (file,
+	// encoder or single-pass buffer), through the stage for bundles.
+	raw     []byte
+	stage   stage
+	staged  bool        // the stage runs for the open section
+	sinkC   Compression // the open section's compression
+	app     appender
+	out     *bufio.Writer
+	enc     *zstd.Encoder
+	single  bytes.Buffer
+	scratch []byte
+	first   []byte // WriteFrom: the payload of a bundle's first event
 
 	// Preview layout (spec §12.2, §12.3): the table directory, the open
 	// bundle's content type and SCHEMA descriptor offsets per content type.
@@ -188,14 +203,14 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geo
 	w := &Writer{f: f, path: path, opts: opts, page: page, entries: entries, blkCap: g.blockCap}
 	w.app.f = f
 	w.out = bufio.NewWriterSize(&w.app, chunkSize)
+	w.stage = stage{in: make(chan []byte, stageBuffers), free: make(chan []byte, stageBuffers), done: make(chan error)}
+	w.raw = make([]byte, 0, stageChunk+recordAlign)
 	if opts.Compression != CompressionNone || opts.IndexCompression != CompressionNone {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(opts.Level)),
-			zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
-		if err != nil {
-			return nil, fmt.Errorf("evcap: %w", err)
+		if err := w.newEncoder(); err != nil {
+			return nil, err
 		}
-		w.enc = enc
 	}
+	w.bundleC = opts.Compression
 	if opts.Layout == LayoutPreview {
 		return w.createPreview(schemas)
 	}
@@ -230,6 +245,38 @@ func newWriter(f wfile, path string, schemas []Schema, opts WriterOptions, g geo
 		return nil, w.err
 	}
 	return w, nil
+}
+
+// newEncoder makes the zstd encoder every compressed section goes
+// through (one at a time, reset for each).
+func (w *Writer) newEncoder() error {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(w.opts.Level)),
+		zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false))
+	if err != nil {
+		return fmt.Errorf("evcap: %w", err)
+	}
+	w.enc = enc
+	return nil
+}
+
+// SetCompression changes the compression of the EVENT_BUNDLE sections
+// opened from now on (the open bundle keeps its own): spec §6 decides it
+// per section. A recorder falling behind its ring can so trade file size
+// for speed, writing plain bundles until it has caught up.
+func (w *Writer) SetCompression(c Compression) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if c > CompressionZstdStreaming {
+		return fmt.Errorf("evcap: unknown compression %v", c)
+	}
+	if c != CompressionNone && w.enc == nil {
+		if err := w.newEncoder(); err != nil {
+			return err
+		}
+	}
+	w.bundleC = c
+	return nil
 }
 
 func (w *Writer) writeAt(b []byte, off uint64) {
@@ -329,12 +376,58 @@ func (w *Writer) usable() error {
 // consecutive (so that its SEQNO_INDEX holds): refused events wrap
 // ErrBadEvent and change nothing. End the bundle to go on after a gap.
 func (w *Writer) Write(d *eventring.Descriptor, contentType eventring.ContentType, payload []byte) error {
+	if err := w.check(d, contentType, uint64(len(payload))); err != nil {
+		return err
+	}
+	w.append(d, contentType, payload)
+	return w.commit()
+}
+
+// WriteFrom is Write with the payload read from src, typically the live
+// ring the event comes from, whose writer may reuse the payload's bytes
+// at any time: the payload is copied straight into the bundle (with no
+// copy of its own by the caller), and the event is kept only if
+// src.PayloadValid(d) still holds after the copy. Otherwise, or if src has
+// no payload for d, nothing is written and WriteFrom returns false: the
+// event is lost, and the open bundle goes on as if it had not been
+// offered (its next event must still follow the last one written).
+func (w *Writer) WriteFrom(d *eventring.Descriptor, contentType eventring.ContentType, src eventring.PayloadSource) (bool, error) {
+	p := src.Payload(d)
+	if p == nil && d.PayloadSize > 0 {
+		return false, nil
+	}
+	if err := w.check(d, contentType, uint64(len(p))); err != nil {
+		return false, err
+	}
+	if !w.open {
+		// A bundle's first event: copied aside first, so that a payload
+		// found expired opens no (empty) bundle.
+		w.first = append(w.first[:0], p...)
+		if !src.PayloadValid(d) {
+			return false, nil
+		}
+		w.append(d, contentType, w.first)
+		return true, w.commit()
+	}
+	rawLen, pos, events := len(w.raw), w.bPos, w.bEvents
+	w.append(d, contentType, p)
+	if !src.PayloadValid(d) {
+		// Take the record back: it is still in raw (commit hands raw on).
+		w.raw, w.bPos, w.bEvents = w.raw[:rawLen], pos, events
+		w.idx = w.idx[:len(w.idx)-1]
+		return false, nil
+	}
+	return true, w.commit()
+}
+
+// check validates an event for Write and WriteFrom.
+func (w *Writer) check(d *eventring.Descriptor, contentType eventring.ContentType, size uint64) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
 	switch {
-	case uint64(len(payload)) != uint64(d.PayloadSize):
-		return fmt.Errorf("evcap: %s: seqno %d: %d payload bytes for payload_size %d: %w", w.path, d.Seqno, len(payload), d.PayloadSize, ErrBadEvent)
+	case size != uint64(d.PayloadSize):
+		return fmt.Errorf("evcap: %s: seqno %d: %d payload bytes for payload_size %d: %w", w.path, d.Seqno, size, d.PayloadSize, ErrBadEvent)
 	case !slices.Contains(w.cts, contentType):
 		return fmt.Errorf("evcap: %s: seqno %d: content type %v has no SCHEMA: %w", w.path, d.Seqno, contentType, ErrBadEvent)
 	case d.Seqno == 0:
@@ -344,39 +437,149 @@ func (w *Writer) Write(d *eventring.Descriptor, contentType eventring.ContentTyp
 	case w.preview && w.open && contentType != w.bCT:
 		return fmt.Errorf("evcap: %s: seqno %d: content type %v in a preview bundle of %v; end the bundle first: %w", w.path, d.Seqno, contentType, w.bCT, ErrBadEvent)
 	}
+	return nil
+}
+
+// append formats a checked event's record into raw (spec §7): padding to
+// 64, the descriptor, the payload, padding to 2, the content type.
+func (w *Writer) append(d *eventring.Descriptor, contentType eventring.ContentType, payload []byte) {
 	if !w.open {
 		w.bCT = contentType
-		w.openBundle(d.Seqno)
+		w.openBundle()
+	}
+	if w.bEvents == 0 {
+		w.bStart = d.Seqno
 	}
 	if w.preview {
-		w.writePreviewRecord(d, payload)
-		return w.err
+		w.appendPreview(d, payload)
+		w.bEvents++
+		return
 	}
-	// Padding to 64, the descriptor, the payload, padding to 2, the
-	// content type (spec §7).
-	pad := roundUp(w.bPos, recordAlign) - w.bPos
-	var rec [recordAlign + descriptorSize]byte
-	putDescriptor(rec[pad:], d)
-	w.idx = append(w.idx, w.bPos+pad)
-	w.put(rec[:pad+descriptorSize])
-	w.put(payload)
-	e := w.bPos
-	var tr [3]byte
-	t := roundUp(e, 2) - e
-	binary.LittleEndian.PutUint16(tr[t:], uint16(contentType))
-	w.put(tr[:t+releaseTrailerSize])
+	pad := int(roundUp(w.bPos, recordAlign) - w.bPos)
+	w.idx = append(w.idx, w.bPos+uint64(pad))
+	raw := slices.Grow(w.raw, pad+descriptorSize+len(payload)+1+releaseTrailerSize)
+	n0 := len(raw)
+	raw = raw[:n0+pad+descriptorSize]
+	clear(raw[n0 : n0+pad])
+	putDescriptor(raw[n0+pad:], d)
+	raw = append(raw, payload...)
+	if (w.bPos+uint64(len(raw)-n0))&1 != 0 {
+		raw = append(raw, 0)
+	}
+	raw = binary.LittleEndian.AppendUint16(raw, uint16(contentType))
+	w.bPos += uint64(len(raw) - n0)
+	w.raw = raw
 	w.bEvents++
+}
+
+// commit hands a full chunk of raw content on.
+func (w *Writer) commit() error {
+	if len(w.raw) >= stageChunk {
+		w.flushRaw()
+	}
 	return w.err
 }
 
-func (w *Writer) put(b []byte) {
-	if w.err != nil {
+// stageChunk is the size of the chunks of raw bundle content a Writer
+// hands to its stage.
+const stageChunk = 1 << 20
+
+// stageBuffers is the number of chunks of raw content a Writer has at
+// most (in the stage or being filled): what it may hold in memory beside
+// the encoder's window.
+const stageBuffers = 4
+
+// stage compresses and writes the chunks of an open bundle on a goroutine
+// of its own, so that the caller of Write (a ring reader that must keep
+// up with the ring's writer) only formats records. One goroutine runs per
+// bundle, from its first chunk to endContent, which waits for it: a
+// bundle's file_length, and so everything EndBundle writes after it, is
+// known only once its content is written.
+type stage struct {
+	in   chan []byte // chunks to write; nil: stop
+	free chan []byte // written chunks, to fill again
+	done chan error  // the goroutine's first error, when it stops
+	made int         // chunk buffers allocated
+
+	failed atomic.Bool // the goroutine met an error (then it only drains)
+}
+
+// run writes the chunks sent on in to the sink of compression c until a
+// nil chunk, then reports its first error on done.
+func (w *Writer) runStage(c Compression) {
+	var err error
+	for b := range w.stage.in {
+		if b == nil {
+			break
+		}
+		if err == nil {
+			if err = w.sinkWrite(c, b); err != nil {
+				w.stage.failed.Store(true)
+			}
+		}
+		w.stage.free <- b[:0]
+	}
+	w.stage.done <- err
+}
+
+// sinkWrite sends raw content to the open section's sink: the file, the
+// streaming encoder, or the single-pass buffer.
+func (w *Writer) sinkWrite(c Compression, b []byte) error {
+	var err error
+	switch c {
+	case CompressionNone:
+		_, err = w.app.Write(b)
+	case CompressionZstdStreaming:
+		_, err = w.enc.Write(b)
+	case CompressionZstdSinglePass:
+		w.single.Write(b)
+	}
+	return err
+}
+
+// flushRaw hands the raw content collected so far to the sink, through
+// the stage when it runs (then raw becomes another chunk buffer).
+func (w *Writer) flushRaw() {
+	if len(w.raw) == 0 || w.err != nil {
+		w.raw = w.raw[:0]
 		return
 	}
-	if _, err := w.sink.Write(b); err != nil {
+	if !w.staged {
+		if err := w.sinkWrite(w.sinkC, w.raw); err != nil {
+			w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+		}
+		w.raw = w.raw[:0]
+		return
+	}
+	if w.stage.failed.Load() {
+		w.raw = w.raw[:0]
+		w.stopStage() // sets w.err: Write and the rest return it from now on
+		return
+	}
+	w.stage.in <- w.raw
+	select {
+	case w.raw = <-w.stage.free:
+	default:
+		if w.stage.made < stageBuffers {
+			w.stage.made++
+			w.raw = make([]byte, 0, stageChunk+recordAlign)
+		} else {
+			w.raw = <-w.stage.free
+		}
+	}
+}
+
+// stopStage waits until the stage has written everything handed to it.
+func (w *Writer) stopStage() {
+	if !w.staged {
+		return
+	}
+	w.staged = false
+	w.stage.in <- nil
+	if err := <-w.stage.done; err != nil && w.err == nil {
 		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
 	}
-	w.bPos += uint64(len(b))
+	w.stage.failed.Store(false)
 }
 
 // BundleEvents returns the number of events in the open bundle (0 when
@@ -385,12 +588,15 @@ func (w *Writer) BundleEvents() uint64 { return w.bEvents }
 
 // openBundle allocates the bundle's descriptor and starts its content at
 // the end of the file (spec §10.3, dynamic sections).
-func (w *Writer) openBundle(start uint64) {
+func (w *Writer) openBundle() {
 	w.open = true
+	w.opts.Compression = w.bundleC
 	w.bDesc = w.alloc()
-	w.bContent, w.bStart, w.bEvents, w.bPos = w.end, start, 0, 0
+	w.bContent, w.bStart, w.bEvents, w.bPos = w.end, 0, 0, 0
 	w.idx = w.idx[:0]
 	w.startContent(w.opts.Compression)
+	w.staged = true
+	go w.runStage(w.opts.Compression)
 	w.writeBundleDesc(0, 0, 0, 0)
 }
 
@@ -398,21 +604,20 @@ func (w *Writer) openBundle(start uint64) {
 func (w *Writer) startContent(c Compression) {
 	w.app.off, w.app.n = int64(w.end), 0
 	w.out.Reset(&w.app)
+	w.raw, w.sinkC = w.raw[:0], c
 	switch c {
-	case CompressionNone:
-		w.sink = w.out
 	case CompressionZstdStreaming:
 		w.enc.Reset(w.out)
-		w.sink = w.enc
 	case CompressionZstdSinglePass:
 		w.single.Reset()
-		w.sink = &w.single
 	}
 }
 
 // endContent finishes the content written since startContent and pads
 // the file to a page; it returns the stored length (file_length).
 func (w *Writer) endContent(c Compression) uint64 {
+	w.flushRaw()
+	w.stopStage()
 	if w.err != nil {
 		return 0
 	}
@@ -488,10 +693,11 @@ func (w *Writer) endBundle(blockID uint32, blockNumber uint64) {
 		content := w.end
 		c := w.opts.IndexCompression
 		w.startContent(c)
-		var b [8]byte
 		for _, pos := range w.idx {
-			binary.LittleEndian.PutUint64(b[:], pos)
-			w.put(b[:])
+			w.raw = binary.LittleEndian.AppendUint64(w.raw, pos)
+			if len(w.raw) >= chunkSize {
+				w.flushRaw()
+			}
 		}
 		n := uint64(len(w.idx)) * 8
 		flen := w.endContent(c)
@@ -578,6 +784,7 @@ func (w *Writer) Close() error {
 	if w.open && w.err == nil {
 		w.endBundle(0, 0)
 	}
+	w.stopStage() // after an error inside a bundle
 	if w.opts.BlockIndex {
 		w.writeAt([]byte{0}, w.blkDesc+56)
 	}

@@ -3,6 +3,7 @@ package evcap
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/monadgo/events/eventring"
 )
@@ -101,23 +102,26 @@ func (w *Writer) putIndex(d []byte, at uint64) {
 	}
 }
 
-// writePreviewRecord appends one record with the preview framing (spec
-// §12.7): zero padding to 64, the descriptor, the payload, zero padding to
-// 8, then u64 L = (payload end − record start) + 8.
-func (w *Writer) writePreviewRecord(d *eventring.Descriptor, payload []byte) {
+// appendPreview formats a checked event's record into raw with the
+// preview framing (spec §12.7): zero padding to 64, the descriptor, the
+// payload, zero padding to 8, then u64 L = (payload end − record start) + 8.
+func (w *Writer) appendPreview(d *eventring.Descriptor, payload []byte) {
 	p := w.bPos
-	pad := roundUp(p, recordAlign) - p
-	var rec [recordAlign + descriptorSize]byte
-	putDescriptor(rec[pad:], d)
-	w.idx = append(w.idx, p+pad)
-	w.put(rec[:pad+descriptorSize])
-	w.put(payload)
-	e := w.bPos
-	var tr [8 + previewTrailerSize]byte
-	t := roundUp(e, 8) - e
-	binary.LittleEndian.PutUint64(tr[t:], e-p+previewTrailerSize)
-	w.put(tr[:t+previewTrailerSize])
-	w.bEvents++
+	pad := int(roundUp(p, recordAlign) - p)
+	w.idx = append(w.idx, p+uint64(pad))
+	raw := slices.Grow(w.raw, pad+descriptorSize+len(payload)+7+previewTrailerSize)
+	n0 := len(raw)
+	raw = raw[:n0+pad+descriptorSize]
+	clear(raw[n0 : n0+pad])
+	putDescriptor(raw[n0+pad:], d)
+	raw = append(raw, payload...)
+	e := p + uint64(len(raw)-n0)
+	for range roundUp(e, 8) - e {
+		raw = append(raw, 0)
+	}
+	raw = binary.LittleEndian.AppendUint64(raw, e-p+previewTrailerSize)
+	w.bPos += uint64(len(raw) - n0)
+	w.raw = raw
 }
 
 // writePreviewBundleDesc writes the open bundle's descriptor (spec

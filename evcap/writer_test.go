@@ -3,6 +3,7 @@ package evcap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -397,4 +398,206 @@ func TestRecordOverLimit(t *testing.T) {
 	defer g.Close()
 	require.NoError(t, g.NewReader().Next(&ev))
 	require.Len(t, ev.Payload, 4096)
+}
+
+// expiringSource is a PayloadSource over testEvents whose payloads of the
+// seqnos in expired are overwritten while they are copied (PayloadValid
+// then fails), and of those in missing are absent.
+type expiringSource struct {
+	evs              map[uint64]*testEvent
+	expired, missing map[uint64]bool
+}
+
+func (s *expiringSource) Payload(d *eventring.Descriptor) []byte {
+	if s.missing[d.Seqno] {
+		return nil
+	}
+	return s.evs[d.Seqno].p
+}
+
+func (s *expiringSource) PayloadValid(d *eventring.Descriptor) bool { return !s.expired[d.Seqno] }
+
+// TestWriteFrom: events whose payload expires during the copy, or is
+// missing, are left out and the open bundle goes on; the file is byte for
+// byte the one Write produces from the other events, ending the bundle
+// where a seqno is skipped (as monad-events record does after a lost
+// event).
+func TestWriteFrom(t *testing.T) {
+	evs := synthEvents(1, 3000)
+	src := &expiringSource{evs: map[uint64]*testEvent{}, expired: map[uint64]bool{}, missing: map[uint64]bool{}}
+	for i := range evs {
+		src.evs[evs[i].d.Seqno] = &evs[i]
+	}
+	// Lost: a bundle's first event, events inside bundles, two in a row,
+	// the last one.
+	for _, s := range []uint64{1, 500, 501, 1700, 3000} {
+		src.expired[s] = true
+	}
+	for _, s := range []uint64{900, 2100} {
+		if evs[s-1].d.PayloadSize == 0 {
+			t.Fatalf("event %d has no payload", s)
+		}
+		src.missing[s] = true
+	}
+	for _, opts := range []WriterOptions{{}, {Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}} {
+		schemas := []Schema{testSchema}
+		got, want := &memFile{}, &memFile{}
+		wf, err := newWriter(got, "from", schemas, opts, defaultGeometry)
+		require.NoError(t, err)
+		ww, err := newWriter(want, "write", schemas, opts, defaultGeometry)
+		require.NoError(t, err)
+		var kept []testEvent
+		lost := false
+		for i := range evs {
+			e := &evs[i]
+			if lost && wf.BundleEvents() > 0 { // a bundle holds consecutive events
+				require.NoError(t, wf.EndBundle())
+				require.NoError(t, ww.EndBundle())
+			}
+			ok, err := wf.WriteFrom(&e.d, e.ct, src)
+			require.NoError(t, err)
+			require.Equal(t, !src.expired[e.d.Seqno] && !src.missing[e.d.Seqno], ok, "seqno %d", e.d.Seqno)
+			if lost = !ok; lost {
+				continue
+			}
+			require.NoError(t, ww.Write(&e.d, e.ct, e.p))
+			kept = append(kept, *e)
+			if wf.BundleEvents() == 1000 {
+				require.NoError(t, wf.EndBundle())
+				require.NoError(t, ww.EndBundle())
+			}
+		}
+		require.NoError(t, wf.Close())
+		require.NoError(t, ww.Close())
+		require.Len(t, kept, len(evs)-7)
+		require.Equal(t, len(want.b), len(got.b), "file length")
+		if i := firstDiff(want.b, got.b); i >= 0 {
+			t.Fatalf("%v: first difference at byte %d", opts.Compression, i)
+		}
+		f, err := NewFile(got, got.Size(), "from", OpenOptions{})
+		require.NoError(t, err)
+		requireEvents(t, f, kept)
+		require.Len(t, f.Bundles(), 5) // 2..499, 502..899, 901..1699, 1701..2099, 2101..2999
+	}
+}
+
+// TestFileCutWhileRead: a capture file truncated while a Reader reads it
+// (its bytes are mapped: the vanished pages fault) gives a *FormatError
+// wrapping ErrTruncated from Next, Seek and Verify, again on every later
+// Next, and no crash; payloads read before the cut stay readable.
+func TestFileCutWhileRead(t *testing.T) {
+	evs := synthEvents(1, 20000)
+	for _, opts := range []WriterOptions{{}, {Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming}} {
+		path := filepath.Join(t.TempDir(), "cut.evcap")
+		w, err := Create(path, []Schema{testSchema}, opts)
+		require.NoError(t, err)
+		for i := range evs {
+			require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
+			if w.BundleEvents() == 2000 {
+				require.NoError(t, w.EndBundle())
+			}
+		}
+		require.NoError(t, w.Close())
+		f, err := Open(path)
+		require.NoError(t, err)
+		r := f.NewReader()
+		var ev Event
+		for range 100 {
+			require.NoError(t, r.Next(&ev))
+		}
+		kept := ev
+		require.NoError(t, os.Truncate(path, PageSize))
+		require.Equal(t, evs[99].p, kept.Payload, "payload read before the cut")
+		for err = nil; err == nil; err = r.Next(&ev) {
+		}
+		var fe *FormatError
+		require.ErrorAs(t, err, &fe, "%v", opts.Compression)
+		require.ErrorIs(t, err, ErrTruncated)
+		require.Contains(t, err.Error(), "file cut to 4096 bytes while it was read") // the fault, not a short pread
+		t.Log(err)
+		require.ErrorIs(t, r.Next(&ev), ErrTruncated)
+		require.ErrorIs(t, r.Seek(15000), ErrTruncated)
+		require.ErrorIs(t, f.Verify(context.Background()), ErrTruncated)
+		require.NoError(t, f.Close())
+	}
+}
+
+// TestWriterSetCompression: SetCompression changes the compression of
+// the bundles opened after it (not of the open one), from a plain Writer
+// to zstd and back; the mixed file reads back and verifies.
+func TestWriterSetCompression(t *testing.T) {
+	evs := synthEvents(1, 3000)
+	m := &memFile{}
+	w, err := newWriter(m, "mixed", []Schema{testSchema}, WriterOptions{BundleContentLength: true}, defaultGeometry)
+	require.NoError(t, err)
+	// Compression set before each bundle of 500 events, and in the middle
+	// of bundle 2 (for bundle 3).
+	set := map[int]Compression{0: CompressionNone, 500: CompressionZstdStreaming, 1250: CompressionNone, 2000: CompressionZstdSinglePass, 2500: CompressionZstdStreaming}
+	want := []Compression{CompressionNone, CompressionZstdStreaming, CompressionZstdStreaming, CompressionNone, CompressionZstdSinglePass, CompressionZstdStreaming}
+	for i := range evs {
+		if c, ok := set[i]; ok {
+			require.NoError(t, w.SetCompression(c))
+		}
+		require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
+		if w.BundleEvents() == 500 {
+			require.NoError(t, w.EndBundle())
+		}
+	}
+	require.ErrorContains(t, w.SetCompression(7), "unknown compression")
+	require.NoError(t, w.Close())
+	f, err := NewFile(m, m.Size(), "mixed", OpenOptions{})
+	require.NoError(t, err)
+	var got []Compression
+	for _, b := range f.Bundles() {
+		got = append(got, b.Compression)
+		require.Equal(t, b.Size(), b.ContentLength) // compressed: the size; plain: BundleContentLength
+	}
+	require.Equal(t, want, got)
+	requireEvents(t, f, evs)
+}
+
+// failingFile is a memFile whose writes beyond limit fail.
+type failingFile struct {
+	memFile
+	limit int64
+}
+
+var errDiskFull = errors.New("disk full (test)")
+
+func (f *failingFile) WriteAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.limit {
+		return 0, errDiskFull
+	}
+	return f.memFile.WriteAt(p, off)
+}
+
+// TestWriterWriteError: an error writing a bundle's content (on the
+// goroutine that writes it) reaches the caller at the latest at the end
+// of the bundle, then every call returns it, Close included.
+func TestWriterWriteError(t *testing.T) {
+	evs := synthEvents(1, 40000) // about 5.5 MB of records
+	for _, c := range []struct {
+		opts  WriterOptions
+		limit int64
+	}{
+		{WriterOptions{}, 3 << 20},
+		{WriterOptions{Compression: CompressionZstdStreaming}, PageSize + SectionTableEntries*SectionDescSize + 1000},
+	} {
+		opts := c.opts
+		f := &failingFile{limit: c.limit}
+		w, err := newWriter(f, "full", []Schema{testSchema}, opts, defaultGeometry)
+		require.NoError(t, err)
+		for i := range evs {
+			if err = w.Write(&evs[i].d, evs[i].ct, evs[i].p); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = w.EndBundle()
+		}
+		require.ErrorIs(t, err, errDiskFull, "%v", opts.Compression)
+		require.ErrorIs(t, w.Write(&evs[0].d, evs[0].ct, evs[0].p), errDiskFull)
+		require.ErrorIs(t, w.EndBundle(), errDiskFull)
+		require.ErrorIs(t, w.Close(), errDiskFull)
+	}
 }

@@ -230,3 +230,43 @@ func TestRecordKilled(t *testing.T) {
 	}
 	t.Logf("%d events (seqnos %d..%d) read back from the killed recorder's file", len(got), got[0].d.Seqno, got[len(got)-1].d.Seqno)
 }
+
+// TestRecordAdaptive: a recorder that falls more than half the ring
+// behind its writer (here: zstd level 19, far slower than the replay
+// into the smallest ring) writes uncompressed bundles until it has caught
+// up, and says so; the file mixes both and verifies.
+func TestRecordAdaptive(t *testing.T) {
+	src := replaySource(t)
+	dir := t.TempDir()
+	ring := filepath.Join(dir, "ring")
+	start(t, "replay", "--loop", "--rate", "400000", "--descriptors-shift", "16", src, ring)
+	waitFile(t, ring)
+	out := filepath.Join(dir, "adaptive.evcap")
+	rec, recErr := start(t, "record", "--level", "19", "--bundle-events", "2048", "--progress", "0", ring, out)
+	time.Sleep(2500 * time.Millisecond)
+	if err := rec.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, rec, 20*time.Second); code != 0 {
+		t.Fatalf("record: %d\n%s", code, recErr.String())
+	}
+	if !strings.Contains(recErr.String(), "falling behind the ring's writer: writing uncompressed bundles") {
+		t.Fatalf("no switch to uncompressed bundles:\n%s", tail(recErr.String()))
+	}
+	f, err := evcap.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Verify(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	count := map[evcap.Compression]int{}
+	for _, b := range f.Bundles() {
+		count[b.Compression]++
+	}
+	if count[evcap.CompressionNone] == 0 || count[evcap.CompressionZstdStreaming] == 0 {
+		t.Fatalf("bundles by compression: %v", count)
+	}
+	t.Logf("bundles by compression: %v", count)
+}

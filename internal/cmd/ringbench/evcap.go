@@ -23,10 +23,11 @@ func isCapture(path string) bool {
 }
 
 // passCapture reads every event of a capture file with an evcap.Reader
-// (decompressing its bundles) and computes the checksum of the mode: the
-// descriptor sum, plus with payloads the first 8 payload bytes. The
-// payloads are decoded in both modes (a capture stores them inline); the
-// batch modes read the same way.
+// (decompressing its bundles; a plain bundle is read from the mapped file,
+// each payload copied out of it, as the ring's payload mode copies) and
+// computes the checksum of the mode: the descriptor sum, plus with
+// payloads the first 8 payload bytes. The payloads are decoded in both
+// modes (a capture stores them inline); the batch modes read the same way.
 func passCapture(f *evcap.File, withPayload bool) (n, sum uint64, err error) {
 	for ev, err := range f.Events(context.Background()) {
 		if err != nil {
