@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -77,17 +79,25 @@ type faultAddr interface {
 // live mappings, for FaultError: a fault address is looked up here.
 var mapped struct {
 	sync.Mutex
-	m map[*mapping]func(uintptr) error
+	m map[*mapping]mappedRing
+}
+
+// mappedRing is how a live mapping's faults are reported: fail closes its
+// Ring or Recorder, shorter says whether its file is now cut (for faults
+// reported without their address).
+type mappedRing struct {
+	fail    func(uintptr) error
+	shorter func() bool
 }
 
 // register makes faults inside m reported by fail (see FaultError).
-func (m *mapping) register(fail func(uintptr) error) {
+func (m *mapping) register(fail func(uintptr) error, shorter func() bool) {
 	mapped.Lock()
 	defer mapped.Unlock()
 	if mapped.m == nil {
-		mapped.m = make(map[*mapping]func(uintptr) error)
+		mapped.m = make(map[*mapping]mappedRing)
 	}
-	mapped.m[m] = fail
+	mapped.m[m] = mappedRing{fail, shorter}
 }
 
 func (m *mapping) unregister() {
@@ -125,16 +135,12 @@ func (m *mapping) contains(addr uintptr) bool {
 //		}
 //	}()
 func FaultError(v any) error {
-	fe, ok := v.(faultAddr)
-	if !ok {
-		return nil
-	}
-	addr := fe.Addr()
 	mapped.Lock()
 	var fail func(uintptr) error
-	for m, f := range mapped.m {
-		if m.contains(addr) {
-			fail = f
+	var addr uintptr
+	for m, r := range mapped.m {
+		if a, ok := cutFault(v, m.contains, r.shorter); ok {
+			fail, addr = r.fail, a
 			break
 		}
 	}
@@ -157,11 +163,11 @@ func (r *Ring) guardFault(old bool, done *bool, err *error) {
 		return
 	}
 	if v := recover(); v != nil {
-		fe, ok := v.(faultAddr)
-		if !ok || !r.m.contains(fe.Addr()) {
+		addr, ok := cutFault(v, r.m.contains, func() bool { return fileShorter(r.path, r.ino, r.sizes) })
+		if !ok {
 			panic(v)
 		}
-		*err = r.fault(fe.Addr())
+		*err = r.fault(addr)
 	}
 }
 
@@ -193,6 +199,45 @@ func (r *Ring) failure() error {
 func (r *Ring) sizeDetail(addr uintptr) string {
 	at := fmt.Sprintf("access at ring offset %d faulted", int64(addr)-int64(uintptr(r.m.base)))
 	return at + "; " + statDetail(r.path, r.ino, r.sizes)
+}
+
+// cutFault tells whether a recovered panic value v is a memory fault
+// caused by a cut ring file: a fault at an address inside the mapping, or,
+// when the platform does not report the address (emulators such as
+// qemu-user deliver SIGBUS without it, and the runtime then panics with a
+// plain memory error), any memory fault while the file is shorter than the
+// ring. addr is 0 when not known.
+func cutFault(v any, inMapping func(uintptr) bool, shorter func() bool) (addr uintptr, ok bool) {
+	if fe, isAddr := v.(faultAddr); isAddr && inMapping(fe.Addr()) {
+		return fe.Addr(), true
+	}
+	if re, isRT := v.(runtime.Error); isRT && strings.Contains(re.Error(), "invalid memory address") && shorter() {
+		return 0, true
+	}
+	return 0, false
+}
+
+// fileShorter reports whether the file at path is still the ring mapped
+// (inode ino) and now shorter than the ring (sizes): the cause of a fault
+// reported without its address, as emulators such as qemu-user do.
+func fileShorter(path string, ino uint64, sizes Sizes) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	n, err := fileInode(f)
+	return err == nil && n == ino && uint64(st.Size()) < sizes.Total()
+}
+
+// fileShorter is the recorder's: its own file descriptor is the ring's.
+func (w *Recorder) fileShorter() bool {
+	st, err := w.f.Stat()
+	return err == nil && uint64(st.Size()) < w.sizes.Total()
 }
 
 // statDetail says what the path holds compared with the ring that was
@@ -267,11 +312,11 @@ func (w *Recorder) guardFault(old bool, done *bool, err *error) {
 		return
 	}
 	if v := recover(); v != nil {
-		fe, ok := v.(faultAddr)
-		if !ok || !w.m.contains(fe.Addr()) {
+		addr, ok := cutFault(v, w.m.contains, w.fileShorter)
+		if !ok {
 			panic(v)
 		}
-		*err = w.fault(fe.Addr())
+		*err = w.fault(addr)
 	}
 }
 

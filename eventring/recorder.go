@@ -168,6 +168,9 @@ func initRing(f *os.File, path string, sizes Sizes, contentType ContentType, sch
 			return w.fault(addr)
 		}
 		return nil
+	}, func() bool {
+		w := ww.Value()
+		return w != nil && w.fileShorter()
 	})
 	// Written through the mapping: hugetlbfs files do not support write(2).
 	copy(w.hdr.Magic[:], Magic)

@@ -102,6 +102,9 @@ func newRing(m *mapping, sizes Sizes, path string, snapshot bool, ino uint64) *R
 			return r.fault(addr)
 		}
 		return nil
+	}, func() bool {
+		r := wr.Value()
+		return r != nil && r.path != "" && fileShorter(r.path, r.ino, r.sizes)
 	})
 	runtime.AddCleanup(r, func(m *mapping) { _ = m.unmap() }, m)
 	return r
