@@ -135,20 +135,24 @@ func (m *mapping) contains(addr uintptr) bool {
 //		}
 //	}()
 func FaultError(v any) error {
+	// Without the fault's address (see cutFault) every mapping of a cut
+	// file is taken: each of them faults on its next access anyway.
 	mapped.Lock()
-	var fail func(uintptr) error
+	var fails []func(uintptr) error
 	var addr uintptr
 	for m, r := range mapped.m {
 		if a, ok := cutFault(v, m.contains, r.shorter); ok {
-			fail, addr = r.fail, a
-			break
+			fails, addr = append(fails, r.fail), a
 		}
 	}
 	mapped.Unlock()
-	if fail == nil {
-		return nil
+	var err error
+	for _, fail := range fails {
+		if e := fail(addr); err == nil {
+			err = e
+		}
 	}
-	return fail(addr)
+	return err
 }
 
 // guardFault is deferred by the entry points that catch faults, with
@@ -208,8 +212,8 @@ func (r *Ring) sizeDetail(addr uintptr) string {
 // plain memory error), any memory fault while the file is shorter than the
 // ring. addr is 0 when not known.
 func cutFault(v any, inMapping func(uintptr) bool, shorter func() bool) (addr uintptr, ok bool) {
-	if fe, isAddr := v.(faultAddr); isAddr && inMapping(fe.Addr()) {
-		return fe.Addr(), true
+	if fe, isAddr := v.(faultAddr); isAddr && fe.Addr() != 0 {
+		return fe.Addr(), inMapping(fe.Addr()) // the address is known: it decides
 	}
 	if re, isRT := v.(runtime.Error); isRT && strings.Contains(re.Error(), "invalid memory address") && shorter() {
 		return 0, true

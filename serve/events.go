@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/eventjson"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -130,10 +131,9 @@ type rawStream struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	dec        execevents.Decoder
-	blockSeqno uint64 // the BLOCK_START whose number is blockNumber
+	enc        eventjson.Encoder // renders as monad-events watch --json
+	blockSeqno uint64            // the BLOCK_START whose number is blockNumber
 	blockNum   uint64
-	buf        []byte
 }
 
 func newRawStream(c *conn, id string, f EventFilter) *rawStream {
@@ -228,7 +228,7 @@ func (r *rawStream) render(d *eventring.Descriptor) ([]byte, bool) {
 	ring := r.c.s.ring
 	et := execevents.EventType(d.EventType)
 	if et == execevents.EventTypeBlockStart {
-		if ev, err := r.dec.Read(ring, d); err == nil {
+		if ev, err := r.enc.Read(ring, d); err == nil {
 			r.blockSeqno, r.blockNum = d.Seqno, ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber
 		}
 	}
@@ -241,65 +241,19 @@ func (r *rawStream) render(d *eventring.Descriptor) ([]byte, bool) {
 			return nil, false
 		}
 	}
-	ev, err := r.dec.Read(ring, d)
+	ev, err := r.enc.Read(ring, d)
 	if len(r.f.Addresses) > 0 && et == execevents.EventTypeTxnLog {
 		l, ok := ev.(*execevents.TxnLogEvent)
 		if err != nil || !ok || !containsAddress(r.f.Addresses, common.Address(l.Address)) {
 			return nil, false
 		}
 	}
-	b := make([]byte, 0, 256+d.PayloadSize*2)
-	b = append(b, `{"seqno":`...)
-	b = strconv.AppendUint(b, d.Seqno, 10)
-	b = append(b, `,"eventType":`...)
-	b = strconv.AppendQuote(b, et.String())
-	b = append(b, `,"eventCode":`...)
-	b = strconv.AppendUint(b, uint64(d.EventType), 10)
-	b = append(b, `,"time":"`...)
-	b = time.Unix(0, int64(d.RecordEpochNanos)).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z07:00")
-	b = append(b, `","recordEpochNanos":`...)
-	b = strconv.AppendUint(b, d.RecordEpochNanos, 10)
-	b = append(b, `,"payloadSize":`...)
-	b = strconv.AppendUint(b, uint64(d.PayloadSize), 10)
-	b = append(b, `,"payloadBufOffset":`...)
-	b = strconv.AppendUint(b, d.PayloadBufOffset, 10)
-	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
-		b = append(b, `,"blockSeqno":`...)
-		b = strconv.AppendUint(b, bs, 10)
-		if n, ok := r.blockOf(d); ok {
-			b = append(b, `,"blockNumber":`...)
-			b = strconv.AppendUint(b, n, 10)
-		}
+	var n uint64
+	var known bool
+	if d.ContentExt[execevents.FlowTypeBlockSeqno] != 0 {
+		n, known = r.blockOf(d)
 	}
-	if id := d.ContentExt[execevents.FlowTypeTxnID]; id != 0 {
-		b = append(b, `,"txnIndex":`...)
-		b = strconv.AppendUint(b, id-1, 10)
-	}
-	if et == execevents.EventTypeStorageAccess {
-		b = append(b, `,"accountIndex":`...)
-		b = strconv.AppendUint(b, d.ContentExt[execevents.FlowTypeAccountIndex], 10)
-	}
-	var expired *eventring.ExpiredError
-	switch {
-	case err == nil:
-		mark := len(b)
-		b = append(b, `,"payload":`...)
-		n := len(b)
-		if b = ev.AppendPayloadJSON(b); len(b) == n {
-			b = b[:mark] // an event without payload fields
-		}
-	case errors.As(err, &expired):
-		b = append(b, `,"expired":true`...)
-	default: // a payload that does not decode: show its bytes
-		p, cerr := ring.CopyPayload(d, r.buf[:0])
-		if cerr != nil {
-			b = append(b, `,"expired":true`...)
-			break
-		}
-		r.buf = p
-		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, err.Error(), p)
-	}
-	return append(b, '}'), true
+	return r.enc.Append(make([]byte, 0, 256+d.PayloadSize*2), ring, d, ev, err, n, known), true
 }
 
 func containsAddress(list []common.Address, a common.Address) bool {

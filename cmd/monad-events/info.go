@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/monadgo/events/evcap"
+	"github.com/monadgo/events/eventjson"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -190,7 +191,7 @@ func printInfo(e *env, info *ringInfo, now time.Time) error {
 	row("payload window", "bytes %d .. %d valid (%s; payload buffer %.1f%% used)",
 		info.BufferWindowStart, info.NextPayloadByte, size(info.NextPayloadByte-min(info.BufferWindowStart, info.NextPayloadByte)), info.PayloadUsedPct)
 	stamp := func(t *time.Time) string {
-		s := t.Format(nanoTime)
+		s := t.Format(eventjson.NanoTime)
 		if info.Kind == "live" {
 			s += fmt.Sprintf(" (%s ago)", now.Sub(*t).Round(time.Millisecond))
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/monadgo/events/eventjson"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/internal/testdata"
@@ -24,7 +25,7 @@ func (w *watcher) eventJSONReflect(d *eventring.Descriptor) error {
 	b := w.line[:0]
 	b = fmt.Appendf(b, `{"seqno":%d,"eventType":%q,"eventCode":%d,"time":%q,"recordEpochNanos":%d,"payloadSize":%d,"payloadBufOffset":%d`,
 		d.Seqno, eventName(d.EventType), d.EventType,
-		time.Unix(0, int64(d.RecordEpochNanos)).UTC().Format(nanoTime), d.RecordEpochNanos,
+		time.Unix(0, int64(d.RecordEpochNanos)).UTC().Format(eventjson.NanoTime), d.RecordEpochNanos,
 		d.PayloadSize, d.PayloadBufOffset)
 	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
 		b = fmt.Appendf(b, `,"blockSeqno":%d`, bs)
@@ -40,7 +41,7 @@ func (w *watcher) eventJSONReflect(d *eventring.Descriptor) error {
 	}
 	mark := len(b)
 	p := w.src.Payload(d)
-	ev, derr := w.dec.View(d, p)
+	ev, derr := w.enc.Decoder.View(d, p)
 	if derr != nil {
 		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, derr.Error(), p)
 	} else {

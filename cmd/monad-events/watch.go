@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/monadgo/events/eventjson"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -94,7 +95,7 @@ type watcher struct {
 	// BLOCK_SEQNO flow tag (blocks never interleave, spec §7.3).
 	blockSeqno, blockNumber uint64
 
-	dec  execevents.Decoder
+	enc  eventjson.Encoder // its Decoder also decodes BLOCK_START for track
 	line []byte
 	buf  []byte
 }
@@ -104,7 +105,7 @@ func (w *watcher) track(d *eventring.Descriptor) {
 	if execevents.EventType(d.EventType) != execevents.EventTypeBlockStart {
 		return
 	}
-	if ev, err := w.dec.Read(w.src, d); err == nil {
+	if ev, err := w.enc.Read(w.src, d); err == nil {
 		w.blockSeqno, w.blockNumber = d.Seqno, ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber
 	}
 }
@@ -175,70 +176,12 @@ func (w *watcher) event(d *eventring.Descriptor) error {
 }
 
 func (w *watcher) eventJSON(d *eventring.Descriptor) error {
-	// strconv and append rather than fmt: no allocation per event.
-	b := w.line[:0]
-	b = append(b, `{"seqno":`...)
-	b = strconv.AppendUint(b, d.Seqno, 10)
-	b = append(b, `,"eventType":`...)
-	b = strconv.AppendQuote(b, eventName(d.EventType))
-	b = append(b, `,"eventCode":`...)
-	b = strconv.AppendUint(b, uint64(d.EventType), 10)
-	b = append(b, `,"time":"`...)
-	b = time.Unix(0, int64(d.RecordEpochNanos)).UTC().AppendFormat(b, nanoTime)
-	b = append(b, `","recordEpochNanos":`...)
-	b = strconv.AppendUint(b, d.RecordEpochNanos, 10)
-	b = append(b, `,"payloadSize":`...)
-	b = strconv.AppendUint(b, uint64(d.PayloadSize), 10)
-	b = append(b, `,"payloadBufOffset":`...)
-	b = strconv.AppendUint(b, d.PayloadBufOffset, 10)
-	if bs := d.ContentExt[execevents.FlowTypeBlockSeqno]; bs != 0 {
-		b = append(b, `,"blockSeqno":`...)
-		b = strconv.AppendUint(b, bs, 10)
-		if bs == w.blockSeqno {
-			b = append(b, `,"blockNumber":`...)
-			b = strconv.AppendUint(b, w.blockNumber, 10)
-		}
-	}
-	if id := d.ContentExt[execevents.FlowTypeTxnID]; id != 0 {
-		b = append(b, `,"txnIndex":`...)
-		b = strconv.AppendUint(b, id-1, 10)
-	}
-	if execevents.EventType(d.EventType) == execevents.EventTypeStorageAccess {
-		b = append(b, `,"accountIndex":`...)
-		b = strconv.AppendUint(b, d.ContentExt[execevents.FlowTypeAccountIndex], 10)
-	}
-	// Read checks the payload valid, copies it and checks again (spec
-	// §4.4), so the rendering is of bytes the writer had not reclaimed.
-	ev, err := w.dec.Read(w.src, d)
-	_, expired := err.(*eventring.ExpiredError) // Read returns it unwrapped
-	switch {
-	case err == nil:
-		mark := len(b)
-		b = append(b, `,"payload":`...)
-		n := len(b)
-		if b = ev.AppendPayloadJSON(b); len(b) == n {
-			b = b[:mark] // an event without payload fields
-		}
-	case expired:
-		b = append(b, `,"expired":true`...)
-	default: // a payload that does not decode: show its bytes
-		p, cerr := copyPayload(w.src, d, w.buf[:0])
-		if cerr != nil {
-			b = append(b, `,"expired":true`...)
-			break
-		}
-		w.buf = p
-		b = fmt.Appendf(b, `,"payloadError":%q,"payloadHex":"0x%x"`, err.Error(), p)
-	}
-	b = append(b, "}\n"...)
-	w.line = b
-	_, err = w.out.Write(b)
+	ev, err := w.enc.Read(w.src, d)
+	w.line = w.enc.Append(w.line[:0], w.src, d, ev, err, w.blockNumber, d.ContentExt[execevents.FlowTypeBlockSeqno] == w.blockSeqno)
+	w.line = append(w.line, '\n')
+	_, err = w.out.Write(w.line)
 	return err
 }
-
-// nanoTime is RFC 3339 with all nine fractional digits, so that times line
-// up and sort as text.
-const nanoTime = "2006-01-02T15:04:05.000000000Z07:00"
 
 // copyPayload appends the payload of d to buf: checked, copied, checked
 // again (spec §4.4), so that bytes the writer reclaimed meanwhile are
