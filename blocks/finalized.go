@@ -26,8 +26,10 @@ const (
 	// GapNewest goes on with the newest BLOCK_START in the ring: the
 	// freshest blocks at once, the ones in between given up.
 	GapNewest
-	// GapStop ends the stream with the *eventring.GapError (or, for a
-	// checkpoint the source no longer reaches, a *MissedError).
+	// GapStop ends the stream with the *eventring.GapError of a reader
+	// gap, or with a *MissedError when blocks are missing otherwise (a
+	// checkpoint the source no longer reaches, a writer restart, a block
+	// dropped on the way).
 	GapStop
 )
 
@@ -135,7 +137,7 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 			if opts.OnGap == GapStop {
 				return gap
 			}
-			r, ok := src.(*eventring.Reader)
+			r, ok := liveReader(src)
 			if !ok {
 				return src.Seek(gap.Oldest)
 			}
@@ -144,7 +146,7 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 				return nil
 			}
 			if opts.OnGap == GapNewest {
-				return resume(src, gap)
+				return resume(r, gap)
 			}
 			r.SetSeqno(max(gap.Oldest, r.Ring().OldestSeqno()))
 			return nil
@@ -165,8 +167,15 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 						return false
 					}
 				}
-				if last != 0 && n > last+1 && !yield(Update{Notice: &MissedError{After: last, Next: n}}, nil) {
-					return false
+				if last != 0 && n > last+1 {
+					missed := &MissedError{After: last, Next: n}
+					if opts.OnGap == GapStop {
+						yield(Update{}, missed)
+						return false
+					}
+					if !yield(Update{Notice: missed}, nil) {
+						return false
+					}
 				}
 				last = n
 				if !yield(u, nil) {
@@ -184,7 +193,7 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 // is older than the ring's contents (the reader is then positioned as
 // policy says, except for GapStop).
 func positionAfter(src eventring.Source, after uint64, policy GapPolicy) error {
-	r, ok := src.(*eventring.Reader)
+	r, ok := liveReader(src)
 	if !ok {
 		return nil
 	}
@@ -220,6 +229,16 @@ func positionAfter(src eventring.Source, after uint64, policy GapPolicy) error {
 	return nil
 }
 
+// liveReader returns the ring reader under src: src itself, or the reader
+// of the ring an *eventring.Follower reads now.
+func liveReader(src eventring.Source) (*eventring.Reader, bool) {
+	if f, ok := src.(*eventring.Follower); ok && f.Reader() != nil {
+		return f.Reader(), true
+	}
+	r, ok := src.(*eventring.Reader)
+	return r, ok
+}
+
 // olderThanRing reports whether finalized block n precedes everything in
 // the ring: the oldest BLOCK_FINALIZED still readable finalizes a later
 // block. known is false when the ring holds no readable BLOCK_FINALIZED.
@@ -248,7 +267,8 @@ func fromArchive(ctx context.Context, dir *archive.Dir, opts BuilderOptions, aft
 	last = after
 	src, err := dir.NewSource(after)
 	if err != nil {
-		return last, yield(Update{}, err)
+		yield(Update{}, err)
+		return last, false
 	}
 	defer src.Close()
 	b := NewBuilder(opts)

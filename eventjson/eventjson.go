@@ -14,6 +14,7 @@
 package eventjson
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -74,7 +75,9 @@ func (e *Encoder) Append(dst []byte, src eventring.PayloadSource, d *eventring.D
 		b = append(b, `,"accountIndex":`...)
 		b = strconv.AppendUint(b, d.ContentExt[execevents.FlowTypeAccountIndex], 10)
 	}
-	_, expired := readErr.(*eventring.ExpiredError) // Read returns it unwrapped; errors.As would allocate
+	// Not a descriptor that lies about its payload (ErrBadDescriptor):
+	// that is shown as an undecodable payload below.
+	expired := errors.Is(readErr, eventring.ErrPayloadExpired)
 	switch {
 	case readErr == nil:
 		mark := len(b)

@@ -134,6 +134,11 @@ func (m *mapping) contains(addr uintptr) bool {
 //			panic(v)
 //		}
 //	}()
+//
+// Some platforms (emulators such as qemu-user) report a fault without its
+// address, and the runtime then panics with the same error as a nil
+// pointer dereference: such a value is taken as a cut ring's fault only
+// while a mapped ring file is shorter than its ring.
 func FaultError(v any) error {
 	// Without the fault's address (see cutFault) every mapping of a cut
 	// file is taken: each of them faults on its next access anyway.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,8 +43,8 @@ func runBlocks(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	finalizedOnly := *after != 0 || *archiveDir != ""
-	if finalizedOnly && (*states != "" || *start != "block") {
-		return errors.New("blocks: --after and --archive choose the blocks themselves; drop --state and --start")
+	if finalizedOnly && (*states != "" || *start != "block" || *end != "") {
+		return errors.New("blocks: --after and --archive choose the blocks themselves; drop --state, --start and --end")
 	}
 	keep, err := parseStates(*states)
 	if err != nil {
@@ -229,7 +230,7 @@ func short(id execevents.Bytes32) string {
 // finalizedBlocks is blocks in exactly-once mode: blocks.Finalized over the
 // stream's source, from the archive first if one is given. It returns the
 // error that ended the stream.
-func finalizedBlocks(ctx context.Context, e *env, s *stream, out io.Writer, enc *json.Encoder, after uint64, archiveDir string, asJSON bool) error {
+func finalizedBlocks(ctx context.Context, e *env, s *stream, out *bufio.Writer, enc *json.Encoder, after uint64, archiveDir string, asJSON bool) error {
 	opts := blocks.FinalizedOptions{After: after}
 	if archiveDir != "" {
 		dir, err := archive.Open(archiveDir, archive.Options{SchemaHash: execevents.SchemaHash})
@@ -244,7 +245,11 @@ func finalizedBlocks(ctx context.Context, e *env, s *stream, out io.Writer, enc 
 		if err != nil {
 			return err
 		}
-		var missed *blocks.MissedError
+		var (
+			missed  *blocks.MissedError
+			gap     *eventring.GapError
+			restart *eventring.WriterRestartError
+		)
 		switch {
 		case errors.As(u.Notice, &missed):
 			e.log.Warn("finalized blocks missed: neither the ring nor the archive holds them", "err", missed)
@@ -252,19 +257,25 @@ func finalizedBlocks(ctx context.Context, e *env, s *stream, out io.Writer, enc 
 				fmt.Fprintf(out, "MISSED: %v\n", missed)
 			}
 			continue
+		case errors.As(u.Notice, &gap):
+			e.log.Warn("gap: events lost; the stream repositioned itself", "from", gap.Expected, "to", gap.Oldest-1)
+			continue
+		case errors.As(u.Notice, &restart):
+			restartNotice(e, restart)
+			continue
 		case u.Notice != nil:
 			logBuildError(e, u.Notice, &warnings)
 			continue
 		}
 		if !asJSON {
 			printUpdate(out, u)
-			continue
-		}
-		v, err := renderUpdate(u, true)
-		if err != nil {
+		} else if v, err := renderUpdate(u, true); err != nil {
+			return err
+		} else if err := enc.Encode(v); err != nil {
 			return err
 		}
-		if err := enc.Encode(v); err != nil {
+		// Each block as it comes: a live stream waits between blocks.
+		if err := out.Flush(); err != nil {
 			return err
 		}
 	}

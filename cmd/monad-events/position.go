@@ -310,13 +310,16 @@ func findInCapture(f *evcap.File, from *position) (uint64, error) {
 				}
 			}
 		case posFinalized:
+			isStartN := false
+			if typ == execevents.EventTypeBlockStart {
+				ev, err := dec.Read(src, &d)
+				isStartN = err == nil && ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber == from.n
+			}
 			switch {
-			case typ == execevents.EventTypeBlockStart:
-				if ev, err := dec.Read(src, &d); err == nil && ev.(*execevents.BlockStartEvent).BlockTag.BlockNumber == from.n {
-					startN, afterN = d.Seqno, 0
-				}
+			case isStartN:
+				startN, afterN = d.Seqno, 0
 			case startN != 0 && afterN == 0 && blocks.IsConsensus(&d):
-				afterN = d.Seqno
+				afterN = d.Seqno // any consensus event, another block's BLOCK_START included
 			}
 			if typ == execevents.EventTypeBlockFinalized && afterN != 0 {
 				if ev, err := dec.Read(src, &d); err == nil && ev.(*execevents.BlockFinalizedEvent).BlockNumber == from.n {

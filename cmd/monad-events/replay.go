@@ -33,6 +33,9 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
+	if src.archive != nil {
+		return fmt.Errorf("replay: %s is a finalized-block archive: it holds the blocks' events without the consensus events between them, so a replay would never finalize anything; replay a snapshot or capture", pos[0])
+	}
 	// Sizes, content type and schema: the source ring's; a capture has no
 	// ring sizes, so its replay gets 2^20 descriptors and a 1 GiB payload
 	// buffer (sparse: only what is written costs memory) unless told.

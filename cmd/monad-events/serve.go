@@ -140,8 +140,14 @@ loop:
 		if err := <-natsDone; err != nil && !errors.Is(err, eventring.ErrWriterGone) {
 			e.log.Warn("serve: NATS publisher", "err", err)
 		}
+		natsDone = nil
 	}
 	stopRun()
+	if natsDone != nil {
+		// Stopped: it waits (bounded by its DrainTimeout) for the acks of
+		// what it sent before the connection closes.
+		<-natsDone
+	}
 	if !ran {
 		runErr = <-runDone
 	}

@@ -60,25 +60,29 @@ func (o *natsOptions) start(ctx context.Context, e *env, ring *eventring.Ring) (
 		return nil, func() {}, nil
 	}
 	url := o.target.url
+	stopServer := func() {}
 	if url == "" {
-		_, u, err := jetstream.RunEmbedded(ctx, *o.dir, jetstream.EmbeddedOptions{Port: *o.port, Logger: e.log})
+		srv, u, err := jetstream.RunEmbedded(ctx, *o.dir, jetstream.EmbeddedOptions{Port: *o.port, Logger: e.log})
 		if err != nil {
 			return nil, nil, fmt.Errorf("serve: embedded NATS server: %w", err)
 		}
 		url = u
+		stopServer = func() { srv.Shutdown(); srv.WaitForShutdown() } // its store closed before we exit
 		e.log.Info("serve: embedded NATS server with JetStream", "url", url, "dir", *o.dir)
 	}
 	nc, js, err := jetstream.Connect(ctx, url, e.log)
 	if err != nil {
+		stopServer()
 		return nil, nil, fmt.Errorf("serve: NATS %s: %w", url, err)
 	}
+	stop := func() { nc.Close(); stopServer() }
 	pub, err := jetstream.NewPublisher(js, jetstream.Options{Prefix: *o.prefix, Stream: *o.stream, Events: *o.events, Logger: e.log})
 	if err != nil {
-		nc.Close()
+		stop()
 		return nil, nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(ctx, ring) }()
 	e.log.Info("serve: publishing to NATS JetStream", "url", url, "stream", *o.stream, "prefix", *o.prefix, "events", *o.events)
-	return done, nc.Close, nil
+	return done, stop, nil
 }
