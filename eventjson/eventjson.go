@@ -89,8 +89,8 @@ func (e *Encoder) Append(dst []byte, src eventring.PayloadSource, d *eventring.D
 	case expired:
 		b = append(b, `,"expired":true`...)
 	default: // a payload that does not decode: show its bytes
-		p, ok := copyPayload(src, d, e.scratch[:0])
-		if !ok {
+		p, err := eventring.CopyPayload(src, d, e.scratch)
+		if err != nil {
 			b = append(b, `,"expired":true`...)
 			break
 		}
@@ -103,13 +103,3 @@ func (e *Encoder) Append(dst []byte, src eventring.PayloadSource, d *eventring.D
 // NanoTime is the layout of "time": RFC 3339 with all nine fractional
 // digits, so that times line up and sort as text.
 const NanoTime = "2006-01-02T15:04:05.000000000Z07:00"
-
-// copyPayload appends d's payload to buf: checked, copied, checked again
-// (spec §4.4); ok is false if the writer reclaimed it.
-func copyPayload(src eventring.PayloadSource, d *eventring.Descriptor, buf []byte) ([]byte, bool) {
-	if !src.PayloadValid(d) {
-		return buf, false
-	}
-	buf = append(buf, src.Payload(d)...)
-	return buf, src.PayloadValid(d)
-}

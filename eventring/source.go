@@ -48,3 +48,22 @@ func (rd *Reader) Seek(seqno uint64) error {
 }
 
 var _ Source = (*Reader)(nil)
+
+// CopyPayload copies the payload of d from src into dst (reusing its
+// capacity) with the check-copy-check of spec §4.4, as Ring.CopyPayload
+// does for a ring (and does here when src is one). A payload the writer
+// reclaimed gives an *ExpiredError wrapping ErrPayloadExpired and dst
+// emptied.
+func CopyPayload(src PayloadSource, d *Descriptor, dst []byte) ([]byte, error) {
+	if r, ok := src.(*Ring); ok {
+		return r.CopyPayload(d, dst)
+	}
+	if src.PayloadValid(d) {
+		dst = append(dst[:0], src.Payload(d)...)
+		if src.PayloadValid(d) {
+			return dst, nil
+		}
+	}
+	return dst[:0], &ExpiredError{Seqno: d.Seqno, EventType: d.EventType, Offset: d.PayloadBufOffset,
+		Size: d.PayloadSize, Err: ErrPayloadExpired}
+}

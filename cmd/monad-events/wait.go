@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/monadgo/events/eventring"
@@ -25,26 +24,20 @@ func waitFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("wait", false, "follow the ring through daemon restarts: wait while it is missing or has no writer, then go on with the new ring at the same path (from its oldest event)")
 }
 
-// waitPath resolves a RING argument that may not exist yet: a path with a
-// '/' as given; a bare name where it exists (the default ring directory,
-// then the current directory), else in the default ring directory if
-// there is one, else in the current directory; no argument: the daemon's
-// default execution ring.
+// waitPath resolves a RING argument that may not exist yet, with the
+// rule of resolveRing: a path where it exists; otherwise a path as given
+// (relative to the current directory, as eventring.Create takes it); no
+// argument: the daemon's default execution ring.
 func waitPath(arg string) (string, error) {
 	if p, err := resolveRing(arg); err == nil {
 		return p, nil
 	}
 	if arg == "" {
-		arg = eventring.DefaultExecRingName
-	}
-	if strings.Contains(arg, "/") {
-		return arg, nil
-	}
-	if p, err := eventring.ResolvePath(arg); err == nil {
+		p, err := eventring.ResolvePath(eventring.DefaultExecRingName)
+		if err != nil {
+			return "", &missingRingError{name: eventring.DefaultExecRingName, err: err}
+		}
 		return p, nil
-	}
-	if arg == eventring.DefaultExecRingName {
-		return "", &missingRingError{name: arg, err: eventring.ErrNoHugetlbfs}
 	}
 	return arg, nil
 }

@@ -157,7 +157,7 @@ func (w *watcher) event(d *eventring.Descriptor) error {
 	}
 	b = append(b, '\n')
 	if w.dump && d.PayloadSize > 0 {
-		p, err := copyPayload(w.src, d, w.buf[:0])
+		p, err := eventring.CopyPayload(w.src, d, w.buf)
 		if err != nil {
 			b = fmt.Appendf(b, "  (payload unavailable: %v)\n", err)
 		} else {
@@ -181,18 +181,4 @@ func (w *watcher) eventJSON(d *eventring.Descriptor) error {
 	w.line = append(w.line, '\n')
 	_, err = w.out.Write(w.line)
 	return err
-}
-
-// copyPayload appends the payload of d to buf: checked, copied, checked
-// again (spec §4.4), so that bytes the writer reclaimed meanwhile are
-// never shown.
-func copyPayload(src eventring.PayloadSource, d *eventring.Descriptor, buf []byte) ([]byte, error) {
-	if src.PayloadValid(d) {
-		buf = append(buf, src.Payload(d)...)
-		if src.PayloadValid(d) {
-			return buf, nil
-		}
-	}
-	return buf[:0], &eventring.ExpiredError{Seqno: d.Seqno, EventType: d.EventType,
-		Offset: d.PayloadBufOffset, Size: d.PayloadSize, Err: eventring.ErrPayloadExpired}
 }
