@@ -64,7 +64,7 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 	} else if isCapture {
 		return infoCapture(ctx, e, path, *asJSON)
 	}
-	o, err := openRingPath(e, path)
+	o, err := openRingPath(e, path, eventring.OpenOptions{})
 	if err != nil {
 		return err
 	}

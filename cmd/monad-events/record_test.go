@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -269,4 +270,48 @@ func TestRecordAdaptive(t *testing.T) {
 		t.Fatalf("bundles by compression: %v", count)
 	}
 	t.Logf("bundles by compression: %v", count)
+}
+
+// TestRecordAdaptivePayloadBound: the switch to uncompressed bundles
+// watches both halves of the ring. Here 2^22 descriptors outlast the
+// 128 MiB payload buffer five times over (emn-30b's payloads average 160
+// bytes), so a recorder that measured its lag in descriptors alone would
+// lose events to the payload buffer long before it switched; it must
+// switch before any event is lost.
+func TestRecordAdaptivePayloadBound(t *testing.T) {
+	src := replaySource(t)
+	dir := t.TempDir()
+	ring := filepath.Join(dir, "ring")
+	start(t, "replay", "--loop", "--rate", "300000", "--descriptors-shift", "22", "--payload-shift", "27", src, ring)
+	waitFile(t, ring)
+	out := filepath.Join(dir, "adaptive.evcap")
+	rec := exec.Command(binPath, "record", "--level", "19", "--bundle-events", "2048", "--progress", "0", ring, out)
+	recErr := &syncBuffer{}
+	rec.Stderr = recErr
+	if err := rec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Process.Kill(); rec.Wait() })
+	// Until it switches or loses events: the replay runs about twice as
+	// fast as the level-19 recorder, so the lag reaches half the payload
+	// buffer (about 400 000 events) within a few seconds.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if log := recErr.String(); strings.Contains(log, "falling behind") || strings.Contains(log, "record: gap:") {
+			break
+		}
+	}
+	if err := rec.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, rec, 20*time.Second); code != 0 {
+		t.Fatalf("record: %d\n%s", code, recErr.String())
+	}
+	log := recErr.String()
+	switched := strings.Index(log, "falling behind the ring's writer")
+	if switched < 0 {
+		t.Fatalf("no switch to uncompressed bundles:\n%s", tail(log))
+	}
+	if lost := strings.Index(log, "record: gap:"); lost >= 0 && lost < switched {
+		t.Fatalf("events were lost before the switch to uncompressed bundles:\n%s", tail(log))
+	}
 }

@@ -117,12 +117,12 @@ func openRing(e *env, arg string) (*openedRing, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openRingPath(e, path)
+	return openRingPath(e, path, eventring.OpenOptions{})
 }
 
 // openRingPath opens a resolved ring path.
-func openRingPath(e *env, path string) (*openedRing, error) {
-	r, err := eventring.Open(path)
+func openRingPath(e *env, path string, opts eventring.OpenOptions) (*openedRing, error) {
+	r, err := eventring.OpenWithOptions(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -137,17 +137,17 @@ func openRingPath(e *env, path string) (*openedRing, error) {
 
 // openExecRing opens a RING argument and refuses it unless it carries
 // execution events of the schema compiled into this binary.
-func openExecRing(e *env, arg string) (*openedRing, error) {
+func openExecRing(e *env, arg string, opts eventring.OpenOptions) (*openedRing, error) {
 	path, err := resolveRing(arg)
 	if err != nil {
 		return nil, err
 	}
-	return openExecRingPath(e, path)
+	return openExecRingPath(e, path, opts)
 }
 
 // openExecRingPath is openExecRing for a resolved path.
-func openExecRingPath(e *env, path string) (*openedRing, error) {
-	o, err := openRingPath(e, path)
+func openExecRingPath(e *env, path string, opts eventring.OpenOptions) (*openedRing, error) {
+	o, err := openRingPath(e, path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (s *stream) rewind() error {
 
 // openRingStream opens an execution ring at path, positioned at from.
 func openRingStream(e *env, path string, from *position) (*stream, error) {
-	o, err := openExecRingPath(e, path)
+	o, err := openExecRingPath(e, path, eventring.OpenOptions{})
 	if err != nil {
 		return nil, err
 	}

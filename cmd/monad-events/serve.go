@@ -59,7 +59,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		opts.OriginPatterns = strings.Split(*origins, ",")
 	}
 
-	o, err := openExecRing(e, argOrEmpty(pos))
+	o, err := openExecRing(e, argOrEmpty(pos), eventring.OpenOptions{})
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func waitPath(arg string) (string, error) {
 // the reader of a ring present now (nil: the newest event); rings found
 // later are read from their oldest event. The waits are reported on
 // stderr. archive uses it too.
-func followRing(e *env, arg string, start func(*eventring.Ring) (*eventring.Reader, error)) (*eventring.Follower, error) {
+func followRing(e *env, arg string, opts eventring.OpenOptions, start func(*eventring.Ring) (*eventring.Reader, error)) (*eventring.Follower, error) {
 	path, err := waitPath(arg)
 	if err != nil {
 		return nil, err
@@ -55,6 +55,7 @@ func followRing(e *env, arg string, start func(*eventring.Ring) (*eventring.Read
 	w := eventring.DefaultWait
 	w.WriterCheck = 200 * time.Millisecond // as newStream: notice an exit quickly
 	return eventring.Follow(path, eventring.FollowOptions{
+		Open:  opts,
 		Wait:  w,
 		Start: start,
 		Check: func(r *eventring.Ring) error {
@@ -101,7 +102,7 @@ func openFollowing(e *env, arg, start, end string) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := followRing(e, arg, func(r *eventring.Ring) (*eventring.Reader, error) {
+	f, err := followRing(e, arg, eventring.OpenOptions{}, func(r *eventring.Ring) (*eventring.Reader, error) {
 		rd, _, err := positionReader(e, &openedRing{Ring: r, path: r.Path(), snapshot: r.IsSnapshot()}, from)
 		return rd, err
 	})
