@@ -129,7 +129,9 @@
 // gap (log, Stats.Gaps and LostEvents), resumes at the oldest block the
 // ring still holds (away from its tail, which is being overwritten), and
 // counts the finalized blocks it could not publish (Stats.FinalizedLost).
-// While the server is unreachable at start, Run retries too.
+// While the server is unreachable at start, Run retries too. Every
+// counter of Stats is also a Prometheus metric, monad_events_jetstream_*,
+// through [Publisher.Collector].
 //
 // # Wiring
 //

@@ -3,10 +3,12 @@ package jetstream_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
@@ -82,5 +84,43 @@ func TestLiveRingFinalizedExactlyOnce(t *testing.T) {
 	t.Logf("stats %+v", st)
 	if st.Duplicates != 0 || st.Gaps != 0 || st.LastFinalized != fin[len(fin)-1].number || st.BlocksFinalized != n {
 		t.Errorf("stats %+v", st)
+	}
+
+	// The same facts through the Prometheus collector, as an operator
+	// scrapes them: against the stream's own message counts.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.Collector())
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, f := range families {
+		m := f.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			values[f.GetName()] = c.GetValue()
+		} else {
+			values[f.GetName()] = m.GetGauge().GetValue()
+		}
+	}
+	var stored uint64
+	for _, c := range counts {
+		stored += c
+	}
+	wantMetrics := map[string]float64{
+		"monad_events_jetstream_messages_total":         float64(stored),
+		"monad_events_jetstream_blocks_finalized_total": float64(n),
+		"monad_events_jetstream_blocks_proposed_total":  float64(n),
+		"monad_events_jetstream_last_finalized_block":   float64(fin[len(fin)-1].number),
+		"monad_events_jetstream_gaps_total":             0,
+		"monad_events_jetstream_pending_publishes":      0,
+	}
+	for name, v := range wantMetrics {
+		if got, ok := values[name]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, v)
+		}
+	}
+	if fields := reflect.TypeFor[jetstream.Stats]().NumField(); len(values) != fields {
+		t.Errorf("%d metrics, want one per field of Stats (%d)", len(values), fields)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/serve"
 )
@@ -64,6 +66,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer o.Close()
+	reg := prometheus.NewRegistry() // the server's metrics and, with --nats, the publisher's
+	opts.Registerer = reg
 	srv, err := serve.New(o.Ring, opts)
 	if err != nil {
 		return err
@@ -86,7 +90,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	natsDone, closeNATS, err := natsOpts.start(runCtx, e, o.Ring)
+	natsDone, closeNATS, err := natsOpts.start(runCtx, e, o.Ring, reg)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/jetstream"
 )
@@ -55,7 +57,8 @@ func natsFlags(fs *flag.FlagSet) *natsOptions {
 // start starts publishing ring to JetStream when --nats was given; the
 // returned channel yields the publisher's end (nil when not publishing).
 // Everything it started stops when ctx ends.
-func (o *natsOptions) start(ctx context.Context, e *env, ring *eventring.Ring) (<-chan error, func(), error) {
+// The publisher's metrics are registered on reg (served on /metrics).
+func (o *natsOptions) start(ctx context.Context, e *env, ring *eventring.Ring, reg prometheus.Registerer) (<-chan error, func(), error) {
 	if !o.target.set {
 		return nil, func() {}, nil
 	}
@@ -78,6 +81,10 @@ func (o *natsOptions) start(ctx context.Context, e *env, ring *eventring.Ring) (
 	stop := func() { nc.Close(); stopServer() }
 	pub, err := jetstream.NewPublisher(js, jetstream.Options{Prefix: *o.prefix, Stream: *o.stream, Events: *o.events, Logger: e.log})
 	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := reg.Register(pub.Collector()); err != nil {
 		stop()
 		return nil, nil, err
 	}

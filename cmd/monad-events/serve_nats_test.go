@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,14 +47,22 @@ func TestServeNATSKilled(t *testing.T) {
 		defer ln.Close()
 		return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	}
-	serveArgs := func() []string {
-		return []string{"serve", "--listen", "127.0.0.1:" + freePort(), "--nats=" + url, "--status-interval", "0", ring}
+	serveArgs := func(addr string) []string {
+		return []string{"serve", "--listen", addr, "--nats=" + url, "--status-interval", "0", ring}
 	}
-	first, firstErr := start(t, serveArgs()...)
+	first, firstErr := start(t, serveArgs("127.0.0.1:"+freePort())...)
 	time.Sleep(1500 * time.Millisecond) // about a third of the recording
 	first.Process.Kill()                // SIGKILL
 	first.Wait()
-	second, secondErr := start(t, serveArgs()...)
+	addr := "127.0.0.1:" + freePort()
+	second, secondErr := start(t, serveArgs(addr)...)
+	// /metrics carries the publisher's metrics beside the server's.
+	metrics := scrapeWhenUp(t, "http://"+addr+"/metrics", 20*time.Second)
+	for _, name := range []string{"monad_events_serve_events_total", "monad_events_jetstream_messages_total", "monad_events_jetstream_last_finalized_block"} {
+		if !strings.Contains(metrics, "\n"+name+" ") {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
 	if err := replay.Wait(); err != nil {
 		t.Fatalf("replay: %v\n%s", err, replayErr)
 	}
@@ -104,5 +115,26 @@ func TestServeNATSKilled(t *testing.T) {
 		if got[i].BlockNumber != want[i].BlockNumber || got[i].BlockID != want[i].BlockID || got[i].Block["hash"] != want[i].Block["hash"] {
 			t.Errorf("message %d: block %d, want %d", i, got[i].BlockNumber, want[i].BlockNumber)
 		}
+	}
+}
+
+// scrapeWhenUp GETs url until it answers 200 (a server starting) and
+// returns the body.
+func scrapeWhenUp(t *testing.T, url string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK {
+				return string(body)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer: %v", url, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
