@@ -1,6 +1,7 @@
 // Package eventjson renders one execution event of a ring or capture as
-// the JSON object that `monad-events watch --json` prints and the
-// `monadEvents` subscription of package serve sends:
+// the JSON object that `monad-events watch --json` prints, the
+// `monadEvents` subscription of package serve sends and package jetstream
+// publishes on its event subjects:
 //
 //	{"seqno":…,"eventType":"TXN_LOG","eventCode":…,"time":"RFC 3339 with nanoseconds",
 //	 "recordEpochNanos":…,"payloadSize":…,"payloadBufOffset":…,

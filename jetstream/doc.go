@@ -38,10 +38,12 @@
 // "Finalized" and "abandoned" lists the ids of the competing proposals the
 // finalization dropped. Commit messages carry a [Commit]: {"commitState",
 // "blockId", "blockNumber", "blockHash", "abandoned"}. Event messages carry
-// the event object of the generated JSON encoders
-// (execevents.Event.AppendJSON: "seqno", "eventType", "eventCode",
-// "recordEpochNanos", flow tags, "payload"), or for a payload the writer
-// had already reused the descriptor's facts and "expired": true.
+// the event object `monad-events watch --json` prints and serve's
+// monadEvents subscription sends (package eventjson: "seqno", "eventType",
+// "eventCode", "time", "recordEpochNanos", "payloadSize",
+// "payloadBufOffset", flow tags, "blockNumber" when known, "payload"), or,
+// for a payload the writer had already reused, the descriptor's facts and
+// "expired": true.
 //
 // Headers: Nats-Msg-Id (below) on every message; [HeaderBlockNumber],
 // [HeaderBlockID] and [HeaderCommitState] on block and commit messages;

@@ -87,40 +87,19 @@ func (n *eventNamer) name(d *eventring.Descriptor, ev execevents.Event) (id stri
 	return EventMsgID(n.anchor, d.Seqno-n.anchorSeqno), tag, hasTag, hasID
 }
 
-// eventMsg renders the raw event d: the event object the generated JSON
-// encoders write (execevents.Event.AppendJSON), or, if the writer already
-// reused its payload, the descriptor's facts and "expired": true.
+// eventMsg renders the raw event d as the object `watch --json` prints
+// and serve's monadEvents sends (package eventjson): descriptor facts,
+// flow tags, the block number when known and the decoded payload, or
+// "expired": true if the writer already reused the payload.
 func (r *reader) eventMsg(d *eventring.Descriptor) *outMsg {
 	et := execevents.EventType(d.EventType)
-	ev, err := r.dec.Read(r.ring, d)
-	var body []byte
-	if err == nil {
-		body = ev.AppendJSON(nil)
-	} else {
+	ev, err := r.enc.Read(r.ring, d)
+	if err != nil {
 		ev = nil
-		body = append(body, `{"seqno":`...)
-		body = strconv.AppendUint(body, d.Seqno, 10)
-		body = append(body, `,"eventType":`...)
-		body = strconv.AppendQuote(body, et.String())
-		body = append(body, `,"eventCode":`...)
-		body = strconv.AppendUint(body, uint64(et), 10)
-		body = append(body, `,"recordEpochNanos":`...)
-		body = strconv.AppendUint(body, d.RecordEpochNanos, 10)
-		if b := d.ContentExt[execevents.FlowTypeBlockSeqno]; b != 0 {
-			body = append(body, `,"blockSeqno":`...)
-			body = strconv.AppendUint(body, b, 10)
-		}
-		if _, expired := err.(*eventring.ExpiredError); expired {
-			body = append(body, `,"expired":true}`...)
-		} else {
-			body = append(body, `,"payloadError":`...)
-			body = strconv.AppendQuote(body, err.Error())
-			body = append(body, '}')
-		}
 	}
 	id, tag, hasTag, hasID := r.names.name(d, ev)
 	m := nats.NewMsg(EventSubject(r.p.opts.Prefix, et))
-	m.Data = body
+	m.Data = r.enc.Append(nil, r.ring, d, ev, err, tag.BlockNumber, hasTag)
 	m.Header.Set(natsjs.MsgIDHeader, id)
 	m.Header.Set(HeaderEventType, et.String())
 	m.Header.Set(HeaderSeqno, strconv.FormatUint(d.Seqno, 10))

@@ -138,15 +138,33 @@ func TestRawEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !jsonEqual(t, m.Data(), ev.AppendJSON(nil)) {
-			t.Fatalf("event %d: body %s, want %s", d.Seqno, m.Data(), ev.AppendJSON(nil))
-		}
+		// The body is the event object of watch --json: the descriptor's
+		// facts, the block number of the headers, the generated payload JSON.
 		var body struct {
-			Seqno     uint64 `json:"seqno"`
-			EventType string `json:"eventType"`
+			Seqno            uint64          `json:"seqno"`
+			EventType        string          `json:"eventType"`
+			EventCode        uint64          `json:"eventCode"`
+			Time             time.Time       `json:"time"`
+			RecordEpochNanos uint64          `json:"recordEpochNanos"`
+			PayloadSize      uint64          `json:"payloadSize"`
+			PayloadBufOffset uint64          `json:"payloadBufOffset"`
+			BlockNumber      *uint64         `json:"blockNumber"`
+			Payload          json.RawMessage `json:"payload"`
 		}
-		if err := json.Unmarshal(m.Data(), &body); err != nil || body.Seqno != d.Seqno || body.EventType != et.String() {
-			t.Fatalf("event %d: body %s", d.Seqno, m.Data())
+		if err := json.Unmarshal(m.Data(), &body); err != nil {
+			t.Fatalf("event %d: %v: %s", d.Seqno, err, m.Data())
+		}
+		if body.Seqno != d.Seqno || body.EventType != et.String() || body.EventCode != uint64(et) ||
+			body.RecordEpochNanos != d.RecordEpochNanos || body.Time.UnixNano() != int64(d.RecordEpochNanos) ||
+			body.PayloadSize != uint64(d.PayloadSize) || body.PayloadBufOffset != d.PayloadBufOffset {
+			t.Fatalf("event %d: body %s, descriptor %+v", d.Seqno, m.Data(), *d)
+		}
+		if h := m.Headers().Get(jetstream.HeaderBlockNumber); d.ContentExt[execevents.FlowTypeBlockSeqno] != 0 && h != "" &&
+			(body.BlockNumber == nil || itoa(*body.BlockNumber) != h) {
+			t.Fatalf("event %d: blockNumber %v, header %s", d.Seqno, body.BlockNumber, h)
+		}
+		if p := ev.AppendPayloadJSON(nil); len(p) > 0 && !jsonEqual(t, body.Payload, p) {
+			t.Fatalf("event %d: payload %s, want %s", d.Seqno, body.Payload, p)
 		}
 	}
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/ethconv"
+	"github.com/monadgo/events/eventjson"
 	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
@@ -278,7 +279,7 @@ type reader struct {
 
 	events  [execevents.EventTypeCount]bool // raw event types to publish
 	names   eventNamer
-	dec     execevents.Decoder
+	enc     eventjson.Encoder // raw event bodies
 	nEvents uint64
 }
 
