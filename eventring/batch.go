@@ -93,8 +93,9 @@ func (rd *Reader) nextBatch(ctx context.Context, dst []Descriptor) (n int, err e
 // keep the alignment their decoders need when dst's array is 16-byte
 // aligned (a large make([]byte, n) is). It returns how many of descs it
 // handled: descs[:n] and offs[:n] are done, n < len(descs) when dst or
-// offs is full; call again with the rest (offs past n may have been
-// written too). dst and offs are the caller's:
+// offs is full; call again with the rest (offs past n, and bytes of dst
+// between and after the payloads, may have been written too). dst and
+// offs are the caller's:
 // CopyPayloads never allocates and keeps no reference to them.
 //
 // Expiry is checked once per call, after all the copies: the writer's

@@ -1,6 +1,7 @@
 package eventring
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -229,6 +230,69 @@ func TestCopyPayloadsEdgeCases(t *testing.T) {
 }
 
 const math32 = 1<<32 - 1
+
+// TestCopyPayloadsSmallPayloadsNearDstEnd copies payloads of 0 to 300
+// bytes (the sizes the amd64 copy loop moves in whole 256-byte blocks while
+// dst has room for them, and copies exactly near its end) into destinations
+// of many lengths: every payload equals the ring's own bytes (Ring.Payload)
+// and nothing past len(dst) is ever written.
+func TestCopyPayloadsSmallPayloadsNearDstEnd(t *testing.T) {
+	w, _ := newTestRecorder(t)
+	const events = 400
+	x := uint64(99)
+	for range events {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		p := make([]byte, x%301)
+		for j := range p {
+			p[j] = byte(x>>(j%56)) ^ byte(j)
+		}
+		_, err := w.Record(3, [4]uint64{}, p)
+		require.NoError(t, err)
+	}
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	descs := make([]Descriptor, events)
+	rd := ring.NewReader()
+	rd.SetSeqno(1)
+	n, _ := rd.TryNextBatch(descs)
+	require.Equal(t, events, n)
+
+	const maxDst, guard, canary = 8192, 512, 0xA5
+	mem := make([]byte, maxDst+guard)
+	offs := make([]int, events)
+	for dstLen := 0; dstLen <= maxDst; dstLen += 37 {
+		for i := range mem {
+			mem[i] = canary
+		}
+		dst := mem[:dstLen]
+		for first := 0; first < events; {
+			batch := descs[first:]
+			k, err := ring.CopyPayloads(dst, batch, offs)
+			if err != nil {
+				require.ErrorIs(t, err, io.ErrShortBuffer)
+				require.Greater(t, int(batch[0].PayloadSize), dstLen)
+				first++
+				continue
+			}
+			require.Positive(t, k)
+			for i := range k {
+				if got := payloadOf(dst, batch, offs, i); !bytes.Equal(got, ring.Payload(&batch[i])) {
+					t.Fatalf("dst %d bytes, seqno %d (%d bytes): copied payload differs from the ring's",
+						dstLen, batch[i].Seqno, batch[i].PayloadSize)
+				}
+			}
+			for i, b := range mem[dstLen:] {
+				if b != canary {
+					t.Fatalf("dst %d bytes: byte %d past its end was written", dstLen, i)
+				}
+			}
+			first += k
+		}
+	}
+}
 
 // TestTryNextBatchStopsAtGapAndUncommitted: a batch ends right before an
 // overwritten slot (Gap, reported again by the next call and by NextBatch)

@@ -338,6 +338,36 @@ func (w *Recorder) reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	return res, nil
 }
 
+// RecordFunc records one event of payloadSize bytes that fill writes in
+// place: it reserves the event as [Recorder.Reserve] does, calls fill with
+// its sequence number and its Payload (the ring's buffer itself, len
+// payloadSize; for an oversized event the RECORD_ERROR's truncated area),
+// commits it when fill returns and returns its sequence number. Use it
+// instead of Reserve and Commit when the payload depends on the sequence
+// number, or to skip the copy Record makes: it guards the whole event
+// against a cut ring file once (Reserve and Commit guard one each, which
+// costs a C-speed writer about a fifth of its time), and a fault in fill
+// is caught too, closing the Recorder with a *RingChangedError as Record
+// does. fill must not keep payload. If fill panics, the panic goes on and
+// the event is never committed (readers treat it like the reservation of a
+// writer that died, spec §3.6). The error is as Record's.
+func (w *Recorder) RecordFunc(eventType uint16, contentExt [4]uint64, payloadSize uint64, fill func(seqno uint64, payload []byte)) (seqno uint64, err error) {
+	done := false
+	defer w.guardFault(debug.SetPanicOnFault(true), &done, &err)
+	res, err := w.reserve(eventType, contentExt, payloadSize)
+	if err != nil {
+		done = true
+		return 0, err
+	}
+	fill(res.Seqno, res.Payload)
+	res.commit()
+	done = true
+	if res.Oversize != RecordErrorNone {
+		return res.Seqno, &OversizeError{Seqno: res.Seqno, EventType: eventType, RequestedSize: payloadSize, Kind: res.Oversize}
+	}
+	return res.Seqno, nil
+}
+
 // Record records one event whose payload is the concatenation of the
 // parts, copied straight into the ring (no intermediate buffer), and returns
 // its sequence number. If the payload is too large for the ring the event is

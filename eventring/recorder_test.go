@@ -701,3 +701,70 @@ func TestRecorderClock(t *testing.T) {
 		require.Equal(t, 1_767_225_600_000_000_000+(i+1)*1000, binary.LittleEndian.Uint64(b[:]), "seqno %d", i+1)
 	}
 }
+
+// TestRecordFunc records self-checking payloads written in place by fill
+// (their first word is the sequence number fill is given): a reader sees
+// each with its descriptor, fill's payload is the event's own bytes, an
+// oversized event becomes a RECORD_ERROR whose truncated area fill writes,
+// no event allocates, and a ring file cut while fill writes closes the
+// Recorder with a *RingChangedError instead of crashing.
+func TestRecordFunc(t *testing.T) {
+	w, path := newTestRecorder(t)
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+
+	var filled uint64
+	selfCheck := func(seqno uint64, p []byte) {
+		fillSelfCheck(p, seqno)
+		filled = seqno
+	}
+	for size := uint64(16); size < 3000; size += 97 {
+		seq, err := w.RecordFunc(7, [4]uint64{size, 0, 0, 42}, size, selfCheck)
+		require.NoError(t, err)
+		require.Equal(t, filled, seq, "fill gets the event's sequence number")
+		var d Descriptor
+		require.True(t, ring.TryCopy(seq, &d))
+		require.Equal(t, uint16(7), d.EventType)
+		require.Equal(t, [4]uint64{size, 0, 0, 42}, d.ContentExt)
+		require.Equal(t, uint32(size), d.PayloadSize)
+		require.NoError(t, checkSelf(&d, ring.Payload(&d)))
+	}
+
+	// S - 2W = 96 MiB would expire at birth: fill writes the truncated area.
+	var truncatedLen int
+	seq, err := w.RecordFunc(19, [4]uint64{}, 96<<20, func(_ uint64, p []byte) {
+		truncatedLen = len(p)
+		p[0] = 0xEE
+	})
+	var oe *OversizeError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, RecordErrorOverflowExpire, oe.Kind)
+	require.Equal(t, seq, oe.Seqno)
+	var d Descriptor
+	require.True(t, ring.TryCopy(seq, &d))
+	require.Equal(t, uint16(RecordErrorEventType), d.EventType)
+	require.Equal(t, RecordErrorTruncatedSize-int(unsafe.Sizeof(RecordError{})), truncatedLen)
+	require.Equal(t, byte(0xEE), ring.Payload(&d)[unsafe.Sizeof(RecordError{})])
+
+	if !raceEnabled { // the race detector's allocations are not the recorder's
+		allocs := testing.AllocsPerRun(1000, func() {
+			if _, err := w.RecordFunc(7, [4]uint64{64, 0, 0, 42}, 64, selfCheck); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Zero(t, allocs, "allocations per RecordFunc")
+	}
+
+	_, err = w.RecordFunc(1, [4]uint64{}, 4096, func(_ uint64, p []byte) {
+		if err := os.Truncate(path, 0); err != nil {
+			t.Error(err)
+		}
+		p[len(p)-1] = 1 // faults: the file no longer backs the page
+	})
+	var rc *RingChangedError
+	require.ErrorAs(t, err, &rc)
+	require.Equal(t, RingTruncated, rc.Reason)
+	_, err = w.RecordFunc(1, [4]uint64{}, 16, selfCheck)
+	require.ErrorIs(t, err, ErrRingChanged, "the Recorder is closed after the fault")
+}

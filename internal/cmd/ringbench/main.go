@@ -47,6 +47,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -260,15 +261,28 @@ func passPayloadBatch(ring *eventring.Ring, descs []eventring.Descriptor, offs [
 }
 
 // batchSum is the checksum of a batch whose payloads CopyPayloads put in
-// buf (none expired).
+// buf (none expired). It reads each payload's first word without bounds
+// checks: CopyPayloads guarantees buf[offs[i]:offs[i]+PayloadSize] lies in
+// buf, and the checks cost more per event here than the C reader's whole
+// checksum (it reads its one copy buffer in place).
 func batchSum(batch []eventring.Descriptor, offs []int, buf []byte) (sum uint64) {
+	if len(buf) < 8 { // then no payload of 8 bytes or more is in it
+		for i := range batch {
+			sum += descSum(&batch[i])
+		}
+		return sum
+	}
+	base := unsafe.Pointer(unsafe.SliceData(buf))
 	offs = offs[:len(batch)]
 	for i := range batch {
 		d := &batch[i]
 		sum += descSum(d)
-		if d.PayloadSize >= 8 {
-			sum += binary.LittleEndian.Uint64(buf[offs[i]:])
-		}
+		// Masks, not a branch: a fifth of the payloads are shorter than 8
+		// bytes, in no order a branch predictor learns. short is all ones
+		// for them, and their word is read from buf[0:8] and dropped.
+		short := uint64((int64(d.PayloadSize) - 8) >> 63)
+		w := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, uint64(offs[i])&^short))[:])
+		sum += w &^ short
 	}
 	return sum
 }
