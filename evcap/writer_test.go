@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/monadgo/events/eventring"
@@ -94,13 +96,33 @@ var testSchema = Schema{ContentType: eventring.ContentTypeTest, Hash: [32]byte{1
 func TestWriterByteExact(t *testing.T) {
 	want, err := os.ReadFile(testdata.Shared(t, "evcap/emn-1b-15m-plain.evcap"))
 	require.NoError(t, err)
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DirectIO=%v", direct), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plain.evcap")
+			w := writeRing(t, path, WriterOptions{DirectIO: direct})
+			if direct && !w.DirectIO() {
+				t.Skip("the file system of t.TempDir() refuses O_DIRECT: the ordinary path was checked")
+			}
+			require.NoError(t, w.Close())
+			got, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, len(want), len(got), "file length")
+			if i := firstDiff(want, got); i >= 0 {
+				t.Fatalf("first difference at byte %d: want %#x, got %#x", i, want[i], got[i])
+			}
+		})
+	}
+}
+
+// writeRing writes the reference ring's events to a new capture at path,
+// leaving the Writer open.
+func writeRing(t *testing.T, path string, opts WriterOptions) *Writer {
+	t.Helper()
 	ring, err := eventring.Open(testdata.Shared(t, refRing))
 	require.NoError(t, err)
 	defer ring.Close()
 	h := ring.Header()
-
-	path := filepath.Join(t.TempDir(), "plain.evcap")
-	w, err := Create(path, []Schema{{ContentType: h.ContentType, Hash: h.SchemaHash}}, WriterOptions{})
+	w, err := Create(path, []Schema{{ContentType: h.ContentType, Hash: h.SchemaHash}}, opts)
 	require.NoError(t, err)
 	rd := ring.NewReader()
 	var d eventring.Descriptor
@@ -108,20 +130,79 @@ func TestWriterByteExact(t *testing.T) {
 	for {
 		err := rd.Next(context.Background(), &d)
 		if err == io.EOF {
-			break
+			return w
 		}
 		require.NoError(t, err)
 		buf, err = ring.CopyPayload(&d, buf)
 		require.NoError(t, err)
 		require.NoError(t, w.Write(&d, h.ContentType, buf))
 	}
-	require.NoError(t, w.Close())
-	got, err := os.ReadFile(path)
+}
+
+// TestWriterDirectIOCompressed: zstd bundles and indexes written with
+// O_DIRECT (contents of any length, several bundles, each padded to the
+// alignment) read back as the ring's events, and the file equals one
+// written the ordinary way.
+func TestWriterDirectIOCompressed(t *testing.T) {
+	dir := t.TempDir()
+	opts := WriterOptions{Compression: CompressionZstdStreaming, IndexCompression: CompressionZstdStreaming, Level: 1}
+	ordinary := writeRing(t, filepath.Join(dir, "ordinary.evcap"), opts)
+	require.NoError(t, ordinary.Close())
+	opts.DirectIO = true
+	direct := writeRing(t, filepath.Join(dir, "direct.evcap"), opts)
+	if !direct.DirectIO() {
+		t.Skip("the file system of t.TempDir() refuses O_DIRECT")
+	}
+	require.NoError(t, direct.Close())
+	want, err := os.ReadFile(filepath.Join(dir, "ordinary.evcap"))
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(dir, "direct.evcap"))
 	require.NoError(t, err)
 	require.Equal(t, len(want), len(got), "file length")
 	if i := firstDiff(want, got); i >= 0 {
-		t.Fatalf("first difference at byte %d: want %#x, got %#x", i, want[i], got[i])
+		t.Fatalf("first difference at byte %d", i)
 	}
+	f, err := Open(filepath.Join(dir, "direct.evcap"))
+	require.NoError(t, err)
+	defer f.Close()
+	requireEvents(t, f, ringEvents(t))
+}
+
+// TestDirectRefused: when the file system refuses a direct write with
+// EINVAL, what was gathered and everything after it is written the
+// ordinary way, at the right offsets.
+func TestDirectRefused(t *testing.T) {
+	for _, failAt := range []int{0, 1} { // the first chunk, or the section's last piece
+		m := &memFile{}
+		a := appender{f: m, off: 4096, direct: newDirectSink(einvalAfter{m, failAt, new(int)})}
+		want := make([]byte, directChunk+1000)
+		for i := range want {
+			want[i] = byte(i*7 + 1)
+		}
+		_, err := a.Write(want[:300])
+		require.NoError(t, err)
+		_, err = a.Write(want[300:])
+		require.NoError(t, err)
+		require.NoError(t, a.finish())
+		require.Nil(t, a.direct, "direct writes still on after EINVAL")
+		require.Equal(t, uint64(len(want)), a.n)
+		require.True(t, bytes.Equal(want, m.b[4096:4096+len(want)]), "content")
+	}
+}
+
+// einvalAfter accepts n writes, then refuses every one with EINVAL.
+type einvalAfter struct {
+	m    *memFile
+	n    int
+	done *int
+}
+
+func (e einvalAfter) WriteAt(p []byte, off int64) (int, error) {
+	if *e.done >= e.n {
+		return 0, syscall.EINVAL
+	}
+	*e.done++
+	return e.m.WriteAt(p, off)
 }
 
 func firstDiff(a, b []byte) int {

@@ -94,6 +94,7 @@ func TestRecordSnapshots(t *testing.T) {
 		}{
 			{"zstd", nil},
 			{"plain", []string{"--no-compress", "--bundle-events", "1000"}},
+			{"direct", []string{"--direct", "--no-compress", "--bundle-events", "3000"}},
 			{"rotated", []string{"--rotate-size", "1M", "--bundle-events", "5000"}},
 		} {
 			t.Run(filepath.Base(c.path)+"/"+v.name, func(t *testing.T) {

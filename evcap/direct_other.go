@@ -1,0 +1,8 @@
+//go:build !linux
+
+package evcap
+
+import "os"
+
+// openDirect returns nil: O_DIRECT writes are a Linux feature here.
+func openDirect(string) *os.File { return nil }
