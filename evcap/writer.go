@@ -150,6 +150,9 @@ type appender struct {
 	off    int64
 	n      uint64
 	direct *directSink // nil: ordinary writes (see WriterOptions.DirectIO)
+	// dropped is set when the file system refused a direct write (the
+	// stage's goroutine writes; Writer.DirectIO may ask meanwhile).
+	dropped atomic.Bool
 }
 
 // Write writes b at the offset and moves past it.
@@ -195,6 +198,7 @@ func (a *appender) refused(err error) error {
 	}
 	b, off := a.direct.pending()
 	a.direct = nil
+	a.dropped.Store(true)
 	_, err = a.f.WriteAt(b, off)
 	return err
 }
@@ -230,7 +234,7 @@ func Create(path string, schemas []Schema, opts WriterOptions) (*Writer, error) 
 
 // DirectIO reports whether section contents are written with O_DIRECT
 // (WriterOptions.DirectIO, and the file system accepted it).
-func (w *Writer) DirectIO() bool { return w.app.direct != nil }
+func (w *Writer) DirectIO() bool { return w.direct != nil && !w.app.dropped.Load() }
 
 // geometry is what a Writer's files are made of: the page size P, the
 // entries of a section table and of the BLOCK_INDEX. Tests shrink them.
