@@ -219,9 +219,12 @@ func (r *recorder) run(ctx context.Context, src recordSource) (err error) {
 	}
 }
 
-// resume goes on after a gap: on a live ring with its newest event (a
-// recorder lapped once would be lapped again at the oldest survivor,
-// losing a little at a time), on a snapshot with the oldest event left.
+// resume goes on after a gap: on a snapshot with the oldest event left,
+// on a live ring half a ring behind its writer. Not at the oldest event
+// still there, which the writer is about to overwrite (a recorder resumed
+// there would be lapped again at once, losing a little at a time), nor at
+// the newest (it would give up a whole ring, though a recorder lapped at
+// its start, or after a stall, is often faster than the writer).
 func (r *recorder) resume(src recordSource, gap *eventring.GapError) error {
 	var rd *eventring.Reader
 	switch s := src.(type) {
@@ -234,9 +237,13 @@ func (r *recorder) resume(src recordSource, gap *eventring.GapError) error {
 		r.gap(gap.Expected, gap.Oldest-1, "the writer overwrote them before they were read")
 		return src.Seek(gap.Oldest)
 	}
-	newest := rd.Reset()
-	r.gap(gap.Expected, max(newest, gap.Oldest)-1, "the recorder was lapped by the writer; going on with the newest event")
-	return nil
+	ring := rd.Ring()
+	from := gap.Oldest
+	if last, half := ring.LastSeqno(), ring.Sizes().DescriptorCapacity/2; last > half && last-half > from {
+		from = last - half
+	}
+	r.gap(gap.Expected, from-1, "the recorder was lapped by the writer; going on half a ring behind it")
+	return src.Seek(from)
 }
 
 // waitNext waits for the next event, closing the open bundle when
