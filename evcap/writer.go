@@ -90,7 +90,7 @@ type wfile interface {
 // the call that ends the bundle).
 type Writer struct {
 	f       wfile
-	direct  *os.File // f opened again with O_DIRECT (WriterOptions.DirectIO), or nil
+	direct  io.Closer // f opened again with O_DIRECT (WriterOptions.DirectIO), or nil
 	path    string
 	opts    WriterOptions
 	page    uint64 // P
@@ -213,7 +213,7 @@ func Create(path string, schemas []Schema, opts WriterOptions) (*Writer, error) 
 	}
 	var direct *os.File
 	if opts.DirectIO && defaultGeometry.page%directAlign == 0 {
-		direct = openDirect(path)
+		direct = openDirect(fh)
 	}
 	w, err := newWriter(fh, path, schemas, opts, defaultGeometry)
 	if err != nil {
@@ -633,7 +633,9 @@ func (w *Writer) flushRaw(final bool) {
 		return
 	}
 	w.carry = w.carry[:0]
-	if !final && w.app.direct != nil && w.sinkC == CompressionNone {
+	// w.direct, not w.app.direct: the stage's goroutine may drop the sink
+	// meanwhile (a refused write); keeping a tail back is harmless then.
+	if !final && w.direct != nil && w.sinkC == CompressionNone {
 		k := len(w.raw) &^ (directAlign - 1)
 		w.carry = append(w.carry, w.raw[k:]...)
 		w.raw = w.raw[:k]
@@ -876,7 +878,9 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	if w.direct != nil {
-		w.direct.Close()
+		if err := w.direct.Close(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("evcap: %s: %w", w.path, err)
+		}
 	}
 	if err := w.f.Close(); err != nil && w.err == nil {
 		w.err = fmt.Errorf("evcap: %s: %w", w.path, err)

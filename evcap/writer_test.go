@@ -100,15 +100,16 @@ func TestWriterByteExact(t *testing.T) {
 		t.Run(fmt.Sprintf("DirectIO=%v", direct), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "plain.evcap")
 			w := writeRing(t, path, WriterOptions{DirectIO: direct})
-			if direct && !w.DirectIO() {
-				t.Skip("the file system of t.TempDir() refuses O_DIRECT: the ordinary path was checked")
-			}
+			usedDirect := w.DirectIO()
 			require.NoError(t, w.Close())
 			got, err := os.ReadFile(path)
 			require.NoError(t, err)
 			require.Equal(t, len(want), len(got), "file length")
 			if i := firstDiff(want, got); i >= 0 {
 				t.Fatalf("first difference at byte %d: want %#x, got %#x", i, want[i], got[i])
+			}
+			if direct && !usedDirect {
+				t.Skip("the file system of t.TempDir() refused O_DIRECT: the file was written the ordinary way (and checked)")
 			}
 		})
 	}
@@ -174,7 +175,7 @@ func TestWriterDirectIOCompressed(t *testing.T) {
 func TestDirectRefused(t *testing.T) {
 	for _, failAt := range []int{0, 1} { // the first chunk, or the section's last piece
 		m := &memFile{}
-		a := appender{f: m, off: 4096, direct: newDirectSink(einvalAfter{m, failAt, new(int)})}
+		a := appender{f: m, off: 4096, direct: newDirectSink(einvalAfter{m, failAt, new(int), nil})}
 		want := make([]byte, directChunk+1000)
 		for i := range want {
 			want[i] = byte(i*7 + 1)
@@ -190,19 +191,75 @@ func TestDirectRefused(t *testing.T) {
 	}
 }
 
-// einvalAfter accepts n writes, then refuses every one with EINVAL.
+// einvalAfter accepts n writes, then refuses every one with err (EINVAL
+// when nil).
 type einvalAfter struct {
 	m    *memFile
 	n    int
 	done *int
+	err  error
 }
 
 func (e einvalAfter) WriteAt(p []byte, off int64) (int, error) {
 	if *e.done >= e.n {
+		if e.err != nil {
+			return 0, e.err
+		}
 		return 0, syscall.EINVAL
 	}
 	*e.done++
 	return e.m.WriteAt(p, off)
+}
+
+// directWriter returns a Writer to memory whose contents go through a
+// direct sink that accepts n writes and then fails with err (EINVAL when
+// nil), as a file system refusing O_DIRECT part way would.
+func directWriter(t *testing.T, n int, err error) (*Writer, *memFile) {
+	t.Helper()
+	m := &memFile{}
+	w, werr := newWriter(m, "mem", []Schema{testSchema}, WriterOptions{BundleContentLength: true}, defaultGeometry)
+	require.NoError(t, werr)
+	w.direct = io.NopCloser(nil)
+	w.app.direct = newDirectSink(einvalAfter{m, n, new(int), err})
+	return w, m
+}
+
+// TestDirectRefusedStaged: a refusal met by the goroutine that writes a
+// bundle's content (while the caller goes on formatting records) falls
+// back to ordinary writes; under -race, without a race on the sink; the
+// file reads back event for event.
+func TestDirectRefusedStaged(t *testing.T) {
+	evs := synthEvents(1, 60000)
+	w, m := directWriter(t, 3, nil)
+	for i := range evs {
+		require.NoError(t, w.Write(&evs[i].d, evs[i].ct, evs[i].p))
+		if i%20000 == 19999 {
+			require.NoError(t, w.EndBundle())
+		}
+	}
+	require.False(t, w.DirectIO(), "direct writes still reported after EINVAL")
+	require.NoError(t, w.Close())
+	f, err := NewFile(m, m.Size(), "mem", OpenOptions{})
+	require.NoError(t, err)
+	requireEvents(t, f, evs)
+}
+
+// TestDirectWriteError: a direct write failing otherwise (EIO, ENOSPC) is
+// the Writer's error, from the call that ends the bundle at the latest.
+func TestDirectWriteError(t *testing.T) {
+	evs := synthEvents(1, 20000)
+	w, _ := directWriter(t, 1, syscall.EIO)
+	var err error
+	for i := range evs {
+		if err = w.Write(&evs[i].d, evs[i].ct, evs[i].p); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = w.EndBundle()
+	}
+	require.ErrorIs(t, err, syscall.EIO)
+	require.ErrorIs(t, w.Close(), syscall.EIO)
 }
 
 func firstDiff(a, b []byte) int {
