@@ -64,7 +64,7 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 		// Through daemon restarts: a ring present now resumes after the
 		// last archived block; a new ring is read from its oldest event
 		// (blocks already archived are skipped).
-		f, err := followRing(e, ringArg, everyEvent, func(r *eventring.Ring) (*eventring.Reader, error) {
+		f, err := followRing(e, ringArg, populated, func(r *eventring.Ring) (*eventring.Reader, error) {
 			rd := r.NewReader()
 			positionArchiveReader(e, r, rd, a.Last())
 			return rd, nil
@@ -76,7 +76,7 @@ func runArchive(ctx context.Context, e *env, args []string) error {
 		src, p.reader = f, f.Reader
 		e.log.Info("archive: archiving finalized blocks, following the ring through restarts", "ring", f.Path(), "dir", dirArg, "last archived", a.Last())
 	} else {
-		o, err := openExecRing(e, ringArg, everyEvent)
+		o, err := openExecRing(e, ringArg, populated)
 		if err != nil {
 			return err
 		}

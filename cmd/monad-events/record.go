@@ -92,7 +92,7 @@ func runRecord(ctx context.Context, e *env, args []string) error {
 	}
 	var src recordSource
 	if *wait {
-		f, err := followRing(e, ringArg, everyEvent, func(ring *eventring.Ring) (*eventring.Reader, error) {
+		f, err := followRing(e, ringArg, populated, func(ring *eventring.Ring) (*eventring.Reader, error) {
 			rd, _, err := positionReader(e, &openedRing{Ring: ring, path: ring.Path()}, from)
 			return rd, err
 		})
@@ -103,7 +103,7 @@ func runRecord(ctx context.Context, e *env, args []string) error {
 		src = f
 		r.ring = f.Ring
 	} else {
-		o, err := openExecRing(e, ringArg, everyEvent)
+		o, err := openExecRing(e, ringArg, populated)
 		if err != nil {
 			return err
 		}
@@ -121,12 +121,13 @@ func runRecord(ctx context.Context, e *env, args []string) error {
 	return r.run(ctx, src)
 }
 
-// everyEvent is how record and archive open a live ring: they read every
+// populated is how record and archive open a live ring: they read every
 // event from the oldest on, so the whole mapping is faulted in at once
 // (MAP_POPULATE) rather than a page at a time while the writer runs ahead;
 // reading half of emn-30b's ring then took 40 ms instead of 64-76 (the
-// populating itself 25-33 ms, before the reader is positioned).
-var everyEvent = eventring.OpenOptions{Populate: true}
+// populating itself 25-33 ms, before the reader is positioned). On a
+// sparse ring file it allocates the pages the writer has not written yet.
+var populated = eventring.OpenOptions{Populate: true}
 
 // recordSource is what record reads: a Reader, or a Follower under --wait.
 type recordSource interface {
@@ -237,13 +238,39 @@ func (r *recorder) resume(src recordSource, gap *eventring.GapError) error {
 		r.gap(gap.Expected, gap.Oldest-1, "the writer overwrote them before they were read")
 		return src.Seek(gap.Oldest)
 	}
-	ring := rd.Ring()
-	from := gap.Oldest
-	if last, half := ring.LastSeqno(), ring.Sizes().DescriptorCapacity/2; last > half && last-half > from {
-		from = last - half
-	}
+	from := halfRingBehind(rd.Ring(), gap.Oldest)
 	r.gap(gap.Expected, from-1, "the recorder was lapped by the writer; going on half a ring behind it")
 	return src.Seek(from)
+}
+
+// halfRingBehind returns the first event at or after oldest that is at
+// most half a ring behind the writer in both halves of the ring: half the
+// descriptors and half the payload buffer (which runs out first when
+// payloads are large), found by a binary search of the descriptors
+// between.
+func halfRingBehind(ring *eventring.Ring, oldest uint64) uint64 {
+	h := ring.Header()
+	lo, hi := oldest, h.LastSeqno
+	if half := h.Sizes.DescriptorCapacity / 2; hi > half && hi-half > lo {
+		lo = hi - half
+	}
+	var minOff uint64
+	if half := h.Sizes.PayloadBufSize / 2; h.NextPayloadByte > half {
+		minOff = h.NextPayloadByte - half
+	}
+	// The first seqno in [lo, hi] whose payload starts at minOff or later
+	// (offsets grow with seqnos); one the writer overwrote meanwhile
+	// counts as too old.
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var d eventring.Descriptor
+		if ring.TryCopy(mid, &d) && d.PayloadBufOffset >= minOff {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return max(lo, 1)
 }
 
 // waitNext waits for the next event, closing the open bundle when
@@ -327,7 +354,7 @@ func (r *recorder) adapt() error {
 	switch {
 	case !r.plain && lag > 0.5:
 		r.plain = true
-		r.e.log.Warn("record: falling behind the ring's writer: writing uncompressed bundles until caught up", "lag", r.lagEvents(ring))
+		r.e.log.Warn("record: falling behind the ring's writer: writing uncompressed bundles until caught up", "lag", r.lagEvents(ring), "lost", r.lost)
 		if err := r.w.SetCompression(evcap.CompressionNone); err != nil {
 			return err
 		}
@@ -378,7 +405,7 @@ func (r *recorder) gap(from, to uint64, why string) {
 		r.reportLoss()
 		r.loss = lossRun{from: from, to: to, why: why}
 	}
-	if r.w != nil {
+	if r.w != nil && r.w.BundleEvents() > 0 {
 		if err := r.endBundle(); err != nil {
 			r.e.log.Error("record", "err", err)
 		}
@@ -456,6 +483,7 @@ func (r *recorder) report(force bool) {
 	if r.progressEvery <= 0 || (!force && now.Sub(r.lastReport) < r.progressEvery) {
 		return
 	}
+	r.reportLoss() // a run of losses still going on is reported so far
 	rate := float64(r.events-r.lastEvents) / now.Sub(r.lastReport).Seconds()
 	r.lastReport, r.lastEvents = now, r.events
 	bytes := r.written

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/holiman/uint256"
 
 	"github.com/monadgo/events/blocks"
+	"github.com/monadgo/events/eventring"
 	"github.com/monadgo/events/execevents"
 )
 
@@ -124,5 +126,45 @@ func TestLogBuildError(t *testing.T) {
 		if !strings.Contains(dropped, want) {
 			t.Errorf("byte-limit log %q lacks %q", dropped, want)
 		}
+	}
+}
+
+// TestHalfRingBehind: after a lap, record resumes at most half a ring
+// behind the writer in descriptors and in payload bytes, whichever binds.
+func TestHalfRingBehind(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		payload int    // bytes per event
+		want    uint64 // the first event resumed at, of 300 000
+	}{
+		// 2^16 descriptors bind (16 B payloads: 128 MiB hold 8 M events).
+		{"descriptors", 16, 300000 - 1<<15},
+		// 4 KiB payloads: half the 128 MiB buffer holds 16 384 events.
+		{"payload bytes", 4096, 300000 - 1<<14 + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ring")
+			rec, err := eventring.Create(path, eventring.Sizes{DescriptorCapacity: 1 << 16, PayloadBufSize: eventring.MinPayloadBufSize},
+				eventring.ContentTypeExec, execevents.SchemaHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rec.Close()
+			p := make([]byte, c.payload)
+			for range 300000 {
+				if _, err := rec.Record(uint16(execevents.EventTypeBlockPerfEVMEnter), [4]uint64{}, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ring, err := eventring.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ring.Close()
+			if got := halfRingBehind(ring, ring.OldestSeqno()); got != c.want {
+				h := ring.Header()
+				t.Fatalf("resumed at %d, want %d (last %d, next payload byte %d)", got, c.want, h.LastSeqno, h.NextPayloadByte)
+			}
+		})
 	}
 }
