@@ -215,8 +215,8 @@ loop:
 
 	// Payloads of 0..256 bytes: copy 256 bytes whatever the size, with no
 	// branch on it (on emn-30b the cascade of size tests below mispredicted
-	// about 0.75 times per event in cachegrind's branch simulation; 0.25
-	// with this path). The extra bytes read follow the payload in the
+	// about 0.75 times per event in cachegrind's branch simulation, this
+	// path 0.25; a whole ringbench payload-batch pass 0.44). The extra bytes read follow the payload in the
 	// buffer (mapped twice, so mapped: its offset is below S, S >= 16 MiB)
 	// and are mostly the next payloads'; those written lie in dst after
 	// this payload, inside dst's 256 bytes of room, where the next goes.

@@ -43,7 +43,8 @@
 // "eventCode", "time", "recordEpochNanos", "payloadSize",
 // "payloadBufOffset", flow tags, "blockNumber" when known, "payload"), or,
 // for a payload the writer had already reused, the descriptor's facts and
-// "expired": true.
+// "expired": true, and for one that does not decode "payloadError" and
+// "payloadHex".
 //
 // Headers: Nats-Msg-Id (below) on every message; [HeaderBlockNumber],
 // [HeaderBlockID] and [HeaderCommitState] on block and commit messages;
