@@ -88,11 +88,8 @@ func finalizedOf(t testing.TB, ring *eventring.Ring) []*blocks.ExecutedBlock {
 // README's checksums and decode to the same events as the daemon's own
 // archive files; and each file rebuilds into the block Updates reported.
 func TestArchiverSnapshot(t *testing.T) {
-	path := testdata.Shared(t, snap30)
 	src := loadSnap30(t)
-	ring, err := eventring.Open(path)
-	require.NoError(t, err)
-	defer ring.Close()
+	ring := openSnapshotRing(t, snap30)
 	want := finalizedOf(t, ring)
 	require.NotEmpty(t, want)
 

@@ -217,6 +217,10 @@ func TestBuilderByteLimitReference(t *testing.T) {
 		execevents.EventTypeTxnAccessListEntry: true, execevents.EventTypeTxnAuthListEntry: true,
 		execevents.EventTypeTxnReject: true, execevents.EventTypeTxnEVMOutput: true, execevents.EventTypeTxnLog: true,
 	}
+	// One source for every run: the builder only reads it. evs holds
+	// seqnos 1..n in order (testdata.Events checks), so a block's
+	// BLOCK_START seqno s is at index s-1 and each run starts there.
+	src := newMemSource(evs)
 	for _, frames := range []bool{false, true} {
 		kept[execevents.EventTypeTxnCallFrame] = frames
 		// Sum per block, keyed by BLOCK_START seqno.
@@ -243,13 +247,9 @@ func TestBuilderByteLimitReference(t *testing.T) {
 		for _, s := range order {
 			for _, limit := range []uint64{sums[s], sums[s] - 1} {
 				b := blocks.NewBuilder(blocks.BuilderOptions{CallFrames: frames, MaxBlockBytes: limit})
-				src := newMemSource(evs)
 				var got *blocks.ExecutedBlock
 				var gotErr error
-				for i := range src.evs {
-					if src.evs[i].d.Seqno < s {
-						continue
-					}
+				for i := int(s - 1); i < len(src.evs); i++ {
 					blk, err := b.Process(src, &src.evs[i].d)
 					if blk != nil || err != nil {
 						got, gotErr = blk, err

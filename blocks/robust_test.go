@@ -50,9 +50,13 @@ type perturbOp struct {
 type robustFixture struct {
 	clean   []memEvent
 	foreign []memEvent // events of another recording, retagged
-	built   map[uint64]*blocks.ExecutedBlock
-	spans   [][2]int // [start, end] clean indexes of each block
-	opts    blocks.BuilderOptions
+	// base is clean ++ foreign with PayloadBufOffset set to the index and
+	// PayloadSize to the payload's length, as a memSource would have them;
+	// run shares it read-only between trials instead of copying it.
+	base  []memEvent
+	built map[uint64]*blocks.ExecutedBlock
+	spans [][2]int // [start, end] clean indexes of each block
+	opts  blocks.BuilderOptions
 }
 
 func newRobustFixture(t testing.TB, clean []memEvent, opts blocks.BuilderOptions) *robustFixture {
@@ -69,15 +73,44 @@ func newRobustFixture(t testing.TB, clean []memEvent, opts blocks.BuilderOptions
 		}
 		f.foreign = append(f.foreign, e)
 	}
+	f.base = newMemSource(append(append([]memEvent(nil), f.clean...), f.foreign...)).evs
 	return f
+}
+
+// trialSource is the PayloadSource of one trial: the fixture's base events
+// (shared, never written) followed by the trial's forged events, indexed by
+// PayloadBufOffset like a memSource over base ++ forged.
+type trialSource struct {
+	base, forged []memEvent
+	expired      map[uint64]bool
+}
+
+func (s *trialSource) event(id int) *memEvent {
+	if id < len(s.base) {
+		return &s.base[id]
+	}
+	return &s.forged[id-len(s.base)]
+}
+
+func (s *trialSource) len() int { return len(s.base) + len(s.forged) }
+
+func (s *trialSource) Payload(d *eventring.Descriptor) []byte {
+	if d.PayloadBufOffset >= uint64(s.len()) {
+		return nil
+	}
+	return s.event(int(d.PayloadBufOffset)).p
+}
+
+func (s *trialSource) PayloadValid(d *eventring.Descriptor) bool {
+	return d.PayloadBufOffset < uint64(s.len()) && !s.expired[d.PayloadBufOffset]
 }
 
 // run applies ops to the clean stream, feeds the result to a tracker and
 // checks the properties.
 func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked int) {
 	t.Helper()
-	// ids index into all = clean ++ foreign ++ forged.
-	all := append(append([]memEvent(nil), f.clean...), f.foreign...)
+	// ids index into base ++ forged = clean ++ foreign ++ forged.
+	src := &trialSource{base: f.base, expired: map[uint64]bool{}}
 	ids := make([]int, len(f.clean))
 	for i := range ids {
 		ids[i] = i
@@ -109,7 +142,7 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 			ids = insertAt(ids, int(op.arg)%len(ids), id)
 		case opForeign:
 			id := len(f.clean) + int(op.arg)%len(f.foreign)
-			foreignStart = foreignStart || all[id].d.EventType == uint16(execevents.EventTypeBlockStart)
+			foreignStart = foreignStart || src.event(id).d.EventType == uint16(execevents.EventTypeBlockStart)
 			ids = insertAt(ids, i, id)
 		case opExpire:
 			expired[ids[i]] = true
@@ -117,7 +150,7 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 			// A forged event inside the block at i: the tags of the event
 			// there, an arbitrary type and arbitrary payload bytes.
 			forged = true
-			e := memEvent{d: all[ids[i]].d, p: op.garbage}
+			e := memEvent{d: src.event(ids[i]).d, p: op.garbage}
 			e.d.EventType = uint16(op.arg % 32)
 			if len(e.p) >= 4 && e.p[0]&1 == 0 {
 				// Sometimes the exact fixed size of the type, so that the
@@ -129,17 +162,15 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 			if len(e.p) >= 8 {
 				e.d.ContentExt[execevents.FlowTypeTxnID] = uint64(e.p[1]) % 300
 			}
-			all = append(all, e)
-			ids = insertAt(ids, i, len(all)-1)
+			// Like a ring, the source holds payload_size bytes for each
+			// descriptor: a forged payload carries its own size.
+			id := src.len()
+			e.d.PayloadBufOffset, e.d.PayloadSize = uint64(id), uint32(len(e.p))
+			src.forged = append(src.forged, e)
+			ids = insertAt(ids, i, id)
 		}
 	}
 
-	src := &memSource{evs: all, expired: map[uint64]bool{}}
-	for i := range src.evs {
-		// Like a ring, the source holds payload_size bytes for each
-		// descriptor: a forged payload carries its own size.
-		src.evs[i].d.PayloadBufOffset, src.evs[i].d.PayloadSize = uint64(i), uint32(len(src.evs[i].p))
-	}
 	for id := range expired {
 		src.expired[uint64(id)] = true
 	}
@@ -147,7 +178,7 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 	buildErrs := 0
 	emitted := map[uint64]*blocks.ExecutedBlock{}
 	for _, id := range ids {
-		d := src.evs[id].d
+		d := src.event(id).d
 		ups, err := tr.Process(src, &d)
 		if err != nil && !errors.Is(err, blocks.ErrImplicitDrop) && !errors.Is(err, blocks.ErrRejected) &&
 			!errors.Is(err, eventring.ErrPayloadExpired) && !errors.Is(err, blocks.ErrInconsistent) {
@@ -173,7 +204,7 @@ func (f *robustFixture) run(t testing.TB, ops []perturbOp) (errs, intactChecked 
 	}
 
 	// Intact blocks must come out equal to the clean ones.
-	pos := make([]int, len(all)) // first position of each id, -1 if absent
+	pos := make([]int, src.len()) // first position of each id, -1 if absent
 	for i := range pos {
 		pos[i] = -1
 	}

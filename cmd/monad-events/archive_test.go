@@ -44,8 +44,8 @@ func sourceBlocksOf(t *testing.T, src string) sourceBlocks {
 		return s.(sourceBlocks)
 	}
 	s := sourceBlocks{proposed: map[string]blockUpdate{}}
-	s.finalized = parseUpdates(t, mustRun(t, "blocks", "--state", "finalized", "--json", src).stdout)
-	for _, u := range parseUpdates(t, mustRun(t, "blocks", "--state", "proposed", "--json", src).stdout) {
+	s.finalized = referenceUpdates(t, "blocks", "--json", "--state", "finalized", src)
+	for _, u := range referenceUpdates(t, "blocks", "--json", "--state", "proposed", src) {
 		s.proposed[u.BlockID] = u
 	}
 	if len(s.finalized) == 0 {

@@ -169,10 +169,10 @@ func TestCaptureInfoAndHostile(t *testing.T) {
 func TestBlocksWithBlock(t *testing.T) {
 	snap30 := sharedFile(t, emn30bPath)
 	proposed := map[string]blockUpdate{}
-	for _, u := range parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "proposed", snap30).stdout) {
+	for _, u := range referenceUpdates(t, "blocks", "--json", "--state", "proposed", snap30) {
 		proposed[u.BlockID] = u
 	}
-	fin := parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30).stdout)
+	fin := referenceUpdates(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30)
 	if len(fin) < 20 {
 		t.Fatalf("%d finalized updates", len(fin))
 	}
@@ -200,7 +200,7 @@ func TestReplayPieces(t *testing.T) {
 		}
 		return ns
 	}
-	all := parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "finalized", snap30).stdout)
+	all := referenceUpdates(t, "blocks", "--json", "--state", "finalized", snap30)
 	mustRun(t, "replay", "--end", "finalized:15000010", snap30, ring)
 	first := finalized()
 	mustRun(t, "replay", "--start", "F:15000008", snap30, ring)
@@ -262,7 +262,7 @@ func TestArchiveInput(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "archive")
 	mustRun(t, "archive", snap30, dir)
 	args := []string{"blocks", "--json", "--state", "finalized", "--with-block", "finalized"}
-	want := parseUpdates(t, mustRun(t, append(args, snap30)...).stdout)
+	want := referenceUpdates(t, append(args, snap30)...)
 	got := parseUpdates(t, mustRun(t, append(args, dir)...).stdout)
 	if len(got) != len(want) || len(got) == 0 {
 		t.Fatalf("%d finalized blocks from the archive, %d from the snapshot", len(got), len(want))
@@ -287,7 +287,7 @@ func TestArchiveInput(t *testing.T) {
 // after them, whichever holds which.
 func TestBlocksAfter(t *testing.T) {
 	snap30 := sharedFile(t, emn30bPath)
-	all := parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30).stdout)
+	all := referenceUpdates(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30)
 	numbers := func(ups []blockUpdate) []uint64 {
 		var ns []uint64
 		for _, u := range ups {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -210,6 +211,25 @@ type blockUpdate struct {
 	Abandoned   []string         `json:"abandoned"`
 	Block       map[string]any   `json:"block"`
 	Receipts    []map[string]any `json:"receipts"`
+}
+
+// referenceUpdatesCache keeps referenceUpdates' results by command line.
+var referenceUpdatesCache sync.Map // args joined by NUL -> []blockUpdate
+
+// referenceUpdates runs the binary with args, a blocks --json command over
+// the read-only reference data, and returns its parsed updates. The same
+// command on the same unchanging file prints the same updates, so the tests
+// that need one share a single run and parse (tens of MB of JSON, seconds
+// under -race). Callers must not modify the result.
+func referenceUpdates(t *testing.T, args ...string) []blockUpdate {
+	t.Helper()
+	key := strings.Join(args, "\x00")
+	if ups, ok := referenceUpdatesCache.Load(key); ok {
+		return ups.([]blockUpdate)
+	}
+	ups := parseUpdates(t, mustRun(t, args...).stdout)
+	referenceUpdatesCache.Store(key, ups)
+	return ups
 }
 
 func parseUpdates(t *testing.T, out string) []blockUpdate {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,9 +61,18 @@ func runCmd(t *testing.T, timeout time.Duration, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	// Stdout goes to a file, read back once at its final size: outputs of
+	// tens of MB (blocks --json of emn-30b) grown in a bytes.Buffer through
+	// a pipe cost seconds of copying and page faults under -race.
+	outFile, err := os.CreateTemp("", "monad-events-stdout-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(outFile.Name())
+	defer outFile.Close()
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = outFile, &errb
+	err = cmd.Run()
 	if ctx.Err() != nil {
 		t.Fatalf("monad-events %s: still running after %v (hang)\nstderr:\n%s", strings.Join(args, " "), timeout, tail(errb.String()))
 	}
@@ -73,7 +83,26 @@ func runCmd(t *testing.T, timeout time.Duration, args ...string) result {
 	} else if err != nil {
 		t.Fatalf("monad-events %s: %v", strings.Join(args, " "), err)
 	}
-	return result{out.String(), errb.String(), code}
+	return result{readAll(t, outFile), errb.String(), code}
+}
+
+// readAll returns the contents of f from its start, read into one
+// allocation of its size.
+func readAll(t *testing.T, f *os.File) string {
+	t.Helper()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	out.Grow(int(fi.Size()))
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(&out, f); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
 }
 
 // mustRun runs the binary and fails the test unless it exits with status 0.

@@ -29,7 +29,7 @@ func TestServeNATSKilled(t *testing.T) {
 		t.Skip("starts a NATS server and kills processes")
 	}
 	snap30 := sharedFile(t, emn30bPath)
-	want := parseUpdates(t, mustRun(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30).stdout)
+	want := referenceUpdates(t, "blocks", "--json", "--state", "finalized", "--with-block", "finalized", snap30)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	_, url, err := jetstream.RunEmbedded(ctx, t.TempDir(), jetstream.EmbeddedOptions{})
