@@ -109,7 +109,12 @@ func TestServeNATSKilled(t *testing.T) {
 		}
 	}
 	if len(got) != len(want) {
-		t.Fatalf("%d finalized blocks in the stream, want %d", len(got), len(want))
+		nums := make([]uint64, len(got))
+		for i, u := range got {
+			nums[i] = u.BlockNumber
+		}
+		t.Fatalf("%d finalized blocks in the stream, want %d: %v\nfirst serve:\n%s\nsecond serve:\n%s",
+			len(got), len(want), nums, tail(firstErr.String()), tail(secondErr.String()))
 	}
 	for i := range want {
 		if got[i].BlockNumber != want[i].BlockNumber || got[i].BlockID != want[i].BlockID || got[i].Block["hash"] != want[i].Block["hash"] {
