@@ -61,18 +61,21 @@ func passUpdates(tb testing.TB, ring *eventring.Ring, rd *eventring.Reader, tr *
 	return events, updates
 }
 
+// builderModes are the builder's two modes the benchmarks measure.
+var builderModes = []struct {
+	name string
+	opts blocks.BuilderOptions
+}{
+	{"default", blocks.BuilderOptions{}},
+	{"frames+accesses", blocks.BuilderOptions{CallFrames: true, Accesses: true}},
+}
+
 // BenchmarkTrackerSnapshot measures full reassembly plus commit tracking
 // over the emn-30b snapshot (136 891 events, 30 blocks, 6 187 transactions,
 // 119 updates), reading descriptors from the mapped ring and payloads in
 // place, as a live consumer does.
 func BenchmarkTrackerSnapshot(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		opts blocks.BuilderOptions
-	}{
-		{"default", blocks.BuilderOptions{}},
-		{"frames+accesses", blocks.BuilderOptions{CallFrames: true, Accesses: true}},
-	} {
+	for _, c := range builderModes {
 		b.Run(c.name, func(b *testing.B) {
 			ring := openSnapshotRing(b, snap30)
 			rd := ring.NewReader()
@@ -241,13 +244,7 @@ func quietAllocs(t *testing.T, ring *eventring.Ring, rd *eventring.Reader, tr *b
 // Tracker.Updates, the iterator a consumer ranges over: the reading loop
 // (follow) included.
 func BenchmarkUpdatesSnapshot(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		opts blocks.BuilderOptions
-	}{
-		{"default", blocks.BuilderOptions{}},
-		{"frames+accesses", blocks.BuilderOptions{CallFrames: true, Accesses: true}},
-	} {
+	for _, c := range builderModes {
 		b.Run(c.name, func(b *testing.B) {
 			ring := openSnapshotRing(b, snap30)
 			rd := ring.NewReader()
