@@ -24,28 +24,18 @@ import (
 // The batch never spans a gap: the events of dst[:n] are exactly
 // LastSeqno()-n+1 ... LastSeqno().
 func (rd *Reader) TryNextBatch(dst []Descriptor) (n int, res Result) {
-	r := rd.last
-	descs, mask := rd.descs, rd.mask
-	for i := range dst {
-		want := r + 1
-		s := (*Descriptor)(unsafe.Add(descs, (r&mask)*DescriptorSize))
-		seq := atomic.LoadUint64(&s.Seqno)
-		if seq != want {
-			rd.last = r
-			return i, notReadyOrGap(seq, r)
-		}
-		d := &dst[i]
-		*d = *s
-		loadFence() // the copy's loads complete before the re-check (a no-op on amd64)
-		// As in TryNext: an unchanged seqno proves the copy is not torn.
-		if d.Seqno = atomic.LoadUint64(&s.Seqno); d.Seqno != seq {
-			rd.last = r
-			return i, Gap
-		}
-		r = want
+	if len(dst) == 0 {
+		return 0, Ready
 	}
-	rd.last = r
-	return len(dst), Ready
+	n, seq, torn := readBatch(rd.descs, rd.mask, rd.last, &dst[0], len(dst))
+	rd.last += uint64(n)
+	switch {
+	case n == len(dst):
+		return n, Ready
+	case torn:
+		return n, Gap
+	}
+	return n, notReadyOrGap(seq, rd.last)
 }
 
 // NextBatch waits like [Reader.Next] until at least one event is ready,

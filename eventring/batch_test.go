@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -219,6 +220,17 @@ func TestCopyPayloadsEdgeCases(t *testing.T) {
 	require.NoError(t, err)
 	_, err = ring.CopyPayloads(dst, bad[6:], offs)
 	require.ErrorIs(t, err, ErrBadDescriptor)
+	// Offsets whose end overflows, or that lie 2^63 bytes on, with small
+	// payloads (the ones the amd64 loop copies on its fast path).
+	for _, off := range []uint64{math.MaxUint64 - 10, 1 << 63, 1<<63 - 1} {
+		bad = append(bad[:0], descs...)
+		bad[5].PayloadBufOffset = off
+		n, err = ring.CopyPayloads(dst, bad, offs)
+		require.Equal(t, 5, n, "offset %#x", off)
+		require.NoError(t, err)
+		_, err = ring.CopyPayloads(dst, bad[5:], offs)
+		require.ErrorIs(t, err, ErrBadDescriptor, "offset %#x", off)
+	}
 
 	require.NoError(t, ring.Close())
 	n, err = ring.CopyPayloads(dst, descs, offs)

@@ -26,14 +26,9 @@ func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, 
 // runChunk bounds the events of one copyRun call (at most 2 KiB each).
 const runChunk = 1024
 
-// copyRunFunc is copyRunAVX2 where the CPU has AVX2, else copyRun.
-var copyRunFunc = copyRun
-
-func init() {
-	if cpu.X86.HasAVX2 {
-		copyRunFunc = copyRunAVX2
-	}
-}
+// useAVX2 selects the AVX2 loops (copyRunAVX2, readBatchAVX2); tests
+// clear it to run the others.
+var useAVX2 = cpu.X86.HasAVX2
 
 // run copies the payloads of descs[0], descs[1], ... into dst, recording
 // their offsets in offs (as long as descs), until one is impossible or
@@ -47,7 +42,15 @@ func (b *batchCopy) run(descs []Descriptor, offs []int) int {
 		// At most runChunk events per call: the assembly loop cannot be
 		// preempted, and a huge batch must not hold up the GC.
 		n := min(len(descs)-i, runChunk)
-		k, o, lo, hi := copyRunFunc(b.base, b.payload, b.maskP, &descs[i], &offs[i], n, b.o, b.dstLen, b.minOff, b.maxEnd)
+		// Direct calls, not a function value: a call through one goes
+		// through a wrapper that copies the arguments once more.
+		var k int
+		var o, lo, hi uint64
+		if useAVX2 {
+			k, o, lo, hi = copyRunAVX2(b.base, b.payload, b.maskP, &descs[i], &offs[i], n, b.o, b.dstLen, b.minOff, b.maxEnd)
+		} else {
+			k, o, lo, hi = copyRun(b.base, b.payload, b.maskP, &descs[i], &offs[i], n, b.o, b.dstLen, b.minOff, b.maxEnd)
+		}
 		b.o, b.minOff, b.maxEnd = o, lo, hi
 		if i += k; k == n {
 			continue

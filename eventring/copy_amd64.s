@@ -162,14 +162,18 @@ done:
 // func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
 //	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
 //
-// copyRun with 32-byte AVX2 moves. While dst has 256 bytes of room past
-// o, every payload of at most 256 bytes (most events carry one) is copied
-// as 256 bytes, the same eight moves whatever its size: no branch on the
-// size, whose mispredictions cost more than the extra moves. Near
-// the end of dst, and for payloads over 32 bytes elsewhere: up to 256
-// bytes two, four or eight overlapping moves, then 128-byte blocks and the
-// last 128 bytes.
-TEXT ·copyRunAVX2(SB), NOSPLIT, $0-112
+// copyRun with 32-byte AVX2 moves, and a fast path for the common event.
+// While dst has 256 bytes of room past o (o <= limit), every payload of at
+// most 256 bytes (nine events in ten on emn-30b) is copied as 256 bytes,
+// the same eight moves whatever its size: no branch on the size, whose
+// mispredictions cost more than the extra moves. Such a payload cannot
+// make o pass dstLen, and an offset below 2^63 cannot overflow with it, so
+// the fast path tests only that: two fewer compares, no reload of dstLen
+// and no min per event. Everything else (near the end of dst, larger
+// payloads, impossible descriptors) takes the careful path: the checks of
+// copyRun, then up to 256 bytes two, four or eight overlapping moves, or
+// 128-byte blocks and the last 128 bytes.
+TEXT ·copyRunAVX2(SB), NOSPLIT, $8-112
 	MOVQ base+0(FP), R8
 	MOVQ payload+8(FP), R9
 	MOVQ maskP+16(FP), R10
@@ -179,12 +183,65 @@ TEXT ·copyRunAVX2(SB), NOSPLIT, $0-112
 	MOVQ o+48(FP), BX
 	MOVQ minOff+64(FP), R14
 	MOVQ maxEnd+72(FP), R15
-
-loop:
+	// limit: the last o with 256 bytes of room that round_up(o+size, 16)
+	// keeps within dstLen for any size <= 256. Negative (dst under 272
+	// bytes): no o takes the fast path (the compare is signed; o < 2^63).
+	MOVQ dstLen+56(FP), AX
+	ANDQ $~15, AX
+	SUBQ $256, AX
+	MOVQ AX, limit-8(SP)
 	TESTQ R13, R13
 	JEQ   done
+
+loop:
 	MOVLQZX Descriptor_PayloadSize(R11), CX
 	MOVQ  Descriptor_PayloadBufOffset(R11), SI
+	CMPQ  BX, limit-8(SP)
+	JGT   careful
+	CMPQ  CX, $256
+	JA    careful
+	TESTQ SI, SI
+	JS    careful              // offset >= 2^63: let careful test for overflow
+	LEAQ  (SI)(CX*1), DX       // end
+	MOVQ  BX, (R12)            // offs[i] = o
+	CMPQ  SI, R14
+	CMOVQCS SI, R14            // minOff = min(minOff, offset)
+	CMPQ  DX, R15
+	CMOVQHI DX, R15            // maxEnd = max(maxEnd, end)
+	LEAQ  (R8)(BX*1), DI       // destination
+	LEAQ  15(BX)(CX*1), BX
+	ANDQ  $~15, BX             // o = round_up(o+size, 16) <= dstLen
+	ANDQ  R10, SI
+	ADDQ  R9, SI               // source
+
+copy256:
+	// Payloads of 0..256 bytes: copy 256 bytes whatever the size (on
+	// emn-30b a cascade of size tests mispredicted about 0.75 times per
+	// event in cachegrind's branch simulation, this path 0.25; a whole
+	// ringbench payload-batch pass 0.44). The extra bytes read follow the
+	// payload in the buffer (mapped twice, so mapped: its offset is below
+	// S, S >= 16 MiB) and are mostly the next payloads'; those written lie
+	// in dst after this payload, inside dst's 256 bytes of room, where the
+	// next goes.
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU 128(SI), Y4
+	VMOVDQU 160(SI), Y5
+	VMOVDQU 192(SI), Y6
+	VMOVDQU 224(SI), Y7
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	VMOVDQU Y4, 128(DI)
+	VMOVDQU Y5, 160(DI)
+	VMOVDQU Y6, 192(DI)
+	VMOVDQU Y7, 224(DI)
+	JMP     next
+
+careful:
 	CMPQ  CX, $2048
 	JA    done
 	LEAQ  (SI)(CX*1), DX // end
@@ -212,31 +269,7 @@ loop:
 	JCS   exact          // under 256 bytes left in dst: copy exactly
 	CMPQ  CX, $256
 	JA    over256
-
-	// Payloads of 0..256 bytes: copy 256 bytes whatever the size, with no
-	// branch on it (on emn-30b the cascade of size tests below mispredicted
-	// about 0.75 times per event in cachegrind's branch simulation, this
-	// path 0.25; a whole ringbench payload-batch pass 0.44). The extra bytes read follow the payload in the
-	// buffer (mapped twice, so mapped: its offset is below S, S >= 16 MiB)
-	// and are mostly the next payloads'; those written lie in dst after
-	// this payload, inside dst's 256 bytes of room, where the next goes.
-	VMOVDQU 0(SI), Y0
-	VMOVDQU 32(SI), Y1
-	VMOVDQU 64(SI), Y2
-	VMOVDQU 96(SI), Y3
-	VMOVDQU 128(SI), Y4
-	VMOVDQU 160(SI), Y5
-	VMOVDQU 192(SI), Y6
-	VMOVDQU 224(SI), Y7
-	VMOVDQU Y0, 0(DI)
-	VMOVDQU Y1, 32(DI)
-	VMOVDQU Y2, 64(DI)
-	VMOVDQU Y3, 96(DI)
-	VMOVDQU Y4, 128(DI)
-	VMOVDQU Y5, 160(DI)
-	VMOVDQU Y6, 192(DI)
-	VMOVDQU Y7, 224(DI)
-	JMP     next
+	JMP   copy256
 
 exact:
 	CMPQ  CX, $16
@@ -360,7 +393,7 @@ next:
 	ADDQ $Descriptor__size, R11
 	ADDQ $8, R12
 	DECQ R13
-	JMP  loop
+	JNZ  loop
 
 done:
 	VZEROUPPER
