@@ -253,10 +253,7 @@ func TestCopyPayloadsSmallPayloadsNearDstEnd(t *testing.T) {
 	const events = 400
 	x := uint64(99)
 	for range events {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		p := make([]byte, x%301)
+		p := make([]byte, xorshift(&x)%301)
 		for j := range p {
 			p[j] = byte(x>>(j%56)) ^ byte(j)
 		}
@@ -701,10 +698,7 @@ func batchFuzzRing(t *testing.T) *Ring {
 		require.NoError(t, err)
 		x := uint64(12345)
 		for range batchFuzzEvents {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-			p := make([]byte, x%5000)
+			p := make([]byte, xorshift(&x)%5000)
 			for j := range p {
 				p[j] = byte(x >> (j % 56))
 			}

@@ -43,12 +43,18 @@ func fillSelfCheck(p []byte, seqno uint64) {
 	binary.LittleEndian.PutUint32(p[12:], uint32(len(p)))
 	x := seqno*0x9E3779B97F4A7C15 + 1
 	for i := selfCheckHeader; i < len(p); i++ {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		p[i] = byte(x)
+		p[i] = byte(xorshift(&x))
 	}
 	binary.LittleEndian.PutUint32(p[8:], crc32.ChecksumIEEE(p[12:]))
+}
+
+// xorshift advances the xorshift64 generator *x (cheap, deterministic test
+// data) and returns its new state.
+func xorshift(x *uint64) uint64 {
+	*x ^= *x << 13
+	*x ^= *x >> 7
+	*x ^= *x << 17
+	return *x
 }
 
 // checkSelf verifies a payload produced by fillSelfCheck for d.
