@@ -133,8 +133,8 @@
 // ring still holds (away from its tail, which is being overwritten), and
 // counts the finalized blocks it could not publish (Stats.FinalizedLost).
 // While the server is unreachable at start, Run retries too. Every
-// counter of Stats is also a Prometheus metric, monad_events_jetstream_*,
-// through [Publisher.Collector].
+// counter of Stats is also a Prometheus metric, monad_events_jetstream_*
+// labelled with the stream's name, through [Publisher.Collector].
 //
 // # Wiring
 //

@@ -7,18 +7,18 @@ const metricPrefix = "monad_events_jetstream_"
 
 // statMetric is one field of Stats as a metric.
 type statMetric struct {
-	desc  *prometheus.Desc
-	kind  prometheus.ValueType
-	value func(*Stats) uint64
+	name, help string
+	kind       prometheus.ValueType
+	value      func(*Stats) uint64
 }
 
 // statMetrics are the metrics of a Collector, one per field of Stats.
 var statMetrics = func() []statMetric {
 	c := func(name, help string, v func(*Stats) uint64) statMetric {
-		return statMetric{prometheus.NewDesc(metricPrefix+name, help, nil, nil), prometheus.CounterValue, v}
+		return statMetric{metricPrefix + name, help, prometheus.CounterValue, v}
 	}
 	g := func(name, help string, v func(*Stats) uint64) statMetric {
-		return statMetric{prometheus.NewDesc(metricPrefix+name, help, nil, nil), prometheus.GaugeValue, v}
+		return statMetric{metricPrefix + name, help, prometheus.GaugeValue, v}
 	}
 	return []statMetric{
 		c("events_read_total", "Ring events read by the publisher.", func(s *Stats) uint64 { return s.EventsRead }),
@@ -47,22 +47,34 @@ var statMetrics = func() []statMetric {
 // Collector returns a Prometheus collector of the publisher's [Stats],
 // read when the metrics are gathered (nothing is counted twice, and
 // publishing pays nothing for it). Its metrics are named
-// monad_events_jetstream_*; register it once per registry.
-func (p *Publisher) Collector() prometheus.Collector { return collector{p} }
+// monad_events_jetstream_* and labelled stream="<Options.Stream>", so the
+// publishers of several streams can share a registry; register each
+// publisher's once.
+func (p *Publisher) Collector() prometheus.Collector {
+	labels := prometheus.Labels{"stream": p.opts.Stream}
+	c := collector{p: p, descs: make([]*prometheus.Desc, len(statMetrics))}
+	for i, m := range statMetrics {
+		c.descs[i] = prometheus.NewDesc(m.name, m.help, nil, labels)
+	}
+	return c
+}
 
-type collector struct{ p *Publisher }
+type collector struct {
+	p     *Publisher
+	descs []*prometheus.Desc // statMetrics' with the publisher's label
+}
 
 // Describe sends the descriptors of every metric.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range statMetrics {
-		ch <- m.desc
+	for _, d := range c.descs {
+		ch <- d
 	}
 }
 
 // Collect sends the current value of every metric.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.p.Stats()
-	for _, m := range statMetrics {
-		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, float64(m.value(&st)))
+	for i, m := range statMetrics {
+		ch <- prometheus.MustNewConstMetric(c.descs[i], m.kind, float64(m.value(&st)))
 	}
 }

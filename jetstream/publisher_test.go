@@ -97,6 +97,9 @@ func TestLiveRingFinalizedExactlyOnce(t *testing.T) {
 	values := map[string]float64{}
 	for _, f := range families {
 		m := f.GetMetric()[0]
+		if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "stream" || l[0].GetValue() != p.Options().Stream {
+			t.Errorf("%s labels %v, want stream=%q", f.GetName(), l, p.Options().Stream)
+		}
 		if c := m.GetCounter(); c != nil {
 			values[f.GetName()] = c.GetValue()
 		} else {
@@ -122,5 +125,41 @@ func TestLiveRingFinalizedExactlyOnce(t *testing.T) {
 	}
 	if fields := reflect.TypeFor[jetstream.Stats]().NumField(); len(values) != fields {
 		t.Errorf("%d metrics, want one per field of Stats (%d)", len(values), fields)
+	}
+}
+
+// TestCollectorsShareRegistry: the collectors of two publishers (two
+// streams) register on one registry and each reports under its stream's
+// label; a second registration of the same publisher's is refused.
+func TestCollectorsShareRegistry(t *testing.T) {
+	type noServer struct{ natsjs.JetStream } // NewPublisher does not call it
+	reg := prometheus.NewRegistry()
+	for _, stream := range []string{"A", "B"} {
+		p, err := jetstream.NewPublisher(noServer{}, jetstream.Options{Stream: stream, Prefix: "monad." + stream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := reg.Register(p.Collector()); err != nil {
+			t.Fatalf("stream %s: %v", stream, err)
+		}
+		if err := reg.Register(p.Collector()); err == nil {
+			t.Errorf("stream %s: a second registration was accepted", stream)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		var streams []string
+		for _, m := range f.GetMetric() {
+			streams = append(streams, m.GetLabel()[0].GetValue())
+		}
+		if !reflect.DeepEqual(streams, []string{"A", "B"}) {
+			t.Errorf("%s: streams %v, want [A B]", f.GetName(), streams)
+		}
+	}
+	if want := reflect.TypeFor[jetstream.Stats]().NumField(); len(families) != want {
+		t.Errorf("%d metric families, want %d", len(families), want)
 	}
 }
