@@ -8,8 +8,8 @@
 // Per event: load the slot's seqno; if it is not last+1, stop (seq is what
 // it held); copy the 64 bytes; load the seqno again (x86-64 never reorders
 // loads with loads, so it is read after the copy): if it changed, the
-// copy may be torn: stop (torn). SSE moves (GOAMD64=v1): the descriptor is
-// four of them each way.
+// copy may be torn: stop (torn). A descriptor is 64 bytes (the ABI's;
+// hence the shift by 6), four SSE2 moves each way.
 TEXT ·readBatchSSE2(SB), NOSPLIT, $0-57
 	MOVQ descs+0(FP), R8
 	MOVQ mask+8(FP), R9
