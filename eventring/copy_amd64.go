@@ -17,7 +17,8 @@ import (
 func copyRun(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,
 	o, dstLen, minOff, maxEnd uint64) (done int, oOut, minOut, maxOut uint64)
 
-// copyRunAVX2 is copyRun with AVX2 moves.
+// copyRunAVX2 is copyRun with AVX2 moves, and a shorter path for the
+// common payload of at most 256 bytes while dst has room for 256.
 //
 //go:noescape
 func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, offs *int, n int,

@@ -17,10 +17,11 @@
 // Copies: up to 64 bytes two overlapping loads and stores of 1, 4, 8, 16
 // or 32 bytes; larger ones 64-byte blocks and the last 64 bytes. Source
 // and destination never overlap. SSE2 only (GOAMD64=v1); copyRunAVX2
-// below is the same with AVX2 moves. minOff and maxEnd live in R14 and R15
-// (free in ABI0 code: the ABIInternal wrapper that calls this restores g in
-// R14), not in the frame: a load, compare and store per event through
-// memory made each event wait for the previous one's store.
+// below is the same with AVX2 moves and a fast path. minOff and maxEnd
+// live in R14 and R15 (free in ABI0 code: Go code that calls an ABI0
+// function restores g in R14 after the call), not in the frame: a load,
+// compare and store per event through memory made each event wait for the
+// previous one's store.
 TEXT ·copyRun(SB), NOSPLIT, $0-112
 	MOVQ base+0(FP), R8
 	MOVQ payload+8(FP), R9
