@@ -35,12 +35,13 @@ func (f *natsFlag) Set(v string) error {
 
 // natsOptions are serve's flags for the JetStream fan-out.
 type natsOptions struct {
-	target natsFlag
-	dir    *string
-	port   *int
-	prefix *string
-	stream *string
-	events *bool
+	target   natsFlag
+	dir      *string
+	port     *int
+	prefix   *string
+	stream   *string
+	events   *bool
+	backfill *bool
 }
 
 func natsFlags(fs *flag.FlagSet) *natsOptions {
@@ -51,6 +52,7 @@ func natsFlags(fs *flag.FlagSet) *natsOptions {
 	o.prefix = fs.String("nats-prefix", jetstream.DefaultPrefix, "subject prefix")
 	o.stream = fs.String("nats-stream", jetstream.DefaultStream, "JetStream stream name")
 	o.events = fs.Bool("nats-events", false, "also publish every raw event on <prefix>.event.<TYPE>")
+	o.backfill = fs.Bool("nats-backfill", false, "when the stream holds nothing published from a ring yet, start at the oldest block the ring holds instead of the newest block start (a stream that has messages always resumes after them)")
 	return o
 }
 
@@ -79,7 +81,7 @@ func (o *natsOptions) start(ctx context.Context, e *env, ring *eventring.Ring, r
 		return nil, nil, fmt.Errorf("serve: NATS %s: %w", url, err)
 	}
 	stop := func() { nc.Close(); stopServer() }
-	pub, err := jetstream.NewPublisher(js, jetstream.Options{Prefix: *o.prefix, Stream: *o.stream, Events: *o.events, Logger: e.log})
+	pub, err := jetstream.NewPublisher(js, jetstream.Options{Prefix: *o.prefix, Stream: *o.stream, Events: *o.events, Backfill: *o.backfill, Logger: e.log})
 	if err != nil {
 		stop()
 		return nil, nil, err
@@ -90,6 +92,6 @@ func (o *natsOptions) start(ctx context.Context, e *env, ring *eventring.Ring, r
 	}
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(ctx, ring) }()
-	e.log.Info("serve: publishing to NATS JetStream", "url", url, "stream", *o.stream, "prefix", *o.prefix, "events", *o.events)
+	e.log.Info("serve: publishing to NATS JetStream", "url", url, "stream", *o.stream, "prefix", *o.prefix, "events", *o.events, "backfill", *o.backfill)
 	return done, stop, nil
 }
