@@ -183,10 +183,13 @@ func waitMetricPositive(t *testing.T, url, name string, timeout time.Duration) {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, l := range strings.Split(string(body), "\n") {
-				if v, ok := strings.CutPrefix(l, name+" "); ok {
-					if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
-						return
-					}
+				// name 12 or name{labels} 12
+				rest, ok := strings.CutPrefix(l, name)
+				if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+					continue
+				}
+				if f, err := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64); err == nil && f > 0 {
+					return
 				}
 			}
 		}
