@@ -819,3 +819,123 @@ func TestCopyPayloadsLongRun(t *testing.T) {
 	require.Equal(t, events, valid)
 	require.Zero(t, expired)
 }
+
+// TestCopyPayloadsSmallOldestExpire: a batch of 64 small payloads (the
+// ones the amd64 loop copies on its fast path) straddling a window
+// boundary; the writer moves the window start onto the boundary while the
+// batch is copied. Exactly the 32 below it expire (offs -1, a
+// BatchExpiredError naming the 32nd) and the 32 above are intact. The
+// batch's single check relies on its lowest offset, which only the copy
+// loop's bookkeeping knows here.
+func TestCopyPayloadsSmallOldestExpire(t *testing.T) {
+	const W, small, each = WindowIncr, 200, 208 // each: small rounded up to PayloadAlign
+	boundary := uint64(3 * W)
+	w, _ := newTestRecorder(t)
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	first := boundary - 32*each
+	for ring.Header().NextPayloadByte+(1<<20)+16 < first {
+		recordSelfCheck(t, w, 1<<20)
+	}
+	recordSelfCheck(t, w, first-ring.Header().NextPayloadByte) // lands the next payload on first
+	var descs [64]Descriptor
+	start := recordSelfCheck(t, w, small)
+	for range 63 {
+		recordSelfCheck(t, w, small)
+	}
+	rd := ring.NewReader()
+	rd.SetSeqno(start)
+	n, _ := rd.TryNextBatch(descs[:])
+	require.Equal(t, 64, n)
+	require.Equal(t, first, descs[0].PayloadBufOffset)
+	require.Equal(t, boundary, descs[32].PayloadBufOffset)
+
+	dst := make([]byte, 1<<20)
+	offs := make([]int, 64)
+	// A first copy, intact, also refreshes the ring's cached end of the
+	// allocated bytes, so that the second one's check is the single
+	// window check and not the slow path.
+	k, err := ring.CopyPayloads(dst, descs[:], offs)
+	require.NoError(t, err)
+	require.Equal(t, 64, k)
+	testHookBatchCopied = func() {
+		for ring.Header().BufferWindowStart < boundary {
+			recordSelfCheck(t, w, 1<<20)
+		}
+	}
+	defer func() { testHookBatchCopied = nil }()
+	k, err = ring.CopyPayloads(dst, descs[:], offs)
+	testHookBatchCopied = nil
+	require.Equal(t, 64, k)
+	require.Equal(t, boundary, ring.Header().BufferWindowStart)
+	var be *BatchExpiredError
+	require.ErrorAs(t, err, &be)
+	require.Equal(t, 32, be.Expired)
+	require.Equal(t, descs[31].Seqno, be.Seqno)
+	for i := range descs {
+		if i < 32 {
+			require.Equal(t, -1, offs[i], "event %d", i)
+			continue
+		}
+		require.NoError(t, checkSelf(&descs[i], payloadOf(dst, descs[:], offs, i)), "event %d", i)
+	}
+}
+
+// TestTryNextBatchTornCopies: a reader batches the slots a writer is
+// overwriting at full speed, so that copies are torn mid-way. Every
+// descriptor it returns is whole (its fields all belong to one event),
+// and the loop's torn exit, when taken, returns only the events before.
+func TestTryNextBatchTornCopies(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two CPUs: the writer must run while the reader copies")
+	}
+	w, _ := newTestRecorder(t)
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	capacity := ring.maskD + 1
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := uint64(0); !stop.Load(); i++ {
+			// Single writer, fresh ring: event i has seqno i+1.
+			if _, err := w.Record(5, [4]uint64{i, ^i, i * 3, 42}, nil); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	defer func() { stop.Store(true); wg.Wait() }()
+
+	var descs [64]Descriptor
+	var read, gaps, torn int
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && torn < 20 {
+		newest := ring.Header().LastSeqno
+		if newest < capacity {
+			continue
+		}
+		// The oldest slots: the writer is overwriting them now.
+		last := newest - capacity + 2
+		k, _, isTorn := readBatch(ring.descs, ring.maskD, last, &descs[0], len(descs))
+		for i, d := range descs[:k] {
+			want := last + uint64(i) + 1
+			require.Equal(t, want, d.Seqno)
+			i := want - 1
+			require.Equal(t, [4]uint64{i, ^i, i * 3, 42}, d.ContentExt, "seqno %d: fields of another event", d.Seqno)
+			require.Equal(t, uint16(5), d.EventType)
+		}
+		read += k
+		if k < len(descs) {
+			gaps++
+		}
+		if isTorn {
+			torn++
+		}
+	}
+	t.Logf("%d descriptors read whole, %d batches stopped early, %d of them at a torn copy", read, gaps, torn)
+	require.Positive(t, gaps, "the reader never met the writer")
+}

@@ -27,7 +27,7 @@ func copyRunAVX2(base, payload unsafe.Pointer, maskP uint64, descs *Descriptor, 
 // runChunk bounds the events of one copyRun call (at most 2 KiB each).
 const runChunk = 1024
 
-// useAVX2 selects the AVX2 loops (copyRunAVX2, readBatchAVX2); tests
+// useAVX2 selects the AVX2 loops (copyRunAVX2, readBatchAsm's); tests
 // clear it to run the others.
 var useAVX2 = cpu.X86.HasAVX2
 

@@ -185,7 +185,7 @@ TEXT ·copyRunAVX2(SB), NOSPLIT, $8-112
 	MOVQ minOff+64(FP), R14
 	MOVQ maxEnd+72(FP), R15
 	// limit: the last o with 256 bytes of room that round_up(o+size, 16)
-	// keeps within dstLen for any size <= 256. Negative (dst under 272
+	// keeps within dstLen for any size <= 256. Negative (dst under 256
 	// bytes): no o takes the fast path (the compare is signed; o < 2^63).
 	MOVQ dstLen+56(FP), AX
 	ANDQ $~15, AX

@@ -4,10 +4,9 @@ package eventring
 
 import "testing"
 
-// TestCopyRunSSE2: the loops of CPUs without AVX2 (copyRun,
-// readBatchSSE2), which a CPU with AVX2 never runs, pass the batch tests
-// too.
-func TestCopyRunSSE2(t *testing.T) {
+// TestSSE2Loops: the loops of CPUs without AVX2 (copyRun, readBatchAsm's
+// SSE2 loop), which a CPU with AVX2 never runs, pass the batch tests too.
+func TestSSE2Loops(t *testing.T) {
 	saved := useAVX2
 	useAVX2 = false
 	defer func() { useAVX2 = saved }()
@@ -16,4 +15,6 @@ func TestCopyRunSSE2(t *testing.T) {
 	t.Run("MatchesPerEvent", TestBatchMatchesPerEvent)
 	t.Run("StopsAtGapAndUncommitted", TestTryNextBatchStopsAtGapAndUncommitted)
 	t.Run("OverwrittenDuringCopy", TestCopyPayloadsOverwrittenDuringCopy)
+	t.Run("SmallOldestExpire", TestCopyPayloadsSmallOldestExpire)
+	t.Run("TornCopies", TestTryNextBatchTornCopies)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -162,13 +161,24 @@ func TestArchiveSnapshot(t *testing.T) {
 	if !strings.Contains(r.stderr, "resuming after the last archived block") || !strings.Contains(r.stderr, `"blocks archived"=0`) {
 		t.Errorf("second run:\n%s", r.stderr)
 	}
-	if after := treeContents(t, root); !maps.Equal(after, verified) {
-		t.Errorf("the second run changed the archive: %d entries before, %d after", len(verified), len(after))
+	after := treeContents(t, root)
+	for path, before := range verified {
+		if now, ok := after[path]; !ok {
+			t.Errorf("the second run removed %s", path)
+		} else if now != before {
+			t.Errorf("the second run rewrote %s", path)
+		}
+	}
+	for path := range after {
+		if _, ok := verified[path]; !ok {
+			t.Errorf("the second run added %s", path)
+		}
 	}
 }
 
 // treeContents returns every file and directory under root by its path
-// relative to root: a file's contents, "" for a directory.
+// relative to root: a file's modification time and contents, "" for a
+// directory.
 func treeContents(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -181,8 +191,12 @@ func treeContents(t *testing.T, root string) map[string]string {
 			out[rel+"/"] = ""
 			return err
 		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
 		b, err := os.ReadFile(path)
-		out[rel] = string(b)
+		out[rel] = info.ModTime().Format(time.RFC3339Nano) + "\n" + string(b)
 		return err
 	})
 	if err != nil {
