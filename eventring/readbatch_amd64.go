@@ -20,6 +20,9 @@ const readChunk = 4096
 // event with AVX2 and 21 without, where the compiler's was 31; a core
 // shared with another busy thread pays for instructions.
 func readBatch(descs unsafe.Pointer, mask, last uint64, dst *Descriptor, n int) (k int, seq uint64, torn bool) {
+	if n <= readChunk {
+		return readBatchAsm(descs, mask, last, dst, n)
+	}
 	out := unsafe.Slice(dst, n)
 	for k < n {
 		c := min(n-k, readChunk)
