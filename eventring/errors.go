@@ -54,6 +54,9 @@ var (
 	// wrapped in an *OversizeError; Reserve reports the same case through
 	// Reservation.Oversize, without an error.
 	ErrPayloadTooLarge = errors.New("eventring: payload too large, recorded as RECORD_ERROR")
+	// ErrBatchTooLarge: RecordBatch was given more than the ring can hold
+	// at once; nothing was recorded. Split the batch.
+	ErrBatchTooLarge = errors.New("eventring: batch too large for one reservation")
 )
 
 // SchemaError reports a ring whose content type or schema hash differs from

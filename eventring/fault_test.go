@@ -16,6 +16,29 @@ import (
 // naming the truncation instead of faulting, and afterwards the ring reads
 // as closed (payload views read zeros, no fault).
 func TestTruncateUnderReaderAndWriter(t *testing.T) {
+	payload := make([]byte, 100)
+	t.Run("Record", func(t *testing.T) {
+		truncateUnderReaderAndWriter(t, func(w *Recorder) (uint64, error) {
+			_, err := w.Record(1, [4]uint64{}, payload)
+			return 1, err
+		})
+	})
+	t.Run("RecordBatch", func(t *testing.T) {
+		events := make([]BatchEvent, 1000)
+		for i := range events {
+			events[i].Payload = payload
+		}
+		truncateUnderReaderAndWriter(t, func(w *Recorder) (uint64, error) {
+			_, err := w.RecordBatch(events)
+			return uint64(len(events)), err
+		})
+	})
+}
+
+// truncateUnderReaderAndWriter runs TestTruncateUnderReaderAndWriter with a
+// writer that records 100-byte events with record, which returns how many
+// it recorded.
+func truncateUnderReaderAndWriter(t *testing.T, record func(*Recorder) (uint64, error)) {
 	path := t.TempDir() + "/ring"
 	w, err := Create(path, minSizes, ContentTypeTest, testHash)
 	if err != nil {
@@ -32,13 +55,13 @@ func TestTruncateUnderReaderAndWriter(t *testing.T) {
 	var written, read atomic.Uint64
 	writerErr := make(chan error, 1)
 	go func() {
-		payload := make([]byte, 100)
 		for {
-			if _, err := w.Record(1, [4]uint64{}, payload); err != nil {
+			n, err := record(w)
+			if err != nil {
 				writerErr <- err
 				return
 			}
-			written.Add(1)
+			written.Add(n)
 		}
 	}()
 	readerErr := make(chan error, 1)
@@ -86,8 +109,8 @@ func TestTruncateUnderReaderAndWriter(t *testing.T) {
 	if err := rd.Next(context.Background(), &d); !errors.Is(err, ErrRingChanged) {
 		t.Errorf("Next after the truncation: %v", err)
 	}
-	if _, err := w.Record(1, [4]uint64{}, nil); !errors.Is(err, ErrRingChanged) {
-		t.Errorf("Record after the truncation: %v", err)
+	if _, err := record(w); !errors.Is(err, ErrRingChanged) {
+		t.Errorf("recording after the truncation: %v", err)
 	}
 	if p := ring.Payload(&last); len(p) != 100 || p[0] != 0 || ring.PayloadValid(&last) {
 		t.Errorf("payload view after the truncation: %d bytes, valid %v", len(p), ring.PayloadValid(&last))

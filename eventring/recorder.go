@@ -290,18 +290,10 @@ func (w *Recorder) reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 		return Reservation{}, w.closedErr()
 	}
 	t := w.clock()
-	kind := RecordErrorNone
-	rounded := (payloadSize + PayloadAlign - 1) &^ (PayloadAlign - 1)
-	switch {
-	case rounded > 0xFFFFFFFF || rounded < payloadSize:
-		kind = RecordErrorOverflow4GB
-	case rounded >= w.sizes.PayloadBufSize-2*WindowIncr:
-		kind = RecordErrorOverflowExpire
-	}
-	size := payloadSize
+	size, rounded, kind := w.allocSize(payloadSize)
 	evType := eventType
 	if kind != RecordErrorNone {
-		size, rounded, evType = RecordErrorTruncatedSize, RecordErrorTruncatedSize, RecordErrorEventType
+		evType = RecordErrorEventType
 	}
 	c := &w.hdr.Control
 	seqno := atomic.AddUint64(&c.LastSeqno, 1)
@@ -327,15 +319,40 @@ func (w *Recorder) reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	p := unsafe.Slice((*byte)(unsafe.Add(w.payload, begin&w.maskP)), size)
 	res := Reservation{Seqno: seqno, Payload: p, Oversize: kind, slot: slot, w: w}
 	if kind != RecordErrorNone {
-		clear(p)
-		re := (*RecordError)(unsafe.Pointer(&p[0]))
-		re.ErrorType = kind
-		re.DroppedEventType = eventType
-		re.TruncatedPayloadSize = RecordErrorTruncatedSize - uint32(unsafe.Sizeof(RecordError{}))
-		re.RequestedPayloadSize = payloadSize
-		res.Payload = p[unsafe.Sizeof(RecordError{}):]
+		res.Payload = writeRecordError(p, kind, eventType, payloadSize)
 	}
 	return res, nil
+}
+
+// allocSize applies spec §5.2 step 2 and §5.6 to a payload of payloadSize
+// bytes: the size the descriptor gets, the 16-rounded size the buffer
+// gives it, and the kind of RECORD_ERROR that replaces it (RecordErrorNone
+// if it fits: then size is payloadSize).
+func (w *Recorder) allocSize(payloadSize uint64) (size, rounded uint64, kind RecordErrorType) {
+	rounded = (payloadSize + PayloadAlign - 1) &^ (PayloadAlign - 1)
+	switch {
+	case rounded > 0xFFFFFFFF || rounded < payloadSize:
+		kind = RecordErrorOverflow4GB
+	case rounded >= w.sizes.PayloadBufSize-2*WindowIncr:
+		kind = RecordErrorOverflowExpire
+	default:
+		return payloadSize, rounded, RecordErrorNone
+	}
+	return RecordErrorTruncatedSize, RecordErrorTruncatedSize, kind
+}
+
+// writeRecordError zeroes p, the RecordErrorTruncatedSize-byte payload of a
+// RECORD_ERROR standing in for an event of eventType and payloadSize bytes,
+// writes its RecordError header and returns the truncated area after it,
+// where the dropped payload's first bytes go (spec §5.6).
+func writeRecordError(p []byte, kind RecordErrorType, eventType uint16, payloadSize uint64) []byte {
+	clear(p)
+	re := (*RecordError)(unsafe.Pointer(&p[0]))
+	re.ErrorType = kind
+	re.DroppedEventType = eventType
+	re.TruncatedPayloadSize = RecordErrorTruncatedSize - uint32(unsafe.Sizeof(RecordError{}))
+	re.RequestedPayloadSize = payloadSize
+	return p[unsafe.Sizeof(RecordError{}):]
 }
 
 // RecordFunc records one event of payloadSize bytes that fill writes in

@@ -27,11 +27,13 @@
 // reader's wall clock minus each event's record_epoch_nanos. The writer is
 // pinned to CPU 0 and the reader to CPU 1 (--no-pin to disable).
 //
-//	ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--no-pin]
+//	ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--write-batch N] [--no-pin]
 //
 // is the recorder's throughput yardstick, the counterpart of "cref live":
 // an unpaced writer process and a busy-polling reader that checks every
-// payload, printing cref's "live" line (see live.go).
+// payload, printing cref's "live" line (see live.go). Its writer alone
+// ("live-writer" subcommand, which prints the writer's nanoseconds) is what
+// the README compares with cref's writer; --batch N there records batches.
 package main
 
 import (
@@ -81,7 +83,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]\n       ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--no-pin]")
+	fmt.Fprintln(os.Stderr, "usage: ringbench read FILE [--mode desc|payload|desc-batch|payload-batch] [--passes N] [--batch B]\n       ringbench latency [--rate R] [--size B] [--duration D] [--dir DIR] [--no-pin]\n       ringbench live DIR [--events N] [--payload B] [--capacity-shift S] [--payload-shift P] [--batch N] [--write-batch N] [--no-pin]")
 	os.Exit(2)
 }
 
