@@ -88,3 +88,51 @@ func ExampleRing_CopyPayloads() {
 	// 4 event 3
 	// 5 event 4
 }
+
+// Record events in batches: one reservation per batch gives the events
+// consecutive sequence numbers and one timestamp, with the clock read, the
+// fault guard and the header's atomic additions paid once per batch.
+func ExampleRecorder_RecordBatch() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	w, err := eventring.Create(filepath.Join(dir, "ring"), eventring.Sizes{
+		DescriptorCapacity: eventring.MinDescriptorCapacity,
+		PayloadBufSize:     eventring.MinPayloadBufSize,
+	}, eventring.ContentTypeTest, [32]byte{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
+
+	batch := make([]eventring.BatchEvent, 0, 256) // reused: RecordBatch copies the payloads
+	for i := range 3 {
+		batch = append(batch, eventring.BatchEvent{
+			EventType:  2,
+			ContentExt: [4]uint64{uint64(i)},
+			Payload:    fmt.Appendf(nil, "event %d", i),
+		})
+	}
+	first, err := w.RecordBatch(batch)
+	if err != nil {
+		log.Fatal(err) // ErrBatchTooLarge: split it; an *OversizeError: recorded as RECORD_ERROR
+	}
+
+	ring, err := w.Ring()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ring.Close()
+	var d eventring.Descriptor
+	for seqno := first; seqno < first+uint64(len(batch)); seqno++ {
+		if ring.TryCopy(seqno, &d) {
+			fmt.Printf("%d %s\n", d.Seqno, ring.Payload(&d))
+		}
+	}
+	// Output:
+	// 1 event 0
+	// 2 event 1
+	// 3 event 2
+}
