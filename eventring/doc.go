@@ -56,7 +56,10 @@
 //	k, err := ring.CopyPayloads(buf, descs[:n], offs) // payload i: buf[offs[i]:][:descs[i].PayloadSize]
 //
 // A [Recorder] writes rings byte-exactly like the daemon's recorder; tests
-// and replay tools use it.
+// and replay tools use it. [Recorder.Record] and [Recorder.RecordFunc]
+// record one event as the daemon does; [Recorder.RecordBatch] records many
+// as one reservation (one clock read, one pair of atomic additions), for a
+// writer that produces events faster than one at a time pays for.
 //
 // Only linux/amd64 and linux/arm64 are supported; on other platforms Open
 // and Create return [ErrUnsupported].
