@@ -182,7 +182,7 @@ func TestRecordBatchConcurrent(t *testing.T) {
 	require.NoError(t, err)
 	defer ring.Close()
 	const writers, perWriter = 3, 100_000 / (1 + 4*raceEnabledInt) // under -race the reader keeps up anyway
-	seqnos := make([][]uint64, writers) // seqnos[id][k]: where event k of writer id went
+	seqnos := make([][]uint64, writers)                            // seqnos[id][k]: where event k of writer id went
 	var wg sync.WaitGroup
 	for id := range writers {
 		seqnos[id] = make([]uint64, perWriter)
