@@ -181,8 +181,9 @@ func TestRecordBatchConcurrent(t *testing.T) {
 	ring, err := w.Ring()
 	require.NoError(t, err)
 	defer ring.Close()
-	const writers, perWriter = 3, 100_000 / (1 + 4*raceEnabledInt) // under -race the reader keeps up anyway
-	seqnos := make([][]uint64, writers)                            // seqnos[id][k]: where event k of writer id went
+	// Fewer events under -race, where the reader keeps up anyway.
+	const writers, perWriter = 3, 100_000 / (1 + 4*raceEnabledInt)
+	seqnos := make([][]uint64, writers) // seqnos[id][k]: where event k of writer id went
 	var wg sync.WaitGroup
 	for id := range writers {
 		seqnos[id] = make([]uint64, perWriter)
