@@ -115,10 +115,10 @@ func ExampleRecorder_RecordBatch() {
 			Payload:    fmt.Appendf(nil, "event %d", i),
 		})
 	}
-	first, err := w.RecordBatch(batch)
-	if err != nil {
-		log.Fatal(err) // ErrBatchTooLarge: split it; an *OversizeError: recorded as RECORD_ERROR
-	}
+	first, err := w.RecordBatch(batch) // at most w.BatchLimits() events and bytes
+	if err != nil && !errors.Is(err, eventring.ErrPayloadTooLarge) {
+		log.Fatal(err) // ErrBatchTooLarge: split the batch
+	} // ErrPayloadTooLarge: an event too large for the ring was recorded as a RECORD_ERROR
 
 	ring, err := w.Ring()
 	if err != nil {

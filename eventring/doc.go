@@ -58,8 +58,8 @@
 // A [Recorder] writes rings byte-exactly like the daemon's recorder; tests
 // and replay tools use it. [Recorder.Record] and [Recorder.RecordFunc]
 // record one event as the daemon does; [Recorder.RecordBatch] records many
-// as one reservation (one clock read, one pair of atomic additions), for a
-// writer that produces events faster than one at a time pays for.
+// as one reservation (one clock read, one pair of atomic additions), for
+// writers that produce events in bursts and can give a burst one timestamp.
 //
 // Only linux/amd64 and linux/arm64 are supported; on other platforms Open
 // and Create return [ErrUnsupported].

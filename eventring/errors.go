@@ -54,8 +54,8 @@ var (
 	// wrapped in an *OversizeError; Reserve reports the same case through
 	// Reservation.Oversize, without an error.
 	ErrPayloadTooLarge = errors.New("eventring: payload too large, recorded as RECORD_ERROR")
-	// ErrBatchTooLarge: RecordBatch was given more than the ring can hold
-	// at once; nothing was recorded. Split the batch.
+	// ErrBatchTooLarge: RecordBatch was given more than Recorder.BatchLimits
+	// allows; nothing was recorded. Split the batch.
 	ErrBatchTooLarge = errors.New("eventring: batch too large for one reservation")
 )
 
@@ -105,9 +105,9 @@ func (e *GapError) Error() string {
 // Lost returns the number of events lost.
 func (e *GapError) Lost() uint64 { return e.Oldest - e.Expected }
 
-// OversizeError reports that Record replaced an event whose payload cannot
-// fit the ring by a RECORD_ERROR event (spec §5.6). It wraps
-// ErrPayloadTooLarge.
+// OversizeError reports that Record, RecordFunc or RecordBatch replaced an
+// event whose payload cannot fit the ring by a RECORD_ERROR event (spec
+// §5.6). It wraps ErrPayloadTooLarge.
 type OversizeError struct {
 	Seqno         uint64          // sequence number of the RECORD_ERROR event
 	EventType     uint16          // the dropped event's code

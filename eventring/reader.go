@@ -155,8 +155,9 @@ func (rd *Reader) Reset() uint64 {
 }
 
 // resetSpinSlots is how many of the newest slots Reset spins on; older
-// reservations are probed once (with several writer threads only the newest
-// few can legitimately be in flight).
+// reservations are probed once (only the newest can legitimately be in
+// flight: one per writer thread, or what is left of a batch being recorded,
+// which commits its events in order within microseconds).
 const resetSpinSlots = 64
 
 // waitSeqno polls *p for want, at most resetSpins extra times with a CPU

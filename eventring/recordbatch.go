@@ -24,62 +24,78 @@ type BatchEvent struct {
 // is the descriptor, the payload copy and the commit. Each event is
 // committed as soon as its payload is in place, so a reader following the
 // ring sees the first events of a batch while the rest are being copied.
-// The result is what len(events) consecutive Record calls with a clock that
-// did not move would write (spec §5.2–5.4), except that the payload window
-// moves once, before the first payload, to where the last event needs it.
+// With no other writer recording meanwhile, the ring holds byte for byte
+// what len(events) consecutive Record calls with a clock that did not move
+// would leave (spec §5.2–5.4); only the payload window moves once, before
+// the first payload, to where the last event needs it.
 //
-// A batch must fit the ring at once: at most DescriptorCapacity events
-// whose 16-rounded payload sizes sum to less than PayloadBufSize −
-// 2·WindowIncr, the limit beyond which a single payload would expire at
-// birth (spec §5.6). Otherwise the error wraps [ErrBatchTooLarge] and
-// nothing is recorded. An event whose payload alone cannot fit becomes a
-// RECORD_ERROR event, as with Record; the error then joins one
-// *OversizeError per such event (errors.As finds the first), and every
-// event is still recorded. The other errors are Record's: ErrClosed, or a
-// *RingChangedError when the ring file was cut under the batch (which
-// closes the Recorder; the events committed before the fault stay in the
-// file). An empty batch records nothing and returns 0.
+// A batch may take at most a sixteenth of the ring (see
+// [Recorder.BatchLimits]): at most DescriptorCapacity/16 events, whose
+// payloads need at most (PayloadBufSize − 2·WindowIncr)/16 bytes (16-rounded
+// sizes; 8192 for a RECORD_ERROR stand-in). The protocol does not stop
+// writers whose reservations are in flight at once from overwriting one
+// another once together they exceed the ring; a small share per batch keeps
+// that out of reach of any realistic number of concurrent writers. A larger
+// batch returns an error wrapping [ErrBatchTooLarge] and records nothing:
+// split it.
+//
+// An event whose payload alone cannot fit becomes a RECORD_ERROR event, as
+// with Record, and every event is still recorded; the error is then the
+// errors.Join of one *OversizeError per such event (errors.As finds the
+// first; errors.Is(err, ErrPayloadTooLarge) holds). The other errors are
+// Record's: ErrClosed, or a *RingChangedError when the ring file was cut
+// under the batch, which closes the Recorder (first is then still the
+// batch's first sequence number if it was reserved). An empty batch records
+// nothing and returns 0.
 func (w *Recorder) RecordBatch(events []BatchEvent) (first uint64, err error) {
 	done := false
 	defer w.guardFault(debug.SetPanicOnFault(true), &done, &err)
-	first, err = w.recordBatch(events)
+	err = w.recordBatch(events, &first)
 	done = true
 	return first, err
 }
 
-func (w *Recorder) recordBatch(events []BatchEvent) (uint64, error) {
+// BatchLimits returns the most events, and the most payload bytes
+// (16-rounded, 8192 for an oversized event), that one RecordBatch call
+// takes: a sixteenth of the descriptor array and of the payload buffer less
+// two window increments (see RecordBatch).
+func (w *Recorder) BatchLimits() (events int, bytes uint64) {
+	return int(w.sizes.DescriptorCapacity / 16), (w.sizes.PayloadBufSize - 2*WindowIncr) / 16
+}
+
+// recordBatch is RecordBatch; it sets *first as soon as the batch is
+// reserved, so that a fault while filling it still reports where it went.
+func (w *Recorder) recordBatch(events []BatchEvent, first *uint64) error {
 	if w.closed.Load() {
-		return 0, w.closedErr()
+		return w.closedErr()
 	}
-	n := uint64(len(events))
-	if n == 0 {
-		return 0, nil
+	if len(events) == 0 {
+		return nil
 	}
-	if n > w.sizes.DescriptorCapacity {
-		return 0, fmt.Errorf("%w: %d events, the ring has %d descriptors", ErrBatchTooLarge, n, w.sizes.DescriptorCapacity)
+	maxEvents, maxBytes := w.BatchLimits()
+	if len(events) > maxEvents {
+		return fmt.Errorf("%w: %d events, the limit is %d", ErrBatchTooLarge, len(events), maxEvents)
 	}
-	limit := w.sizes.PayloadBufSize - 2*WindowIncr
 	var total uint64
 	for i := range events {
 		_, rounded, _ := w.allocSize(uint64(len(events[i].Payload)))
-		if total += rounded; total >= limit { // each rounded < 2^32: no overflow
-			return 0, fmt.Errorf("%w: the first %d events' payloads need %d bytes, the limit is %d", ErrBatchTooLarge, i+1, total, limit)
+		if total += rounded; total > maxBytes { // each rounded < 2^32: no overflow
+			return fmt.Errorf("%w: the first %d events' payloads need %d bytes, the limit is %d", ErrBatchTooLarge, i+1, total, maxBytes)
 		}
 	}
+	n := uint64(len(events))
 	t := w.clock()
 	c := &w.hdr.Control
-	first := atomic.AddUint64(&c.LastSeqno, n) - n + 1
+	*first = atomic.AddUint64(&c.LastSeqno, n) - n + 1
 	end := atomic.AddUint64(&c.NextPayloadByte, total)
-	if ws, width := atomic.LoadUint64(&c.BufferWindowStart), w.sizes.PayloadBufSize-WindowIncr; end > ws && end-ws > width {
-		// As in reserve; moved before any payload is written, so every
-		// byte the batch overwrites has expired first.
-		atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width)
-	}
+	// Before any payload is written, so every byte the batch overwrites
+	// has expired first.
+	w.moveWindow(end)
 	var errs []error
 	begin := end - total
 	for i := range events {
 		e := &events[i]
-		seqno := first + uint64(i)
+		seqno := *first + uint64(i)
 		slot := (*Descriptor)(unsafe.Add(w.descs, ((seqno-1)&w.maskD)*DescriptorSize))
 		storeRelease(&slot.Seqno, 0) // as in reserve: before any other field
 		storeFence()
@@ -100,5 +116,5 @@ func (w *Recorder) recordBatch(events []BatchEvent) (uint64, error) {
 		storeRelease(&slot.Seqno, seqno)
 		begin += rounded
 	}
-	return first, errors.Join(errs...)
+	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,7 +43,8 @@ func TestRecordBatchEqualsRecord(t *testing.T) {
 	copy(expire, data)
 	var events []BatchEvent
 	var batches int
-	for total := 0; total < 3*MinPayloadBufSize || one.LastSeqno() < 2*minSizes.DescriptorCapacity; batches++ {
+	payloadLaps := 3 - raceEnabledInt // -race makes each lap four times slower
+	for total := 0; total < payloadLaps*MinPayloadBufSize || one.LastSeqno() < 2*minSizes.DescriptorCapacity; batches++ {
 		events = events[:0]
 		n := 1 + int(xorshift(&x)%300)
 		for i := range n {
@@ -124,31 +126,38 @@ func ringRegion(off int64) string {
 	}
 }
 
-// TestRecordBatchTooLarge: a batch that the ring cannot hold at once is
-// refused whole, at the limits the doc names.
+// TestRecordBatchTooLarge: a batch over a sixteenth of the ring is
+// refused whole, at the limits the doc names: for the minimal ring 4096
+// events and (2^27 - 2·2^24)/16 = 6 MiB of payload.
 func TestRecordBatchTooLarge(t *testing.T) {
 	w, _ := newTestRecorder(t)
-	events := make([]BatchEvent, minSizes.DescriptorCapacity+1)
+	maxEvents, maxBytes := w.BatchLimits()
+	require.Equal(t, 4096, maxEvents)
+	require.Equal(t, uint64(6<<20), maxBytes)
+
+	events := make([]BatchEvent, 4097)
 	_, err := w.RecordBatch(events)
 	require.ErrorIs(t, err, ErrBatchTooLarge)
 	require.Zero(t, w.LastSeqno())
-
-	first, err := w.RecordBatch(events[:minSizes.DescriptorCapacity]) // zero-byte payloads
+	first, err := w.RecordBatch(events[:4096]) // zero-byte payloads
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), first)
-	require.Equal(t, minSizes.DescriptorCapacity, w.LastSeqno())
+	require.Equal(t, uint64(4096), w.LastSeqno())
 
 	chunk := make([]byte, 1<<20)
-	events = events[:96] // S - 2W = 96 MiB
+	events = events[:7]
 	for i := range events {
 		events[i].Payload = chunk
 	}
 	_, err = w.RecordBatch(events)
 	require.ErrorIs(t, err, ErrBatchTooLarge)
-	require.Equal(t, minSizes.DescriptorCapacity, w.LastSeqno())
-	first, err = w.RecordBatch(events[:95])
+	require.Equal(t, uint64(4096), w.LastSeqno())
+	events[6].Payload = chunk[:1] // 6 MiB + 16 bytes
+	_, err = w.RecordBatch(events)
+	require.ErrorIs(t, err, ErrBatchTooLarge)
+	first, err = w.RecordBatch(events[:6])
 	require.NoError(t, err)
-	require.Equal(t, minSizes.DescriptorCapacity+1, first)
+	require.Equal(t, uint64(4097), first)
 
 	first, err = w.RecordBatch(nil)
 	require.NoError(t, err)
@@ -156,6 +165,91 @@ func TestRecordBatchTooLarge(t *testing.T) {
 	require.NoError(t, w.Close())
 	_, err = w.RecordBatch(events[:1])
 	require.ErrorIs(t, err, ErrClosed)
+}
+
+// TestOldOccupantsStayWhole: a reader copying, with TryCopy, the old
+// occupants of the slots a writer is about to reuse gets each either whole
+// or not at all: the writer zeroes a slot's seqno before it touches the
+// slot's other fields (spec §5.2 step 5), so a copy that raced the rewrite
+// fails its re-check. content_ext carries the event's own seqno and size,
+// so a torn copy shows. Both writer paths, per event and in batches.
+func TestOldOccupantsStayWhole(t *testing.T) {
+	t.Run("Reserve", func(t *testing.T) {
+		oldOccupantsStayWhole(t, func(w *Recorder, next uint64) uint64 {
+			size := 1024 + next%1024
+			res, err := w.Reserve(7, [4]uint64{size, next}, size)
+			if err != nil || res.Seqno != next {
+				t.Errorf("Reserve: seqno %d, want %d, error %v", res.Seqno, next, err)
+			}
+			res.Commit()
+			return 1
+		})
+	})
+	t.Run("RecordBatch", func(t *testing.T) {
+		payload := make([]byte, 2048)
+		events := make([]BatchEvent, 64)
+		oldOccupantsStayWhole(t, func(w *Recorder, next uint64) uint64 {
+			for j := range events {
+				seqno := next + uint64(j)
+				size := 1024 + seqno%1024
+				events[j] = BatchEvent{EventType: 7, ContentExt: [4]uint64{size, seqno}, Payload: payload[:size]}
+			}
+			first, err := w.RecordBatch(events)
+			if err != nil || first != next {
+				t.Errorf("RecordBatch: seqno %d, want %d, error %v", first, next, err)
+			}
+			return uint64(len(events))
+		})
+	})
+}
+
+// oldOccupantsStayWhole runs TestOldOccupantsStayWhole with a writer that
+// records, with record, events from seqno next on, returning how many.
+func oldOccupantsStayWhole(t *testing.T, record func(w *Recorder, next uint64) uint64) {
+	defer runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0))) // writer and reader interleave even on one CPU
+	w, _ := newTestRecorder(t)
+	ring, err := w.Ring()
+	require.NoError(t, err)
+	defer ring.Close()
+	const laps = 6
+	capacity := minSizes.DescriptorCapacity
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for next := uint64(1); next <= laps*capacity && !t.Failed(); {
+			next += record(w, next)
+		}
+	}()
+	var d Descriptor
+	var copies, refused int
+	for running := true; running && !t.Failed(); {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		// The newest reserved seqnos, up to a batch of them, are being
+		// written now; their slots' old occupants are capacity earlier.
+		s := w.LastSeqno()
+		if s <= capacity+64 {
+			continue
+		}
+		for j := range uint64(64) {
+			old := s - j - capacity
+			if !ring.TryCopy(old, &d) {
+				refused++
+				continue
+			}
+			copies++
+			if d.ContentExt[1] != old || uint64(d.PayloadSize) != d.ContentExt[0] {
+				t.Fatalf("torn copy of seqno %d: payload size %d, content_ext %v", old, d.PayloadSize, d.ContentExt)
+			}
+		}
+	}
+	<-done
+	t.Logf("%d whole copies, %d refused", copies, refused)
+	require.Positive(t, copies)
+	require.Positive(t, refused)
 }
 
 // batchPayload fills p for event k of writer id: [id u32][crc32 u32][k
@@ -172,19 +266,24 @@ func batchPayload(p []byte, id uint32, k uint64) {
 }
 
 // TestRecordBatchConcurrent: three goroutines record batches into one ring
-// while a reader follows it and is lapped: every event the reader gets is
-// whole (descriptor and payload agree, payload checksum holds) and sits at
-// the seqno RecordBatch returned for it; each writer's events appear in
-// order. Run it under -race.
+// while a reader follows it, lapped at its start and now and then: every
+// event the reader gets is whole (descriptor and payload agree, payload
+// checksum holds) and sits at the seqno RecordBatch returned for it; each
+// writer's events appear in order. Run it under -race too.
 func TestRecordBatchConcurrent(t *testing.T) {
+	defer runtime.GOMAXPROCS(max(4, runtime.GOMAXPROCS(0))) // writers and reader interleave even on one CPU
 	w, _ := newTestRecorder(t)
 	ring, err := w.Ring()
 	require.NoError(t, err)
 	defer ring.Close()
-	// Fewer events under -race, where the reader keeps up anyway.
-	const writers, perWriter = 3, 100_000 / (1 + 4*raceEnabledInt)
+	// Fewer events under -race (together still more than the descriptor
+	// array, so that the reader is lapped).
+	const writers, perWriter = 3, 100_000 / (1 + 3*raceEnabledInt)
 	seqnos := make([][]uint64, writers) // seqnos[id][k]: where event k of writer id went
 	var wg sync.WaitGroup
+	defer wg.Wait() // the writers stop before the ring closes, even after a failure
+	stop := make(chan struct{})
+	defer close(stop)
 	for id := range writers {
 		seqnos[id] = make([]uint64, perWriter)
 		wg.Go(func() {
@@ -192,6 +291,11 @@ func TestRecordBatchConcurrent(t *testing.T) {
 			var events []BatchEvent
 			x := uint64(id + 7)
 			for k := 0; k < perWriter; {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				events, buf := events[:0], buf
 				n := min(1+int(xorshift(&x)%64), perWriter-k)
 				for i := range n {
@@ -219,7 +323,16 @@ func TestRecordBatchConcurrent(t *testing.T) {
 	var d Descriptor
 	buf := make([]byte, 0, 4096)
 	var gaps, expired int
-	for rd.LastSeqno() < writers*perWriter {
+	deadline := time.Now().Add(time.Minute)
+	// lapped waits until the writers are a whole descriptor array ahead.
+	lapped := func() {
+		for w.LastSeqno() < rd.LastSeqno()+minSizes.DescriptorCapacity+1 && w.LastSeqno() < writers*perWriter && !t.Failed() {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	lapped()
+	for rd.LastSeqno() < writers*perWriter && !t.Failed() {
+		require.True(t, time.Now().Before(deadline), "reader stuck at seqno %d, writers at %d", rd.LastSeqno(), w.LastSeqno())
 		switch rd.TryNext(&d) {
 		case Ready:
 			id, k := d.ContentExt[0], d.ContentExt[1]
@@ -235,13 +348,12 @@ func TestRecordBatchConcurrent(t *testing.T) {
 			require.Equal(t, k, binary.LittleEndian.Uint64(buf[8:]))
 			require.Equal(t, crc32.ChecksumIEEE(buf[8:]), binary.LittleEndian.Uint32(buf[4:]), "payload checksum")
 			got[id] = append(got[id], seen{d.Seqno, k})
+			if d.Seqno%50_000 == 0 {
+				lapped()
+			}
 		case Gap:
 			gaps++
 			rd.Reset()
-		case NotReady:
-			if rd.LastSeqno()%128 == 0 {
-				time.Sleep(time.Microsecond) // let the writers lap us now and then
-			}
 		}
 	}
 	wg.Wait()
@@ -257,4 +369,5 @@ func TestRecordBatchConcurrent(t *testing.T) {
 	}
 	t.Logf("read %d of %d events, gaps %d, expired %d", read, writers*perWriter, gaps, expired)
 	require.Positive(t, read)
+	require.Positive(t, gaps, "the reader was never lapped")
 }

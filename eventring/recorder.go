@@ -57,7 +57,8 @@ func Create(path string, sizes Sizes, contentType ContentType, schemaHash [32]by
 // behaviour.
 type RecorderOptions struct {
 	// Clock returns the record_epoch_nanos of each event. Reserve calls it
-	// once per event, before taking a sequence number (spec §5.2 step 1).
+	// once per event, before taking a sequence number (spec §5.2 step 1);
+	// RecordBatch once per batch.
 	// It must be safe for concurrent use if the Recorder is used
 	// concurrently. nil means CLOCK_REALTIME nanoseconds, as the daemon
 	// records; set it for deterministic output (fixtures, or replays that
@@ -217,7 +218,8 @@ func (w *Recorder) Ring() (*Ring, error) {
 // the inert image. A Reserve or Record racing Close either records its event
 // in the file, returns ErrClosed, or loses its event the same way; the file
 // then keeps a reserved slot that is never committed (one per reservation in
-// flight, not necessarily the newest), which readers treat like the
+// flight, not necessarily the newest; a batch racing Close can leave several),
+// which readers treat like the
 // reservation of a writer that died (spec §3.3, §3.6).
 func (w *Recorder) Close() error {
 	w.closeOnce.Do(func() {
@@ -302,14 +304,7 @@ func (w *Recorder) reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 	// Zero seqno before touching anything else so a reader copying the
 	// slot's previous occupant sees its re-check fail.
 	storeRelease(&slot.Seqno, 0)
-	end := begin + rounded
-	width := w.sizes.PayloadBufSize - WindowIncr
-	if ws := atomic.LoadUint64(&c.BufferWindowStart); end > ws && end-ws > width {
-		// One attempt: a failed CAS means another writer moved it. (The
-		// end > ws guard, absent in C, keeps a writer that fell a whole
-		// buffer behind another from moving the window backwards.)
-		atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width)
-	}
+	w.moveWindow(begin + rounded)
 	storeFence() // the reservation is visible before the new fields (a no-op on amd64)
 	slot.PayloadSize = uint32(size)
 	slot.PayloadBufOffset = begin
@@ -322,6 +317,24 @@ func (w *Recorder) reserve(eventType uint16, contentExt [4]uint64, payloadSize u
 		res.Payload = writeRecordError(p, kind, eventType, payloadSize)
 	}
 	return res, nil
+}
+
+// moveWindow slides the payload window (spec §5.2 step 6) so that it
+// covers an allocation ending at end. The C recorder makes one CAS attempt
+// and takes a failure to mean another writer moved the window; but the
+// winner may have moved it for a smaller end, leaving this allocation's
+// last bytes over payloads still counted valid. So it retries until the
+// window covers end, by this writer or another. (The end > ws test, absent
+// in C, keeps a writer that fell a whole buffer behind another from moving
+// the window backwards.)
+func (w *Recorder) moveWindow(end uint64) {
+	c := &w.hdr.Control
+	width := w.sizes.PayloadBufSize - WindowIncr
+	for ws := atomic.LoadUint64(&c.BufferWindowStart); end > ws && end-ws > width; ws = atomic.LoadUint64(&c.BufferWindowStart) {
+		if atomic.CompareAndSwapUint64(&c.BufferWindowStart, ws, (end+WindowIncr-1)&^(WindowIncr-1)-width) {
+			return
+		}
+	}
 }
 
 // allocSize applies spec §5.2 step 2 and §5.6 to a payload of payloadSize
