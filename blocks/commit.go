@@ -206,6 +206,17 @@ func (t *Tracker) evict(next *ExecutedBlock) error {
 	return &EvictedError{Block: old.blk, State: old.state, Limit: t.max, Seqno: next.EndSeqno, Next: next.Start.BlockTag}
 }
 
+// holdsAbove reports whether a proposal numbered above n is tracked: a
+// block that may still be finalized (and delivered by Finalized).
+func (t *Tracker) holdsAbove(n uint64) bool {
+	for m := range t.byNum {
+		if m > n {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *Tracker) consensus(seqno uint64, et execevents.EventType, tag execevents.BlockTag) ([]Update, error) {
 	switch et {
 	case execevents.EventTypeBlockQC:

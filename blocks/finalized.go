@@ -74,7 +74,11 @@ var ErrMissed = errors.New("blocks: finalized blocks missed")
 // GapStop.
 type MissedError struct {
 	After uint64 // the last block delivered (or the checkpoint)
-	Next  uint64 // the next block delivered; 0 when not known yet
+	// Next is the block after the last one missed: the next block
+	// delivered, or, when the report comes before it (see [Finalized]),
+	// the one after the newest block the source proved finalized. 0 when
+	// not known (GapStop's error for a checkpoint older than the ring).
+	Next uint64
 }
 
 // Error names the missed range.
@@ -95,8 +99,22 @@ func (e *MissedError) Is(target error) bool { return target == ErrMissed }
 // opts.After, exactly once and in block-number order: the stream an
 // indexer wants. Each Update has State CommitFinalized and Block set
 // (Abandoned lists the competing proposals dropped); notices (Notice set)
-// are those of [Tracker.Updates] plus *MissedError when the next block
-// delivered is not the one after the last (blocks were lost, see GapPolicy).
+// are those of [Tracker.Updates] plus *MissedError when blocks were lost
+// (see GapPolicy).
+//
+// A *MissedError names blocks above the last one delivered (or the
+// checkpoint) that the source proves finalized but the stream cannot
+// deliver: the next block delivered is not the one after the last, or the
+// source holds the BLOCK_FINALIZED of a block whose BLOCK_START it no
+// longer holds (or that was dropped), or the stream repositioned itself
+// past such events. It comes just before the next block delivered when
+// that block is at hand already (the tracker holds a later proposal, so
+// that one gap gives one notice), else at once (GapStop: the stream ends
+// with it at once); in any case before the stream ends (the end of a
+// snapshot or capture, an error). Blocks the source does not prove
+// finalized are never reported: a source holding no finalization above
+// the checkpoint (a live ring whose writer has not finalized the next
+// block yet) reports nothing.
 //
 // Where reading starts: on a ring, at the consensus event that follows the
 // BLOCK_START of block After ([RewindForSimpleReplay]) when the ring still
@@ -113,7 +131,13 @@ func (e *MissedError) Is(target error) bool { return target == ErrMissed }
 // it has processed it (its checkpoint) and passes it as After when it
 // starts again. Errors end the stream as in [Tracker.Updates].
 func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions) iter.Seq2[Update, error] {
-	return func(yield func(Update, error) bool) {
+	return func(yield0 func(Update, error) bool) {
+		ended := false // an error was yielded or the consumer stopped
+		yield := func(u Update, err error) bool {
+			ok := yield0(u, err) && err == nil
+			ended = ended || !ok
+			return ok
+		}
 		last := opts.After
 		if opts.Archive != nil {
 			var ok bool
@@ -126,10 +150,53 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 			return
 		}
 		t := NewTracker(opts.BuilderOptions)
+
+		// proven is the newest block the source proved finalized without
+		// the stream delivering it: blocks last+1..proven are lost once
+		// proven > last. The report waits only while the tracker holds a
+		// later block, whose delivery carries it (one notice per gap).
+		var proven uint64
+		prove := func(n uint64) {
+			if last != 0 && n > last {
+				proven = max(proven, n)
+			}
+		}
+		// reportProven delivers blocks last+1..proven from the archive, if
+		// it has them, and reports the rest missed. It returns false when
+		// the stream ended.
+		reportProven := func() bool {
+			if proven <= last {
+				return true
+			}
+			n := proven
+			if opts.Archive != nil {
+				var ok bool
+				if last, ok = fromArchive(ctx, opts.Archive, opts.BuilderOptions, last, n+1, yield); !ok {
+					return false
+				}
+				if last >= n {
+					return true
+				}
+			}
+			missed := &MissedError{After: last, Next: n + 1}
+			last = n
+			if opts.OnGap == GapStop {
+				return yield(Update{}, missed)
+			}
+			return yield(Update{Notice: missed}, nil)
+		}
+
 		if err := positionAfter(src, last, opts.OnGap); err != nil {
 			var missed *MissedError
 			if !errors.As(err, &missed) || opts.OnGap == GapStop {
 				yield(Update{}, err)
+				return
+			}
+		}
+		if r, ok := liveReader(src); ok && last != 0 {
+			// Finalizations the reader was positioned past (GapNewest).
+			prove(finalizedBefore(r, r.Ring().OldestSeqno()))
+			if !reportProven() {
 				return
 			}
 		}
@@ -143,20 +210,36 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 			}
 			var d eventring.Descriptor
 			if last != 0 && RewindForSimpleReplay(r, last, &d) == nil {
+				proven = 0 // everything after block last is read again
 				return nil
 			}
 			if opts.OnGap == GapNewest {
-				return resume(r, gap)
+				err := resume(r, gap)
+				if last != 0 {
+					prove(finalizedBefore(r, gap.Oldest))
+				}
+				return err
 			}
 			r.SetSeqno(max(gap.Oldest, r.Ring().OldestSeqno()))
 			return nil
 		}
-		follow(ctx, src, resumeAfterGap, t.Reset, yield, func(d *eventring.Descriptor) bool {
+		// A gap or a writer restart resets the tracker: no later block is
+		// at hand any more to carry the report. An error ends the stream:
+		// the report comes first.
+		followYield := func(u Update, err error) bool {
+			if err != nil {
+				return reportProven() && yield(u, err)
+			}
+			return yield(u, nil) && reportProven()
+		}
+		follow(ctx, src, resumeAfterGap, t.Reset, followYield, func(d *eventring.Descriptor) bool {
 			ups, err := t.Process(src, d)
+			finalized := false
 			for _, u := range ups {
 				if u.State != CommitFinalized {
 					continue
 				}
+				finalized = true
 				n := u.Block.Number()
 				if n <= last && last != 0 {
 					continue // delivered before (or before the checkpoint)
@@ -182,8 +265,25 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 					return false
 				}
 			}
-			return err == nil || yield(Update{Notice: err}, nil)
+			if err != nil && !yield(Update{Notice: err}, nil) {
+				return false
+			}
+			if !finalized && last != 0 {
+				// A finalization of a block the tracker does not hold
+				// (its BLOCK_START is gone, or it was dropped) proves it
+				// and every block before it lost.
+				if n, ok := finalizedNumber(src, d); ok && n > last {
+					prove(n)
+					if opts.OnGap == GapStop || !t.holdsAbove(n) {
+						return reportProven()
+					}
+				}
+			}
+			return true
 		})
+		if !ended {
+			reportProven() // the end of a snapshot or capture
+		}
 	}
 }
 
@@ -257,6 +357,41 @@ func olderThanRing(r *eventring.Reader, n uint64) (older, known bool) {
 		return m > n+1, true
 	}
 	return false, false
+}
+
+// finalizedBefore returns the number of the block finalized by the newest
+// BLOCK_FINALIZED from seqno from up to (not including) the event r reads
+// next: blocks up to it are finalized and r will not read their
+// finalization. 0 when there is none (or none still readable).
+func finalizedBefore(r *eventring.Reader, from uint64) uint64 {
+	ring := r.Ring()
+	var d eventring.Descriptor
+	for s := r.LastSeqno(); s >= max(from, 1) && ring.TryCopy(s, &d); s-- {
+		if execevents.EventType(d.EventType) != execevents.EventTypeBlockFinalized {
+			continue
+		}
+		if n, err := BlockNumberOf(ring, &d); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// finalizedNumber returns the number of the block a BLOCK_FINALIZED event
+// finalizes; ok is false for other events and unreadable payloads.
+func finalizedNumber(src eventring.PayloadSource, d *eventring.Descriptor) (n uint64, ok bool) {
+	if execevents.EventType(d.EventType) != execevents.EventTypeBlockFinalized {
+		return 0, false
+	}
+	ev, err := execevents.ReadEvent(src, d)
+	if err != nil {
+		return 0, false
+	}
+	f, ok := ev.(*execevents.BlockFinalizedEvent)
+	if !ok || f.BlockTag == nil {
+		return 0, false
+	}
+	return f.BlockNumber, true
 }
 
 // fromArchive delivers the archived blocks numbered above after and below

@@ -64,9 +64,9 @@ func TestFinalizedSnapshot(t *testing.T) {
 	}
 
 	for _, k := range []int{0, 5, len(want) - 2, len(want) - 1} {
-		got, _, err := drain(t, blocks.Finalized(ctx, ring.NewReader(), blocks.FinalizedOptions{After: want[k]}))
-		if err != nil || !equalNums(got, want[k+1:]) {
-			t.Errorf("after %d: %v, %v; want %v", want[k], got, err, want[k+1:])
+		got, notices, err := drain(t, blocks.Finalized(ctx, ring.NewReader(), blocks.FinalizedOptions{After: want[k]}))
+		if err != nil || len(notices) != 0 || !equalNums(got, want[k+1:]) {
+			t.Errorf("after %d: %v, %v, %v; want %v", want[k], got, notices, err, want[k+1:])
 		}
 	}
 
