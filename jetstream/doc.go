@@ -90,7 +90,10 @@
 //
 // On start the publisher reads the last message of block.finalized,
 // commit.finalized and commit.verified (their block number and id
-// headers). It positions its ring reader at the BLOCK_START of the oldest
+// headers), and, while commit.verified has none yet, the first message of
+// block.finalized (a block is verified a few blocks after its
+// finalization, so the verifications of every block finalized so far are
+// due). It positions its ring reader at the BLOCK_START of the oldest
 // of those blocks that the ring still holds: every block finalized or
 // verified after them descends from them, so it was executed after them
 // and is read whole again. While re-reading, it leaves out what those three
@@ -101,8 +104,13 @@
 // BLOCK_START (Options.Backfill, or a snapshot: the oldest block in the
 // ring). If none of the blocks last published is in the ring any more
 // (the publisher was down too long, or the daemon restarted with a new
-// ring), it starts at the oldest block the ring holds and reports the
-// finalized numbers it skips ([LostBlocksError]).
+// ring), it starts at the oldest block the ring holds. Either way, the
+// numbers it can no longer publish on block.finalized or commit.verified
+// are reported ([LostBlocksError]). commit.verified can lose numbers even
+// when the last finalized block is still in the ring: if the last verified
+// block's proposal is gone, the run resumes at a later block, and the
+// blocks finalized before the restart but verified after it have no
+// proposal in what it reads (a BLOCK_VERIFIED names only a number).
 //
 // # Guarantees
 //
@@ -117,9 +125,12 @@
 // message there is sent only once everything before it is acknowledged,
 // and the resume filter needs no window, so each holds every number once,
 // in increasing order, across crashes, restarts and NATS outages of any
-// length, for every block finalized while the ring still held its
-// proposal. Other subjects keep the ring's order except that a failure can
-// reorder messages published around it.
+// length, but for the numbers the publisher could not publish because the
+// ring had overwritten what it needed (see Resuming and Flow control);
+// those are never silent: each is logged as a [LostBlocksError] and
+// counted (Stats.FinalizedLost, Stats.VerifiedLost). Other subjects keep
+// the ring's order except that a failure can reorder messages published
+// around it.
 //
 // # Flow control
 //
@@ -131,7 +142,8 @@
 // not know about readers. If the writer laps it, the reader reports the
 // gap (log, Stats.Gaps and LostEvents), resumes at the oldest block the
 // ring still holds (away from its tail, which is being overwritten), and
-// counts the finalized blocks it could not publish (Stats.FinalizedLost).
+// counts the finalized and verified blocks it could not publish
+// (Stats.FinalizedLost, Stats.VerifiedLost).
 // While the server is unreachable at start, Run retries too. Every
 // counter of Stats is also a Prometheus metric, monad_events_jetstream_*
 // labelled with the stream's name, through [Publisher.Collector].

@@ -3,6 +3,8 @@ package jetstream
 import (
 	"errors"
 	"fmt"
+
+	"github.com/monadgo/events/blocks"
 )
 
 // OptionError reports an invalid field of [Options].
@@ -48,15 +50,26 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("jetstream: message %s on %s is %d bytes, the server accepts at most %d", e.MsgID, e.Subject, e.Size, e.Max)
 }
 
-// LostBlocksError reports finalized block numbers that will never be
-// published: the publisher fell behind the ring (or was down) so long that
-// the proposals were overwritten before it read them. From and To are the
-// first and last numbers lost. It is logged and counted in
-// Stats.FinalizedLost.
+// LostBlocksError reports block numbers whose messages on an ordered
+// subject will never be published: the publisher fell behind the ring (or
+// was down) so long that the proposals were overwritten before it read
+// them. From and To are the first and last numbers lost. State says which
+// messages: blocks.CommitFinalized for block.finalized (counted in
+// Stats.FinalizedLost), blocks.CommitVerified for commit.verified
+// (Stats.VerifiedLost). A block is verified a few blocks after it is
+// finalized, so its verification can be lost while its finalization was
+// published: a restarted publisher that no longer finds the proposal of
+// the last block it verified resumes at a later block, and the
+// verifications of the blocks in between have nothing left to name. It is
+// logged and counted.
 type LostBlocksError struct {
 	From, To uint64
+	State    blocks.CommitState
 }
 
 func (e *LostBlocksError) Error() string {
+	if e.State == blocks.CommitVerified {
+		return fmt.Sprintf("jetstream: the commit.verified messages of blocks %d..%d were lost: their proposals were no longer in the ring", e.From, e.To)
+	}
 	return fmt.Sprintf("jetstream: finalized blocks %d..%d were lost: their proposals were no longer in the ring", e.From, e.To)
 }

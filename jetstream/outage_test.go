@@ -80,7 +80,8 @@ func TestNATSRestart(t *testing.T) {
 // laps the waiting publisher (the ring holds 65 536 events, the recording
 // more). When the server is back, the publisher reports the gap, resumes
 // at the oldest block the ring still holds, and publishes the finalized
-// blocks from there: in order, none twice, with the lost numbers counted.
+// blocks and their verifications from there: in order, none twice, with
+// the lost numbers counted.
 func TestLappedPublisherReportsGap(t *testing.T) {
 	r := loadReference(t)
 	evs, fin, _ := r.prefix(15)
@@ -153,5 +154,21 @@ func TestLappedPublisherReportsGap(t *testing.T) {
 	lo, hi := published[0].number, published[len(published)-1].number
 	if lost := hi - lo + 1 - uint64(len(msgs)); lost == 0 || st.FinalizedLost != lost {
 		t.Errorf("FinalizedLost %d, want %d (blocks %d..%d, %d published)", st.FinalizedLost, lost, lo, hi, len(msgs))
+	}
+	// commit.verified likewise, from the first finalized block on (the
+	// recording verifies each block right after finalizing it): the gap
+	// lost verifications too, and every one is published or counted.
+	stored := subjectCounts(t, js, jetstream.DefaultStream, jetstream.DefaultPrefix)["monad.exec.commit.verified"]
+	vmsgs := fetchAll(t, js, jetstream.DefaultStream, "verified", "monad.exec.commit.verified", int(stored), 20*time.Second)
+	prev = lo - 1
+	for _, m := range vmsgs {
+		n, err := strconv.ParseUint(m.Headers().Get(jetstream.HeaderBlockNumber), 10, 64)
+		if err != nil || n <= prev || byNumber[n] == nil {
+			t.Fatalf("commit.verified: number %s after %d", m.Headers().Get(jetstream.HeaderBlockNumber), prev)
+		}
+		prev = n
+	}
+	if lost := prev - lo + 1 - uint64(len(vmsgs)); len(vmsgs) == 0 || lost == 0 || st.VerifiedLost != lost {
+		t.Errorf("VerifiedLost %d, want %d (blocks %d..%d, %d verifications published)", st.VerifiedLost, lost, lo, prev, len(vmsgs))
 	}
 }

@@ -100,7 +100,7 @@ func (p *Publisher) Run(ctx context.Context, ring *eventring.Ring) error {
 	if err := ring.CheckSchema(execevents.RingContentType, execevents.SchemaHash); err != nil {
 		return err
 	}
-	var last map[string]blockRef
+	var resume resumeState
 	err := p.retryUnavailable(ctx, func() error {
 		stream, err := p.setupStream(ctx)
 		if err != nil {
@@ -108,7 +108,7 @@ func (p *Publisher) Run(ctx context.Context, ring *eventring.Ring) error {
 		}
 		sctx, cancel := context.WithTimeout(ctx, p.opts.AckTimeout)
 		defer cancel()
-		last, err = lastPublished(sctx, stream, p.opts.Prefix)
+		resume, err = lastPublished(sctx, stream, p.opts.Prefix)
 		if err != nil {
 			return &StreamError{Stream: p.opts.Stream, Op: "resume", Err: err}
 		}
@@ -119,8 +119,8 @@ func (p *Publisher) Run(ctx context.Context, ring *eventring.Ring) error {
 	}
 
 	rd := ring.NewReader()
-	r := newReader(p, rd, last)
-	r.position(last)
+	r := newReader(p, rd, resume)
+	r.position()
 
 	q := make(chan *outMsg, 1024)
 	s := &sender{js: p.js, opts: &p.opts, log: p.log, c: &p.c, sem: r.sem}
@@ -268,6 +268,12 @@ type reader struct {
 	// last is, per ordered subject, the block of the last message queued
 	// (initially: found in the stream).
 	last map[string]blockRef
+	// verifyFrom is, while commit.verified has no message, the block whose
+	// verification is due first, so that verifications skipped before the
+	// first one published are reported too: the first block of
+	// block.finalized in the stream (resumeState.verifyFrom), else the
+	// first one this run queues there; nil before.
+	verifyFrom *blockRef
 	// floor: proposals numbered at or below it are settled (finalized
 	// before this run, or before a gap), so their proposed and voted
 	// messages are not queued again.
@@ -283,10 +289,10 @@ type reader struct {
 	nEvents uint64
 }
 
-func newReader(p *Publisher, rd *eventring.Reader, last map[string]blockRef) *reader {
+func newReader(p *Publisher, rd *eventring.Reader, resume resumeState) *reader {
 	r := &reader{
 		p: p, rd: rd, ring: rd.Ring(), tr: blocks.NewTracker(p.opts.Builder),
-		sem: semaphore.NewWeighted(p.opts.QueueBytes), log: p.log, last: last,
+		sem: semaphore.NewWeighted(p.opts.QueueBytes), log: p.log, last: resume.last, verifyFrom: resume.verifyFrom,
 		rendered:            make(map[execevents.Bytes32]*renderedBlock),
 		subjFinalizedBlock:  BlockSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjFinalizedCommit: CommitSubject(p.opts.Prefix, blocks.CommitFinalized),
@@ -306,16 +312,19 @@ func newReader(p *Publisher, rd *eventring.Reader, last map[string]blockRef) *re
 
 // position points the reader where this run starts (see the package
 // documentation, "Resuming").
-func (r *reader) position(last map[string]blockRef) {
+func (r *reader) position() {
 	var refs []blockRef
-	for _, ref := range last {
+	for _, ref := range r.last {
 		refs = append(refs, ref)
+	}
+	if r.verifyFrom != nil {
+		refs = append(refs, *r.verifyFrom)
 	}
 	r.floor = r.finalizedFloor()
 	switch {
 	case len(refs) > 0:
 		if ref, ok := resumeAt(r.rd, refs); ok {
-			r.log.Info("jetstream: resuming at the block start of the oldest block last published",
+			r.log.Info("jetstream: resuming at the block start of the oldest block last published (or first due a verification)",
 				"block", ref.Number, "id", ref.ID, "seqno", r.rd.LastSeqno()+1, "last finalized", r.last[r.subjFinalizedBlock].Number)
 			return
 		}
@@ -420,6 +429,8 @@ func (r *reader) notice(err error) {
 	var ce *blocks.CommitError
 	var lost *LostBlocksError
 	switch {
+	case errors.As(err, &lost) && lost.State == blocks.CommitVerified:
+		r.log.Error("jetstream: commit.verified messages lost", "err", err)
 	case errors.As(err, &lost):
 		r.log.Error("jetstream: finalized blocks lost", "err", err)
 	case errors.As(err, &ce):
@@ -489,10 +500,10 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 		if ok && n <= last.Number {
 			return
 		}
-		if ok && n > last.Number+1 && subj == r.subjFinalizedBlock {
-			lost := &LostBlocksError{From: last.Number + 1, To: n - 1}
-			r.p.c.finalizedLost.Add(n - 1 - last.Number)
-			r.notice(lost)
+		// Numbers skipped here are never published (the check above
+		// leaves them out for good): report them.
+		if next, known := r.due(subj); known && n > next {
+			r.lost(subj, next, n-1)
 		}
 		before := len(msgs)
 		publish()
@@ -501,6 +512,9 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 		}
 		if len(msgs) > before {
 			r.last[subj] = ref
+			if subj == r.subjFinalizedBlock && r.verifyFrom == nil {
+				r.verifyFrom = &ref
+			}
 		}
 	}
 	switch u.State {
@@ -528,6 +542,36 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 		ordered(r.subjVerified, commit)
 	}
 	return msgs, err
+}
+
+// due returns the number the next message on the ordered subject subj
+// should have, if known: the one after its last, or on commit.verified
+// before its first message, verifyFrom's.
+func (r *reader) due(subj string) (uint64, bool) {
+	if last, ok := r.last[subj]; ok {
+		return last.Number + 1, true
+	}
+	if subj == r.subjVerified && r.verifyFrom != nil {
+		return r.verifyFrom.Number, true
+	}
+	return 0, false
+}
+
+// lost reports that the messages of blocks from ... to on the ordered
+// subject subj will never be published. commit.finalized is not reported
+// apart: it is published from the same updates as block.finalized, right
+// after it, and loses the same numbers (but for one message, should a
+// restart find it one behind block.finalized and neither block in the
+// ring).
+func (r *reader) lost(subj string, from, to uint64) {
+	switch subj {
+	case r.subjFinalizedBlock:
+		r.p.c.finalizedLost.Add(to - from + 1)
+		r.notice(&LostBlocksError{From: from, To: to, State: blocks.CommitFinalized})
+	case r.subjVerified:
+		r.p.c.verifiedLost.Add(to - from + 1)
+		r.notice(&LostBlocksError{From: from, To: to, State: blocks.CommitVerified})
+	}
 }
 
 // renderedBlock is a block's JSON as the RPC renders it, kept from its

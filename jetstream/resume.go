@@ -32,25 +32,63 @@ func orderedSubjects(prefix string) []string {
 	}
 }
 
+// resumeState is what the stream says about where a run resumes.
+type resumeState struct {
+	// last is the block of the last message of every ordered subject that
+	// has one.
+	last map[string]blockRef
+	// verifyFrom is set when commit.verified has no message yet but
+	// block.finalized has: it is the block of the first block.finalized
+	// message, whose verification, and those of every block after it,
+	// are due. The run must resume at its proposal if the ring holds it:
+	// a block is verified some blocks after its finalization, and the
+	// tracker reports a verification only for a proposal it has read, so
+	// resuming at the last finalized block would skip them.
+	verifyFrom *blockRef
+}
+
 // lastPublished reads the last message of every ordered subject: the
-// block each one is at. Subjects without a message are absent.
-func lastPublished(ctx context.Context, stream natsjs.Stream, prefix string) (map[string]blockRef, error) {
-	last := make(map[string]blockRef)
+// block each one is at (subjects without a message are absent); and, on a
+// stream that has finalized blocks but no verification yet, the first
+// block.finalized message (resumeState.verifyFrom).
+func lastPublished(ctx context.Context, stream natsjs.Stream, prefix string) (resumeState, error) {
+	st := resumeState{last: make(map[string]blockRef)}
 	for _, subj := range orderedSubjects(prefix) {
 		m, err := stream.GetLastMsgForSubject(ctx, subj)
 		if errors.Is(err, natsjs.ErrMsgNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("last message on %s: %w", subj, err)
+			return st, fmt.Errorf("last message on %s: %w", subj, err)
 		}
 		ref, err := parseRef(m.Header)
 		if err != nil {
-			return nil, fmt.Errorf("last message on %s (stream sequence %d): %w", subj, m.Sequence, err)
+			return st, fmt.Errorf("last message on %s (stream sequence %d): %w", subj, m.Sequence, err)
 		}
-		last[subj] = ref
+		st.last[subj] = ref
 	}
-	return last, nil
+	// With no verification published yet, those of every block
+	// finalized so far are due: find the first.
+	finalized := BlockSubject(prefix, blocks.CommitFinalized)
+	if _, ok := st.last[CommitSubject(prefix, blocks.CommitVerified)]; ok {
+		return st, nil
+	}
+	if _, ok := st.last[finalized]; !ok {
+		return st, nil
+	}
+	m, err := stream.GetMsg(ctx, 1, natsjs.WithGetMsgSubject(finalized))
+	if errors.Is(err, natsjs.ErrMsgNotFound) {
+		return st, nil // removed meanwhile (limits)
+	}
+	if err != nil {
+		return st, fmt.Errorf("first message on %s: %w", finalized, err)
+	}
+	ref, err := parseRef(m.Header)
+	if err != nil {
+		return st, fmt.Errorf("first message on %s (stream sequence %d): %w", finalized, m.Sequence, err)
+	}
+	st.verifyFrom = &ref
+	return st, nil
 }
 
 // parseRef reads the block headers of a message.

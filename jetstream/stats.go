@@ -38,12 +38,15 @@ type Stats struct {
 	Stalls uint64
 	// Gaps counts the times the ring lapped the reader, LostEvents the
 	// events lost in them, FinalizedLost the finalized block numbers never
-	// published because of them (see LostBlocksError), Notices the other
-	// conditions block reassembly reported (dropped blocks, expired
-	// payloads, ...).
+	// published on block.finalized because of them or because a restart
+	// found the blocks overwritten, VerifiedLost the block numbers never
+	// published on commit.verified for the same reasons (see
+	// LostBlocksError), Notices the other conditions block reassembly
+	// reported (dropped blocks, expired payloads, ...).
 	Gaps          uint64
 	LostEvents    uint64
 	FinalizedLost uint64
+	VerifiedLost  uint64
 	Notices       uint64
 
 	// Pending is the number of publishes awaiting their ack, QueuedBytes
@@ -60,6 +63,7 @@ type counters struct {
 	lastFinalized                                               atomic.Uint64
 	publishErrors, tooLarge, stalls                             atomic.Uint64
 	gaps, lostEvents, finalizedLost, notices, pending, queuedBy atomic.Uint64
+	verifiedLost                                                atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -70,6 +74,6 @@ func (c *counters) snapshot() Stats {
 		Commits: c.commits.Load(), Events: c.events.Load(), LastFinalized: c.lastFinalized.Load(),
 		PublishErrors: c.publishErrors.Load(), TooLarge: c.tooLarge.Load(), Stalls: c.stalls.Load(),
 		Gaps: c.gaps.Load(), LostEvents: c.lostEvents.Load(), FinalizedLost: c.finalizedLost.Load(),
-		Notices: c.notices.Load(), Pending: c.pending.Load(), QueuedBytes: c.queuedBy.Load(),
+		VerifiedLost: c.verifiedLost.Load(), Notices: c.notices.Load(), Pending: c.pending.Load(), QueuedBytes: c.queuedBy.Load(),
 	}
 }
