@@ -107,11 +107,18 @@ func (e *MissedError) Is(target error) bool { return target == ErrMissed }
 // deliver: the next block delivered is not the one after the last, or the
 // source holds the BLOCK_FINALIZED of a block whose BLOCK_START it no
 // longer holds (or that was dropped), or the stream repositioned itself
-// past such events. It comes just before the next block delivered when
-// that block is at hand already (the tracker holds a later proposal, so
-// that one gap gives one notice), else at once (GapStop: the stream ends
-// with it at once); in any case before the stream ends (the end of a
-// snapshot or capture, an error). Blocks the source does not prove
+// past such events. It comes just before the next block delivered while
+// that block is at hand (the tracker holds a later proposal: one notice
+// for the gap), else as soon as the event that proves it has been read, or
+// the tracker drops the later proposal (GapStop: the stream ends with it
+// at once). A repositioning (GapNewest on start or after a gap) reports
+// the finalizations it skipped at once; on a chain whose finalizations lag
+// execution, those read after the new position, of blocks before it, come
+// in a second notice with the next block. With opts.Archive a report waits
+// for the next block delivered instead, because the archive may still
+// receive the blocks (an Archiver reading the same ring writes them as it
+// reads their finalization). In any case it comes before the stream ends
+// (the end of a snapshot or capture, an error). Blocks the source does not prove
 // finalized are never reported: a source holding no finalization above
 // the checkpoint (a live ring whose writer has not finalized the next
 // block yet) reports nothing.
@@ -153,8 +160,9 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 
 		// proven is the newest block the source proved finalized without
 		// the stream delivering it: blocks last+1..proven are lost once
-		// proven > last. The report waits only while the tracker holds a
-		// later block, whose delivery carries it (one notice per gap).
+		// proven > last. The report waits while the tracker holds a later
+		// block, whose delivery carries it (one notice per gap), and with
+		// an archive, which may still receive the blocks.
 		var proven uint64
 		prove := func(n uint64) {
 			if last != 0 && n > last {
@@ -196,7 +204,7 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 		if r, ok := liveReader(src); ok && last != 0 {
 			// Finalizations the reader was positioned past (GapNewest).
 			prove(finalizedBefore(r, r.Ring().OldestSeqno()))
-			if !reportProven() {
+			if opts.Archive == nil && !reportProven() {
 				return
 			}
 		}
@@ -230,7 +238,7 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 			if err != nil {
 				return reportProven() && yield(u, err)
 			}
-			return yield(u, nil) && reportProven()
+			return yield(u, nil) && (opts.Archive != nil || reportProven())
 		}
 		follow(ctx, src, resumeAfterGap, t.Reset, followYield, func(d *eventring.Descriptor) bool {
 			ups, err := t.Process(src, d)
@@ -272,12 +280,15 @@ func Finalized(ctx context.Context, src eventring.Source, opts FinalizedOptions)
 				// A finalization of a block the tracker does not hold
 				// (its BLOCK_START is gone, or it was dropped) proves it
 				// and every block before it lost.
-				if n, ok := finalizedNumber(src, d); ok && n > last {
+				if n, ok := finalizedNumber(src, d); ok {
 					prove(n)
-					if opts.OnGap == GapStop || !t.holdsAbove(n) {
-						return reportProven()
-					}
 				}
+			}
+			// Report now unless a later block at hand (or the archive)
+			// will carry the report. Checked after every event: the
+			// tracker may have dropped the later block meanwhile.
+			if proven > last && (opts.OnGap == GapStop || opts.Archive == nil && !t.holdsAbove(proven)) {
+				return reportProven()
 			}
 			return true
 		})

@@ -382,3 +382,65 @@ func TestFinalizedMissedLappedNewest(t *testing.T) {
 		t.Fatalf("got %+v, %v; want block %d", u, err, y)
 	}
 }
+
+// TestFinalizedMissedArchiveLate: with an archive, blocks the source
+// proves lost are not reported while the stream waits: an Archiver reading
+// the same ring writes them as it reads their finalization, possibly just
+// after the stream looked. Here the archive receives blocks x-4..x while
+// the writer is idle; when block x+1 comes, the stream delivers them from
+// the archive, then x+1, and reports nothing.
+func TestFinalizedMissedArchiveLate(t *testing.T) {
+	all := loadSnapshot(t, snap30)
+	x := missedX
+	dir := archiveOf(t)
+	aside := t.TempDir()
+	for _, n := range finalizedFacts(all) {
+		if n > x-5 { // the archive ends at the checkpoint; x-4..x arrive late
+			if err := os.Rename(dir.BlockPath(n), filepath.Join(aside, filepath.Base(dir.BlockPath(n)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	from := eventIndex(t, all, execevents.EventTypeBlockQC, x) - 100
+	to := eventIndex(t, all, execevents.EventTypeBlockFinalized, x+1)
+	end := eventIndex(t, all, execevents.EventTypeBlockVerified, x+1) + 1
+	rec, ring := liveRingOf(t, all[from:to])
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	next, stop := iter.Pull2(blocks.Finalized(ctx, ring.NewReader(), blocks.FinalizedOptions{After: x - 5, Archive: dir}))
+	defer stop()
+	type item struct {
+		u   blocks.Update
+		err error
+	}
+	first := make(chan item, 1)
+	go func() {
+		u, err, _ := next()
+		first <- item{u, err}
+	}()
+	select {
+	case it := <-first:
+		t.Fatalf("while the writer is idle: %+v, %v", it.u, it.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	for n := x - 4; n <= x; n++ { // the archiver catches up
+		if err := os.Rename(filepath.Join(aside, filepath.Base(dir.BlockPath(n))), dir.BlockPath(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range all[to:end] { // block x+1's finalization
+		if _, err := rec.Record(e.d.EventType, e.d.ContentExt, e.p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	it := <-first
+	for n := x - 4; n <= x+1; n++ {
+		if it.err != nil || it.u.Notice != nil || it.u.Block == nil || it.u.Block.Number() != n {
+			t.Fatalf("got %+v, %v; want block %d", it.u, it.err, n)
+		}
+		if n < x+1 {
+			u, err, _ := next()
+			it = item{u, err}
+		}
+	}
+}

@@ -126,9 +126,14 @@
 // and the resume filter needs no window, so each holds every number once,
 // in increasing order, across crashes, restarts and NATS outages of any
 // length, but for the numbers the publisher could not publish because the
-// ring had overwritten what it needed (see Resuming and Flow control);
-// those are never silent: each is logged as a [LostBlocksError] and
-// counted (Stats.FinalizedLost, Stats.VerifiedLost). Other subjects keep
+// ring had overwritten what it needed (see Resuming and Flow control).
+// Those are logged as a [LostBlocksError] and counted (Stats.FinalizedLost,
+// Stats.VerifiedLost) when the next number on the subject is published
+// (not while the ring is idle). commit.finalized is published with
+// block.finalized and loses the same numbers, reported there, with one
+// exception: a restart that finds commit.finalized one message behind
+// block.finalized, with neither block left in the ring, loses that one
+// message unreported. Other subjects keep
 // the ring's order except that a failure can reorder messages published
 // around it.
 //

@@ -54,7 +54,8 @@ func (e *TooLargeError) Error() string {
 // subject will never be published: the publisher fell behind the ring (or
 // was down) so long that the proposals were overwritten before it read
 // them. From and To are the first and last numbers lost. State says which
-// messages: blocks.CommitFinalized for block.finalized (counted in
+// messages, and is one of two values: blocks.CommitFinalized for
+// block.finalized (counted in
 // Stats.FinalizedLost), blocks.CommitVerified for commit.verified
 // (Stats.VerifiedLost). A block is verified a few blocks after it is
 // finalized, so its verification can be lost while its finalization was

@@ -39,7 +39,7 @@ var statMetrics = func() []statMetric {
 		c("lost_events_total", "Ring events lost in gaps.", func(s *Stats) uint64 { return s.LostEvents }),
 		c("finalized_lost_total", "Finalized blocks never published because of gaps or blocks overwritten before a restart.", func(s *Stats) uint64 { return s.FinalizedLost }),
 		c("verified_lost_total", "Verified blocks whose commit.verified message was never published because of gaps or blocks overwritten before a restart.", func(s *Stats) uint64 { return s.VerifiedLost }),
-		c("notices_total", "Other conditions block reassembly reported (dropped blocks, expired payloads, ...).", func(s *Stats) uint64 { return s.Notices }),
+		c("notices_total", "Conditions logged while reading the ring: lost blocks, and what block reassembly reported (dropped blocks, expired payloads, ...).", func(s *Stats) uint64 { return s.Notices }),
 		g("pending_publishes", "Publishes awaiting their acknowledgement.", func(s *Stats) uint64 { return s.Pending }),
 		g("queued_bytes", "Bytes rendered and not yet acknowledged.", func(s *Stats) uint64 { return s.QueuedBytes }),
 	}

@@ -329,7 +329,7 @@ func (r *reader) position() {
 			return
 		}
 		found := rewindOldest(r.rd)
-		r.log.Warn("jetstream: the blocks last published are no longer in the ring; resuming at its oldest block: finalized blocks in between are lost",
+		r.log.Warn("jetstream: the blocks last published are no longer in the ring; resuming at its oldest block: the finalized and verified blocks in between are lost (reported when the next ones are published)",
 			"last finalized", r.last[r.subjFinalizedBlock].Number, "found block start", found, "seqno", r.rd.LastSeqno()+1)
 	case r.p.opts.Backfill || r.ring.IsSnapshot():
 		found := rewindOldest(r.rd)

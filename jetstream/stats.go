@@ -41,8 +41,9 @@ type Stats struct {
 	// published on block.finalized because of them or because a restart
 	// found the blocks overwritten, VerifiedLost the block numbers never
 	// published on commit.verified for the same reasons (see
-	// LostBlocksError), Notices the other conditions block reassembly
-	// reported (dropped blocks, expired payloads, ...).
+	// LostBlocksError), Notices every condition logged while reading (each
+	// LostBlocksError too, and what block reassembly reported: dropped
+	// blocks, expired payloads, ...).
 	Gaps          uint64
 	LostEvents    uint64
 	FinalizedLost uint64
