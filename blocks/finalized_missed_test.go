@@ -49,12 +49,18 @@ func liveRingOf(t *testing.T, evs []memEvent) (*eventring.Recorder, *eventring.R
 func snapshotOf(t *testing.T, evs []memEvent) *eventring.Ring {
 	t.Helper()
 	_, live := liveRingOf(t, evs)
-	p := filepath.Join(t.TempDir(), "cut.zst")
+	return snapshotOfRing(t, live)
+}
+
+// snapshotOfRing writes a zstd snapshot of ring and opens it.
+func snapshotOfRing(t *testing.T, ring *eventring.Ring) *eventring.Ring {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ring.zst")
 	f, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := live.WriteSnapshot(f); err != nil {
+	if err := ring.WriteSnapshot(f); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

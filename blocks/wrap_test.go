@@ -3,13 +3,10 @@ package blocks_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/monadgo/events/blocks"
 	"github.com/monadgo/events/eventring"
-	"github.com/monadgo/events/execevents"
 )
 
 // wrappedCopies shapes the wrapped capture: 12 copies of the emn-1b block
@@ -45,22 +42,7 @@ func wrappedSnapshot(t *testing.T) (snap *eventring.Ring, evs []memEvent, starts
 		t.Fatalf("test setup: %d events do not wrap a ring of %d descriptors by more than a block", last, c)
 	}
 
-	p := filepath.Join(t.TempDir(), "wrapped.zst")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := live.WriteSnapshot(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	snap, err = execevents.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { snap.Close() })
+	snap = snapshotOfRing(t, live)
 	if !snap.IsSnapshot() {
 		t.Fatal("the capture does not open as a snapshot")
 	}
