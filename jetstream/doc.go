@@ -128,8 +128,16 @@
 // length, but for the numbers the publisher could not publish because the
 // ring had overwritten what it needed (see Resuming and Flow control).
 // Those are logged as a [LostBlocksError] and counted (Stats.FinalizedLost,
-// Stats.VerifiedLost) when the next number on the subject is published
-// (not while the ring is idle). commit.finalized is published with
+// Stats.VerifiedLost), each number once, as soon as the ring proves them
+// lost: when the publisher reads (or, repositioning, skips) the
+// BLOCK_FINALIZED or BLOCK_VERIFIED of a block whose proposal it does not
+// hold, that number and the ones before it on the subject are lost, and so
+// are the numbers the next one published skips. While the reader is
+// catching up with the ring, the report waits for the next number
+// published (one report per gap); it comes at the latest once the reader
+// has read all the writer wrote: an idle writer does not delay it. Without
+// such an event nothing is reported (a new ring whose writer has finalized
+// nothing after the lost blocks yet). commit.finalized is published with
 // block.finalized and loses the same numbers, reported there, with one
 // exception: a restart that finds commit.finalized one message behind
 // block.finalized, with neither block left in the ring, loses that one

@@ -278,6 +278,20 @@ type reader struct {
 	// before this run, or before a gap), so their proposed and voted
 	// messages are not queued again.
 	floor uint64
+	// reported is, per ordered subject, the highest number reported lost:
+	// each number is reported (and counted) once, though the same gap is
+	// seen again when the next number is published (or its rendering
+	// failed and the subject's last did not move).
+	reported map[string]uint64
+	// proven is, per ordered subject, the highest number the ring proved
+	// lost that is not reported yet: a finalization (or verification) of a
+	// block whose proposal the tracker does not hold, or one the reader
+	// was positioned past. The report waits while the reader has events
+	// to catch up with, so that a gap is reported in one piece, with the
+	// next number published; it comes at the latest once the reader has
+	// read everything the writer wrote (an idle writer) and when the run
+	// ends.
+	proven map[string]uint64
 
 	subjFinalizedBlock, subjFinalizedCommit, subjVerified string
 
@@ -294,6 +308,8 @@ func newReader(p *Publisher, rd *eventring.Reader, resume resumeState) *reader {
 		p: p, rd: rd, ring: rd.Ring(), tr: blocks.NewTracker(p.opts.Builder),
 		sem: semaphore.NewWeighted(p.opts.QueueBytes), log: p.log, last: resume.last, verifyFrom: resume.verifyFrom,
 		rendered:            make(map[execevents.Bytes32]*renderedBlock),
+		reported:            make(map[string]uint64),
+		proven:              make(map[string]uint64),
 		subjFinalizedBlock:  BlockSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjFinalizedCommit: CommitSubject(p.opts.Prefix, blocks.CommitFinalized),
 		subjVerified:        CommitSubject(p.opts.Prefix, blocks.CommitVerified),
@@ -329,8 +345,9 @@ func (r *reader) position() {
 			return
 		}
 		found := rewindOldest(r.rd)
-		r.log.Warn("jetstream: the blocks last published are no longer in the ring; resuming at its oldest block: the finalized and verified blocks in between are lost (reported when the next ones are published)",
+		r.log.Warn("jetstream: the blocks last published are no longer in the ring; resuming at its oldest block: the finalized and verified blocks in between are lost (reported once the ring proves them finalized or verified)",
 			"last finalized", r.last[r.subjFinalizedBlock].Number, "found block start", found, "seqno", r.rd.LastSeqno()+1)
+		r.proveSkipped()
 	case r.p.opts.Backfill || r.ring.IsSnapshot():
 		found := rewindOldest(r.rd)
 		r.log.Info("jetstream: nothing published yet; starting at the oldest block in the ring", "found block start", found, "seqno", r.rd.LastSeqno()+1)
@@ -357,6 +374,7 @@ func (r *reader) finalizedFloor() uint64 {
 
 // run reads until the ring ends or ctx is done.
 func (r *reader) run(ctx context.Context, q chan<- *outMsg) error {
+	defer r.reportProven() // losses proven before the end
 	var d eventring.Descriptor
 	for {
 		if err := r.rd.Next(ctx, &d); err != nil {
@@ -382,7 +400,10 @@ func (r *reader) run(ctx context.Context, q chan<- *outMsg) error {
 			}
 		}
 		ups, perr := r.tr.Process(r.ring, &d)
+		settled := false // the event moved a tracked proposal to its state
 		for _, u := range ups {
+			settled = settled || u.State == blocks.CommitFinalized && d.EventType == uint16(execevents.EventTypeBlockFinalized) ||
+				u.State == blocks.CommitVerified && d.EventType == uint16(execevents.EventTypeBlockVerified)
 			msgs, err := r.updateMsgs(u)
 			if err != nil {
 				r.notice(err)
@@ -396,6 +417,69 @@ func (r *reader) run(ctx context.Context, q chan<- *outMsg) error {
 		if perr != nil {
 			r.notice(perr)
 		}
+		if !settled {
+			r.proveByEvent(&d)
+		}
+		if len(r.proven) > 0 && r.rd.LastSeqno() >= r.ring.LastSeqno() {
+			r.reportProven() // caught up with the writer: report now
+		}
+	}
+}
+
+// proveByEvent notes the numbers a BLOCK_FINALIZED or BLOCK_VERIFIED event
+// that settled no tracked proposal proves lost. The tracker does not hold
+// the proposal (its BLOCK_START was overwritten before this run or a gap
+// read it, or the block was dropped or evicted) and never will: it was
+// executed before its finalization, which the reader has now passed for
+// good. Consensus settles numbers in increasing order, so every number
+// from the one due on the subject up to the event's will never be
+// published there either.
+func (r *reader) proveByEvent(d *eventring.Descriptor) {
+	var subj string
+	switch execevents.EventType(d.EventType) {
+	case execevents.EventTypeBlockFinalized:
+		subj = r.subjFinalizedBlock
+	case execevents.EventTypeBlockVerified:
+		subj = r.subjVerified
+	default:
+		return
+	}
+	if n, err := blocks.BlockNumberOf(r.ring, d); err == nil {
+		r.prove(subj, n)
+	}
+}
+
+// proveSkipped notes the numbers proven lost by the BLOCK_FINALIZED and
+// BLOCK_VERIFIED events the ring holds before the reader's new position
+// (after repositioning at the oldest block, on start or after a gap): the
+// reader will not read them, nor the proposals they settle, which came
+// before them. The newest of each kind says it all.
+func (r *reader) proveSkipped() {
+	var d eventring.Descriptor
+	var fin, ver bool
+	for s := r.rd.LastSeqno(); s >= 1 && !(fin && ver) && r.ring.TryCopy(s, &d); s-- {
+		var subj string
+		switch execevents.EventType(d.EventType) {
+		case execevents.EventTypeBlockFinalized:
+			if fin {
+				continue
+			}
+			subj = r.subjFinalizedBlock
+		case execevents.EventTypeBlockVerified:
+			if ver {
+				continue
+			}
+			subj = r.subjVerified
+		default:
+			continue
+		}
+		n, err := blocks.BlockNumberOf(r.ring, &d)
+		if err != nil {
+			continue // payload overwritten: an older one may still say it
+		}
+		r.prove(subj, n)
+		fin = fin || subj == r.subjFinalizedBlock
+		ver = ver || subj == r.subjVerified
 	}
 }
 
@@ -421,6 +505,7 @@ func (r *reader) onGap(gap *eventring.GapError) {
 	r.log.Warn("jetstream: the ring lapped the publisher (NATS too slow or down for too long): events lost; resuming at the oldest block the ring holds",
 		"err", gap, "lost events", gap.Lost(), "found block start", found, "resume seqno", r.rd.LastSeqno()+1,
 		"last finalized queued", r.last[r.subjFinalizedBlock].Number)
+	r.proveSkipped()
 }
 
 // notice reports a condition block reassembly went past.
@@ -501,9 +586,10 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 			return
 		}
 		// Numbers skipped here are never published (the check above
-		// leaves them out for good): report them.
-		if next, known := r.due(subj); known && n > next {
-			r.lost(subj, next, n-1)
+		// leaves them out for good): report those not reported yet.
+		r.reportLost(subj, n-1)
+		if r.proven[subj] < n {
+			delete(r.proven, subj) // reported now, or not lost after all
 		}
 		before := len(msgs)
 		publish()
@@ -555,6 +641,39 @@ func (r *reader) due(subj string) (uint64, bool) {
 		return r.verifyFrom.Number, true
 	}
 	return 0, false
+}
+
+// prove notes that the numbers due on the ordered subject subj up to n
+// will never be published there (reported by reportProven).
+func (r *reader) prove(subj string, n uint64) {
+	if next, known := r.due(subj); known && n >= next {
+		r.proven[subj] = max(r.proven[subj], n)
+	}
+}
+
+// reportProven reports the losses proven and not reported yet.
+func (r *reader) reportProven() {
+	for _, subj := range [...]string{r.subjFinalizedBlock, r.subjVerified} {
+		if n, ok := r.proven[subj]; ok {
+			r.reportLost(subj, n)
+			delete(r.proven, subj)
+		}
+	}
+}
+
+// reportLost reports the numbers of the ordered subject subj from the one
+// due up to through as lost, but for those reported already.
+func (r *reader) reportLost(subj string, through uint64) {
+	next, known := r.due(subj)
+	if !known {
+		return
+	}
+	from := max(next, r.reported[subj]+1)
+	if through < from {
+		return
+	}
+	r.lost(subj, from, through)
+	r.reported[subj] = through
 }
 
 // lost reports that the messages of blocks from ... to on the ordered

@@ -2,6 +2,7 @@ package jetstream_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"slices"
@@ -464,5 +465,243 @@ func TestResumeVerifiedProposalOverwritten(t *testing.T) {
 	}
 	if st.FinalizedLost != 0 || st.VerifiedLost != lostTo-lostFrom+1 {
 		t.Errorf("FinalizedLost %d, VerifiedLost %d; want 0 and %d", st.FinalizedLost, st.VerifiedLost, lostTo-lostFrom+1)
+	}
+}
+
+// recordNewRing writes the chain's events [from, to) into rec, a ring
+// that a daemon restarted at the chain's event base writes: event i is
+// recorded as seqno i-base+1, block scopes' flow tags renumbered alike.
+func (c *liveChain) recordNewRing(t testing.TB, rec *eventring.Recorder, base, from, to uint64) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		e := &c.events[i]
+		ext := e.ext
+		if s := ext[execevents.FlowTypeBlockSeqno]; s != 0 {
+			ext[execevents.FlowTypeBlockSeqno] = s - base
+		}
+		seq, err := rec.Record(e.typ, ext, e.payload)
+		if err != nil || seq != i-base+1 {
+			t.Fatalf("Record: seqno %d, %v; want seqno %d", seq, err, i-base+1)
+		}
+	}
+}
+
+// lostNumbers returns the numbers the reports name, in report order,
+// and those of the given state that overlap (named twice).
+func lostNumbers(reports []*jetstream.LostBlocksError, state blocks.CommitState) (all, twice []uint64) {
+	seen := make(map[uint64]bool)
+	for _, l := range reports {
+		if l.State != state {
+			continue
+		}
+		for n := l.From; n <= l.To; n++ {
+			if seen[n] {
+				twice = append(twice, n)
+			}
+			seen[n] = true
+			all = append(all, n)
+		}
+	}
+	return all, twice
+}
+
+// TestNewRingLostReportedWhileIdle: the first run publishes the
+// finalizations up to block f (and the verifications up to v); the
+// daemon then restarts with a new ring at block x, far later: the
+// proposals of f+1 ... x-1 are in no ring the publisher reads. The new
+// ring's writer stays idle before finalizing x, the first block the
+// restarted run can publish. The restarted run must report the lost
+// numbers at once, while the writer is idle (before, nothing was reported
+// until the next number was published): block.finalized f+1 ... and
+// commit.verified v+1 ... up to the last the new ring finalized
+// (verified), derived from the chain (what it finalized and verified up
+// to there, after the last numbers published, whose proposal precedes the
+// new ring). Two rings: one that begins at BLOCK_START(x) and is idle
+// after block x+1, with the finalization of x-1 and the verification of
+// x-1-verifyLag read after x's proposal; and one that begins with the
+// consensus events before BLOCK_START(x) (the finalization of x-2 and the
+// verification of x-2-verifyLag), which the run skips as it starts at the
+// block's start, and is idle inside block x. When the writer goes on
+// until x is verified, the run publishes the rest; then every number the
+// chain finalized (verified) is in the stream or reported lost, exactly
+// once, and the counters equal the numbers missing from the stream.
+// A third run is "read" with block x unrenderable (its BLOCK_START says
+// its extra data is 33 bytes long, of 32): x is missing from
+// block.finalized and counted lost once, the numbers before it not again
+// (before, they were reported with x and again with x+1).
+func TestNewRingLostReportedWhileIdle(t *testing.T) {
+	r := loadReference(t)
+	c := newLiveChain(t, r.events)
+	const f, x = 4, 9
+	for _, tc := range []struct {
+		name       string
+		from, idle uint64 // the new ring holds the chain's events [from, idle) while the writer is idle
+		unrendered bool   // block x cannot be rendered
+	}{
+		{"read", c.blocks[x].start - 1, c.blocks[x].finalizedAt - 1, false},
+		{"skipped", c.blocks[x].start - 1 - 3, c.blocks[x].start - 1 + 100, false},
+		{"unrendered", c.blocks[x].start - 1, c.blocks[x].finalizedAt - 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := c
+			if tc.unrendered {
+				c = unrenderable(t, c, x)
+			}
+			lostWhileIdle(t, c, f, x, tc.from, tc.idle, tc.unrendered)
+		})
+	}
+}
+
+// unrenderable returns a copy of c whose block k cannot be rendered: its
+// BLOCK_START says the extra data is 33 bytes long (the field holds 32),
+// which ethconv rejects; block reassembly does not look at it.
+func unrenderable(t *testing.T, c *liveChain, k int) *liveChain {
+	const extraDataLength = 184 + 152 // offsets of EthBlockInput in BLOCK_START and of the field in it
+	cc := &liveChain{events: slices.Clone(c.events), blocks: c.blocks}
+	e := &cc.events[c.blocks[k].start-1]
+	if execevents.EventType(e.typ) != execevents.EventTypeBlockStart || len(e.payload) < extraDataLength+8 {
+		t.Fatalf("test setup: event %d is a %v of %d bytes", c.blocks[k].start, execevents.EventType(e.typ), len(e.payload))
+	}
+	e.payload = slices.Clone(e.payload)
+	binary.LittleEndian.PutUint64(e.payload[extraDataLength:], 33)
+	return cc
+}
+
+func lostWhileIdle(t *testing.T, c *liveChain, f, x int, from, idle uint64, unrendered bool) {
+	phase1 := c.blocks[f].finalizedAt        // the first run stops after FINALIZED(f)
+	end := c.blocks[x+verifyLag+3].start - 1 // the writer goes on to VERIFIED(x) and stops
+	if idle > from+eventring.MinDescriptorCapacity || idle >= c.blocks[x].finalizedAt || from >= c.blocks[x].start ||
+		from < c.blocks[x-1].start || c.blocks[x].verifiedAt > end {
+		t.Fatalf("test setup: blocks %+v", c.blocks[:x+verifyLag+4])
+	}
+	for s := from + 1; s < c.blocks[x].start; s++ {
+		if typ := execevents.EventType(c.events[s-1].typ); typ != execevents.EventTypeBlockQC &&
+			typ != execevents.EventTypeBlockFinalized && typ != execevents.EventTypeBlockVerified {
+			t.Fatalf("test setup: the new ring begins with a %v", typ)
+		}
+	}
+	var v uint64 // the last block verified in the first run
+	for _, b := range c.blocks {
+		if b.verifiedAt != 0 && b.verifiedAt <= phase1 {
+			v = b.number
+		}
+	}
+	fNum := c.blocks[f].number
+
+	dir := t.TempDir()
+	_, url := startServer(t, dir+"/js", 0)
+	_, js := connect(t, url)
+	rec1, path1 := newRing(t, t.TempDir(), eventring.MinDescriptorCapacity)
+	ring1, err := execevents.Open(path1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring1.Close()
+	c.record(t, rec1, 0, phase1)
+	first := startRun(t, ring1, js, "first run")
+	first.stopWhen(t, js, int64(fNum), int64(v))
+	rec1.Close()
+
+	// Lost: what the chain finalized (verified) after the last number
+	// published, up to the new ring's last event, whose proposal came
+	// before the new ring (the chain's seqnos are from+1 ... idle there).
+	lostBy := func(last uint64, verified bool) []uint64 {
+		var out []uint64
+		for _, b := range c.blocks {
+			at := b.finalizedAt
+			if verified {
+				at = b.verifiedAt
+			}
+			if b.number > last && at != 0 && at <= idle && b.start <= from {
+				out = append(out, b.number)
+			}
+		}
+		return out
+	}
+	wantFinLost, wantVerLost := lostBy(fNum, false), lostBy(v, true)
+	if len(wantFinLost) == 0 || len(wantVerLost) == 0 {
+		t.Fatalf("test setup: nothing lost (finalized %v, verified %v)", wantFinLost, wantVerLost)
+	}
+
+	rec2, path2 := newRing(t, t.TempDir(), eventring.MinDescriptorCapacity)
+	ring2, err := execevents.Open(path2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring2.Close()
+	c.recordNewRing(t, rec2, from, from, idle)
+	second := startRun(t, ring2, js, "second run")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := second.p.Stats()
+		if st.FinalizedLost == uint64(len(wantFinLost)) && st.VerifiedLost == uint64(len(wantVerLost)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("writer idle: FinalizedLost %d, VerifiedLost %d after 20 s; want %d (blocks %v) and %d (blocks %v) reported while the writer is idle",
+				st.FinalizedLost, st.VerifiedLost, len(wantFinLost), wantFinLost, len(wantVerLost), wantVerLost)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	reports := second.log.lostReports()
+	if got, _ := lostNumbers(reports, blocks.CommitFinalized); !slices.Equal(got, wantFinLost) {
+		t.Errorf("writer idle: finalized blocks reported lost %v, want %v", got, wantFinLost)
+	}
+	if got, _ := lostNumbers(reports, blocks.CommitVerified); !slices.Equal(got, wantVerLost) {
+		t.Errorf("writer idle: verifications reported lost %v, want %v", got, wantVerLost)
+	}
+	if n, _ := lastOn(t, js, "monad.exec.block.finalized"); n != fNum {
+		t.Errorf("writer idle: block.finalized at %d, want still %d", n, fNum)
+	}
+
+	// The writer goes on until block x is verified.
+	c.recordNewRing(t, rec2, from, idle, end)
+	rec2.Close()
+	if err := <-second.done; !errors.Is(err, eventring.ErrWriterGone) {
+		t.Fatalf("second run: %v, want the writer gone", err)
+	}
+	st := second.p.Stats()
+	t.Logf("second run: %+v", st)
+	starts := make(map[uint64]uint64) // block number -> its BLOCK_START's seqno in the chain
+	for _, b := range c.blocks {
+		starts[b.number] = b.start
+	}
+	for _, tc := range []struct {
+		subject, durable string
+		state            blocks.CommitState
+		verified         bool
+		counted          uint64
+	}{
+		{"monad.exec.block.finalized", "fin", blocks.CommitFinalized, false, st.FinalizedLost},
+		{"monad.exec.commit.verified", "ver", blocks.CommitVerified, true, st.VerifiedLost},
+	} {
+		last := fNum // the last number the first run published
+		if tc.verified {
+			last = v
+		}
+		// Published: those of the first run, and those whose proposal
+		// the new ring holds; lost: the others.
+		var wantPub, wantLost []uint64
+		for _, n := range c.numbersWritten(end, tc.verified) {
+			if n > last && starts[n] <= from || unrendered && !tc.verified && n == c.blocks[x].number {
+				wantLost = append(wantLost, n)
+			} else {
+				wantPub = append(wantPub, n)
+			}
+		}
+		if got := numbersOn(t, js, c, tc.durable, tc.subject, len(wantPub)); !slices.Equal(got, wantPub) {
+			t.Errorf("%s holds blocks %v, want %v", tc.subject, got, wantPub)
+		}
+		got, twice := lostNumbers(second.log.lostReports(), tc.state)
+		if !slices.Equal(got, wantLost) || len(twice) != 0 {
+			t.Errorf("%s: reported lost %v (twice: %v), want %v, each once", tc.subject, got, twice, wantLost)
+		}
+		if tc.counted != uint64(len(wantLost)) {
+			t.Errorf("%s: %d counted lost, want %d (blocks %v)", tc.subject, tc.counted, len(wantLost), wantLost)
+		}
+	}
+	if lost := first.log.lostReports(); len(lost) != 0 {
+		t.Errorf("first run reported losses: %v", lost)
 	}
 }
