@@ -126,9 +126,10 @@
 // and the resume filter needs no window, so each holds every number once,
 // in increasing order, across crashes, restarts and NATS outages of any
 // length, but for the numbers the publisher could not publish because the
-// ring had overwritten what it needed (see Resuming and Flow control).
-// Those are logged as a [LostBlocksError] and counted (Stats.FinalizedLost,
-// Stats.VerifiedLost), each number once, as soon as the ring proves them
+// ring had overwritten what it needed (see Resuming and Flow control), or
+// the block could not be reassembled or rendered. Those are logged as a
+// [LostBlocksError] and counted (Stats.FinalizedLost, Stats.VerifiedLost),
+// each number once per run, as soon as the ring proves them
 // lost: when the publisher reads (or, repositioning, skips) the
 // BLOCK_FINALIZED or BLOCK_VERIFIED of a block whose proposal it does not
 // hold, that number and the ones before it on the subject are lost, and so
@@ -137,8 +138,11 @@
 // published (one report per gap); it comes at the latest once the reader
 // has read all the writer wrote: an idle writer does not delay it. Without
 // such an event nothing is reported (a new ring whose writer has finalized
-// nothing after the lost blocks yet). commit.finalized is published with
-// block.finalized and loses the same numbers, reported there, with one
+// nothing after the lost blocks yet). The stream keeps no record of the
+// report: a run that ends before publishing past the lost numbers leaves
+// the stream where it was, and the next run reports them again.
+// commit.finalized is published with block.finalized and loses at most
+// the same numbers, reported there, with one
 // exception: a restart that finds commit.finalized one message behind
 // block.finalized, with neither block left in the ring, loses that one
 // message unreported. Other subjects keep

@@ -51,11 +51,12 @@ func (e *TooLargeError) Error() string {
 }
 
 // LostBlocksError reports block numbers whose messages on an ordered
-// subject will never be published: the publisher fell behind the ring (or
-// was down) so long that the proposals were overwritten before it read
-// them. From and To are the first and last numbers lost. State says which
-// messages, and is one of two values: blocks.CommitFinalized for
-// block.finalized (counted in
+// subject will never be published: mostly because the publisher fell
+// behind the ring (or was down) so long that the proposals were
+// overwritten before it read them; also blocks dropped by reassembly or
+// that could not be rendered (logged before). From and To are the first
+// and last numbers lost. State says which messages, and is one of two
+// values: blocks.CommitFinalized for block.finalized (counted in
 // Stats.FinalizedLost), blocks.CommitVerified for commit.verified
 // (Stats.VerifiedLost). A block is verified a few blocks after it is
 // finalized, so its verification can be lost while its finalization was
@@ -70,7 +71,7 @@ type LostBlocksError struct {
 
 func (e *LostBlocksError) Error() string {
 	if e.State == blocks.CommitVerified {
-		return fmt.Sprintf("jetstream: the commit.verified messages of blocks %d..%d were lost: their proposals were no longer in the ring", e.From, e.To)
+		return fmt.Sprintf("jetstream: the commit.verified messages of blocks %d..%d were lost (proposals overwritten in the ring, dropped or not rendered)", e.From, e.To)
 	}
-	return fmt.Sprintf("jetstream: finalized blocks %d..%d were lost: their proposals were no longer in the ring", e.From, e.To)
+	return fmt.Sprintf("jetstream: finalized blocks %d..%d were lost (proposals overwritten in the ring, dropped or not rendered)", e.From, e.To)
 }

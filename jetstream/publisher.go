@@ -342,6 +342,9 @@ func (r *reader) position() {
 		if ref, ok := resumeAt(r.rd, refs); ok {
 			r.log.Info("jetstream: resuming at the block start of the oldest block last published (or first due a verification)",
 				"block", ref.Number, "id", ref.ID, "seqno", r.rd.LastSeqno()+1, "last finalized", r.last[r.subjFinalizedBlock].Number)
+			// A later block than the oldest due (whose proposal is
+			// gone): the verifications skipped before it prove losses.
+			r.proveSkipped()
 			return
 		}
 		found := rewindOldest(r.rd)
@@ -601,6 +604,8 @@ func (r *reader) updateMsgs(u blocks.Update) ([]*outMsg, error) {
 			if subj == r.subjFinalizedBlock && r.verifyFrom == nil {
 				r.verifyFrom = &ref
 			}
+		} else {
+			r.prove(subj, n) // not rendered: lost, reported like the others
 		}
 	}
 	switch u.State {
@@ -679,17 +684,18 @@ func (r *reader) reportLost(subj string, through uint64) {
 // lost reports that the messages of blocks from ... to on the ordered
 // subject subj will never be published. commit.finalized is not reported
 // apart: it is published from the same updates as block.finalized, right
-// after it, and loses the same numbers (but for one message, should a
+// after it, and loses at most the same numbers (but for one message, should a
 // restart find it one behind block.finalized and neither block in the
 // ring).
 func (r *reader) lost(subj string, from, to uint64) {
 	switch subj {
+	// Logged before counted: whoever sees the count can find the log line.
 	case r.subjFinalizedBlock:
-		r.p.c.finalizedLost.Add(to - from + 1)
 		r.notice(&LostBlocksError{From: from, To: to, State: blocks.CommitFinalized})
+		r.p.c.finalizedLost.Add(to - from + 1)
 	case r.subjVerified:
-		r.p.c.verifiedLost.Add(to - from + 1)
 		r.notice(&LostBlocksError{From: from, To: to, State: blocks.CommitVerified})
+		r.p.c.verifiedLost.Add(to - from + 1)
 	}
 }
 

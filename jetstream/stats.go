@@ -38,10 +38,11 @@ type Stats struct {
 	Stalls uint64
 	// Gaps counts the times the ring lapped the reader, LostEvents the
 	// events lost in them, FinalizedLost the finalized block numbers never
-	// published on block.finalized because of them or because a restart
-	// found the blocks overwritten, VerifiedLost the block numbers never
+	// published on block.finalized because of them, because a restart
+	// found the blocks overwritten, or because a block could not be
+	// reassembled or rendered, VerifiedLost the block numbers never
 	// published on commit.verified for the same reasons (see
-	// LostBlocksError), Notices every condition logged while reading (each
+	// LostBlocksError; each once per run), Notices every condition logged while reading (each
 	// LostBlocksError too, and what block reassembly reported: dropped
 	// blocks, expired payloads, ...).
 	Gaps          uint64
