@@ -63,11 +63,7 @@ func TestSubjectsAndMsgIDs(t *testing.T) {
 // second, resuming, re-publishes only duplicates.
 func TestRawEvents(t *testing.T) {
 	snap := testdata.Project(t, "demo.snapshot.zst")
-	ring, err := execevents.Open(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	ring := openRing(t, snap)
 	// The events, read here rather than with testdata.Events: opening a
 	// snapshot costs seconds under the race detector.
 	var evs memSource

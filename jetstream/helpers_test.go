@@ -284,6 +284,17 @@ func newRing(t testing.TB, dir string, descriptors uint64) (*eventring.Recorder,
 	return rec, path
 }
 
+// openRing opens the ring at path for the test's duration.
+func openRing(t testing.TB, path string) *eventring.Ring {
+	t.Helper()
+	ring, err := execevents.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	return ring
+}
+
 // replay records the reference events into rec, spread over about d
 // (0: as fast as possible). The seqnos are the snapshot's, as the ring is
 // fresh.

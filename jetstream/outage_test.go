@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/monadgo/events/eventring"
-	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/jetstream"
 )
 
@@ -30,11 +29,7 @@ func TestNATSRestart(t *testing.T) {
 	port := srv.Addr().(*net.TCPAddr).Port
 	_, js := connect(t, url)
 	rec, path := newRing(t, dir, 1<<18)
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	ring := openRing(t, path)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := jetstream.NewPublisher(js, jetstream.Options{Backfill: true, AckTimeout: time.Second, QueueBytes: 1 << 20, Logger: testLogger(t, "publisher")})
@@ -93,11 +88,7 @@ func TestLappedPublisherReportsGap(t *testing.T) {
 	port := srv.Addr().(*net.TCPAddr).Port
 	_, js := connect(t, url)
 	rec, path := newRing(t, dir, eventring.MinDescriptorCapacity)
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	ring := openRing(t, path)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	p, err := jetstream.NewPublisher(js, jetstream.Options{

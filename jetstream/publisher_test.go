@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/monadgo/events/eventring"
-	"github.com/monadgo/events/execevents"
 	"github.com/monadgo/events/jetstream"
 )
 
@@ -32,11 +31,7 @@ func TestLiveRingFinalizedExactlyOnce(t *testing.T) {
 	_, url := startServer(t, dir+"/js", 0)
 	_, js := connect(t, url)
 	rec, path := newRing(t, dir, 1<<18)
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	ring := openRing(t, path)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -348,11 +348,7 @@ func TestResumeBeforeFirstVerified(t *testing.T) {
 	_, url := startServer(t, dir+"/js", 0)
 	_, js := connect(t, url)
 	rec, path := newRing(t, dir, eventring.MinDescriptorCapacity)
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	ring := openRing(t, path)
 
 	c.record(t, rec, 0, phase1)
 	first := startRun(t, ring, js, "first run")
@@ -412,11 +408,7 @@ func TestResumeVerifiedProposalOverwritten(t *testing.T) {
 	_, url := startServer(t, dir+"/js", 0)
 	_, js := connect(t, url)
 	rec, path := newRing(t, dir, capacity)
-	ring, err := execevents.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring.Close()
+	ring := openRing(t, path)
 
 	c.record(t, rec, 0, phase1)
 	first := startRun(t, ring, js, "first run")
@@ -592,11 +584,7 @@ func lostWhileIdle(t *testing.T, c *liveChain, f, x int, from, idle uint64, unre
 	_, url := startServer(t, dir+"/js", 0)
 	_, js := connect(t, url)
 	rec1, path1 := newRing(t, t.TempDir(), eventring.MinDescriptorCapacity)
-	ring1, err := execevents.Open(path1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring1.Close()
+	ring1 := openRing(t, path1)
 	c.record(t, rec1, 0, phase1)
 	first := startRun(t, ring1, js, "first run")
 	first.stopWhen(t, js, int64(fNum), int64(v))
@@ -624,11 +612,7 @@ func lostWhileIdle(t *testing.T, c *liveChain, f, x int, from, idle uint64, unre
 	}
 
 	rec2, path2 := newRing(t, t.TempDir(), eventring.MinDescriptorCapacity)
-	ring2, err := execevents.Open(path2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ring2.Close()
+	ring2 := openRing(t, path2)
 	c.recordNewRing(t, rec2, from, from, idle)
 	second := startRun(t, ring2, js, "second run")
 	deadline := time.Now().Add(20 * time.Second)
