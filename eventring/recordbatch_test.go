@@ -230,12 +230,14 @@ func oldOccupantsStayWhole(t *testing.T, record func(w *Recorder, next uint64) u
 		}
 		// The newest reserved seqnos, up to a batch of them, are being
 		// written now; their slots' old occupants are capacity earlier.
+		// Copy those, and the 64 after them, which the writer is about to
+		// reach (whole until it does): the race is at the boundary.
 		s := w.LastSeqno()
 		if s <= capacity+64 {
 			continue
 		}
-		for j := range uint64(64) {
-			old := s - j - capacity
+		for j := range uint64(128) {
+			old := s + 64 - j - capacity
 			if !ring.TryCopy(old, &d) {
 				refused++
 				continue
